@@ -1,0 +1,380 @@
+//! Certificate path validation with `rustls-webpki`, plus the checks it
+//! leaves out (see `../shared/notes/dependencies.md`) and human diagnosis
+//! when no path is found.
+//!
+//! webpki decides; the name-walking in [`diagnose`] only explains a failure
+//! ("intermediate missing" versus "unknown root"), it never accepts anything.
+
+use crate::cert::{ParsedCert, date};
+use crate::oids;
+use const_oid::ObjectIdentifier;
+use rustls_pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
+use std::time::Duration;
+use time::OffsetDateTime;
+use webpki::{EndEntityCert, Error as WebpkiError, KeyPurposeIdIter};
+
+/// Which extended key usage the end-entity certificate must have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EkuRequirement {
+    /// Any (or no) EKU.
+    Any,
+    /// This purpose must be listed in the end-entity's EKU extension.
+    Oid(ObjectIdentifier),
+}
+
+impl EkuRequirement {
+    /// Parses `codeSigning`, `timeStamping`, `serverAuth`, `clientAuth`,
+    /// `any` or a dotted OID.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "any" => EkuRequirement::Any,
+            "codeSigning" => EkuRequirement::Oid(oids::KP_CODE_SIGNING),
+            "timeStamping" => EkuRequirement::Oid(oids::KP_TIME_STAMPING),
+            "serverAuth" => EkuRequirement::Oid(oids::KP_SERVER_AUTH),
+            "clientAuth" => EkuRequirement::Oid(oids::KP_CLIENT_AUTH),
+            other => EkuRequirement::Oid(ObjectIdentifier::new(other).map_err(|_| {
+                format!("'{other}' is not codeSigning, timeStamping, serverAuth, clientAuth, any or a dotted OID")
+            })?),
+        })
+    }
+}
+
+/// Everything path validation needs.
+pub struct ChainRequest<'a> {
+    /// The certificate to validate.
+    pub leaf: &'a ParsedCert,
+    /// Trust anchors.
+    pub anchors: &'a [ParsedCert],
+    /// Untrusted certificates that may help build the path.
+    pub intermediates: &'a [&'a ParsedCert],
+    /// The instant every certificate must be valid at.
+    pub time: OffsetDateTime,
+    /// EKU the end entity must have.
+    pub eku: EkuRequirement,
+    /// DER CRLs to consult (optional; certificates they do not cover pass).
+    pub crls: &'a [Vec<u8>],
+}
+
+/// A validated path, leaf first, anchor last.
+#[derive(Clone, Debug)]
+pub struct ValidPath {
+    /// Leaf, intermediates, anchor.
+    pub certificates: Vec<ParsedCert>,
+}
+
+impl ValidPath {
+    /// The anchor the path ends at.
+    pub fn anchor(&self) -> Option<&ParsedCert> {
+        self.certificates.last()
+    }
+    /// The intermediates (without leaf and anchor).
+    pub fn intermediates(&self) -> &[ParsedCert] {
+        let n = self.certificates.len();
+        self.certificates.get(1..n.saturating_sub(1)).unwrap_or(&[])
+    }
+}
+
+/// Why a path is invalid, in words a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// An issuer that is neither carried nor registered.
+    #[error("intermediate missing: the issuer '{issuer}' of '{subject}' is neither carried in the signature nor registered")]
+    IntermediateMissing {
+        /// The certificate whose issuer is missing.
+        subject: String,
+        /// The missing issuer's name.
+        issuer: String,
+    },
+    /// The path ends at a root that is not an anchor.
+    #[error("unknown root: the chain ends at '{root}', which is not a trust anchor here{detail}")]
+    UnknownRoot {
+        /// The root's name.
+        root: String,
+        /// Extra explanation.
+        detail: String,
+    },
+    /// A certificate outside its validity at the evaluation time.
+    #[error("certificate '{subject}' {what} {date}")]
+    Validity {
+        /// Which certificate.
+        subject: String,
+        /// "expired" or "is not valid before".
+        what: &'static str,
+        /// The date.
+        date: String,
+    },
+    /// The required EKU is absent.
+    #[error("certificate '{subject}' does not allow the required extended key usage {eku}")]
+    Eku {
+        /// Which certificate.
+        subject: String,
+        /// Which EKU.
+        eku: String,
+    },
+    /// Revoked by a supplied CRL.
+    #[error("a certificate in the path is revoked by a supplied CRL")]
+    CrlRevoked,
+    /// A CA lacks keyCertSign or is not a CA.
+    #[error("certificate '{subject}' issues certificates but {problem}")]
+    BadCa {
+        /// Which certificate.
+        subject: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Anything else webpki reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The signature algorithms accepted in certificate paths.
+pub static PATH_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
+    webpki::ring::ECDSA_P256_SHA256,
+    webpki::ring::ECDSA_P256_SHA384,
+    webpki::ring::ECDSA_P384_SHA256,
+    webpki::ring::ECDSA_P384_SHA384,
+    webpki::ring::ED25519,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+    webpki::ring::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+    webpki::ring::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+];
+
+/// EKU rule for every certificate webpki walks: if the extension is
+/// present it must contain the purpose (or anyExtendedKeyUsage). The
+/// end-entity's explicit EKU is checked separately by the caller.
+struct RequiredIfPresent(Option<Vec<usize>>);
+
+impl webpki::ExtendedKeyUsageValidator for RequiredIfPresent {
+    #[allow(deprecated)] // The context variant cannot be built outside webpki.
+    fn validate(&self, iter: KeyPurposeIdIter<'_, '_>) -> Result<(), WebpkiError> {
+        let Some(required) = &self.0 else {
+            for id in iter {
+                id?;
+            }
+            return Ok(());
+        };
+        let any: Vec<usize> = arcs(&oids::ANY_EKU);
+        let mut seen = false;
+        for id in iter {
+            let id = id?.to_decoded_oid();
+            seen = true;
+            if &id == required || id == any {
+                return Ok(());
+            }
+        }
+        if seen { Err(WebpkiError::RequiredEkuNotFound) } else { Ok(()) }
+    }
+}
+
+fn arcs(oid: &ObjectIdentifier) -> Vec<usize> {
+    oid.arcs().map(|a| a as usize).collect()
+}
+
+/// Converts to webpki's time (times before 1970 clamp to the epoch).
+pub fn unix_time(t: OffsetDateTime) -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0)))
+}
+
+/// Validates a path from `leaf` to one of `anchors` at `time`.
+pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
+    let anchors: Vec<TrustAnchor<'_>> = req
+        .anchors
+        .iter()
+        .filter_map(|a| {
+            webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice()))
+                .ok()
+                .map(|t| t.to_owned())
+        })
+        .collect();
+    let intermediates: Vec<CertificateDer<'_>> = req
+        .intermediates
+        .iter()
+        .map(|c| CertificateDer::from(c.der.as_slice()))
+        .collect();
+    let leaf_der = CertificateDer::from(req.leaf.der.as_slice());
+    let ee = EndEntityCert::try_from(&leaf_der)
+        .map_err(|e| ChainError::Other(format!("the certificate cannot be used: {e}")))?;
+
+    let owned_crls: Vec<webpki::CertRevocationList<'static>> = req
+        .crls
+        .iter()
+        .map(|d| webpki::OwnedCertRevocationList::from_der(d).map(webpki::CertRevocationList::from))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ChainError::Other(format!("a CRL cannot be parsed: {e}")))?;
+    let crl_refs: Vec<&webpki::CertRevocationList<'_>> = owned_crls.iter().collect();
+    let revocation = if crl_refs.is_empty() {
+        None
+    } else {
+        webpki::RevocationOptionsBuilder::new(&crl_refs)
+            .ok()
+            .map(|b| {
+                b.with_depth(webpki::RevocationCheckDepth::Chain)
+                    .with_status_policy(webpki::UnknownStatusPolicy::Allow)
+                    .with_expiration_policy(webpki::ExpirationPolicy::Enforce)
+                    .build()
+            })
+    };
+
+    let eku = match &req.eku {
+        EkuRequirement::Any => RequiredIfPresent(None),
+        EkuRequirement::Oid(o) => RequiredIfPresent(Some(arcs(o))),
+    };
+    let time = unix_time(req.time);
+    let result = ee.verify_for_usage(PATH_ALGORITHMS, &anchors, &intermediates, time, eku, revocation, None);
+    let path = match result {
+        Ok(path) => {
+            let mut certs = vec![req.leaf.clone()];
+            for c in path.intermediate_certificates() {
+                let der = c.der();
+                if let Some(found) = req.intermediates.iter().find(|i| i.der.as_slice() == der.as_ref()) {
+                    certs.push((*found).clone());
+                }
+            }
+            let anchor = path.anchor();
+            if let Some(a) = req
+                .anchors
+                .iter()
+                .find(|a| a.spki_der().as_slice() == anchor.subject_public_key_info.as_ref())
+            {
+                certs.push(a.clone());
+            }
+            ValidPath { certificates: certs }
+        }
+        Err(e) => return Err(explain(e, req)),
+    };
+
+    // What webpki does not check: the anchor's own validity, KeyUsage on
+    // CAs, and the end entity's explicit EKU (webpki accepts its absence).
+    if let Some(anchor) = path.anchor() {
+        if !anchor.valid_at(req.time) {
+            return Err(validity_error(anchor, req.time));
+        }
+    }
+    for ca in path.certificates.iter().skip(1) {
+        match ca.key_usage() {
+            Ok(Some(ku)) if !ku.key_cert_sign() => {
+                return Err(ChainError::BadCa {
+                    subject: ca.subject(),
+                    problem: "its key usage lacks keyCertSign".into(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => return Err(ChainError::BadCa { subject: ca.subject(), problem: e }),
+        }
+    }
+    if let EkuRequirement::Oid(required) = &req.eku {
+        let ekus = req.leaf.extended_key_usage().map_err(ChainError::Other)?;
+        if !ekus.unwrap_or_default().contains(required) {
+            return Err(ChainError::Eku { subject: req.leaf.subject(), eku: eku_name(required) });
+        }
+    }
+    Ok(path)
+}
+
+/// A readable name for an EKU OID.
+pub fn eku_name(oid: &ObjectIdentifier) -> String {
+    match *oid {
+        oids::KP_CODE_SIGNING => "codeSigning".into(),
+        oids::KP_TIME_STAMPING => "timeStamping".into(),
+        oids::KP_SERVER_AUTH => "serverAuth".into(),
+        oids::KP_CLIENT_AUTH => "clientAuth".into(),
+        other => other.to_string(),
+    }
+}
+
+fn validity_error(cert: &ParsedCert, at: OffsetDateTime) -> ChainError {
+    if at > cert.not_after() {
+        ChainError::Validity { subject: cert.subject(), what: "expired", date: date(cert.not_after()) }
+    } else {
+        ChainError::Validity { subject: cert.subject(), what: "is not valid before", date: date(cert.not_before()) }
+    }
+}
+
+#[allow(deprecated)] // webpki still returns the unit variants in some paths.
+fn explain(e: WebpkiError, req: &ChainRequest<'_>) -> ChainError {
+    match e {
+        WebpkiError::UnknownIssuer => diagnose(req),
+        WebpkiError::CertExpired { .. } | WebpkiError::CertNotValidYet { .. } => {
+            // Name the certificate: the leaf or an intermediate on the way.
+            let candidates = std::iter::once(req.leaf).chain(req.intermediates.iter().copied());
+            for c in candidates {
+                if !c.valid_at(req.time) {
+                    return validity_error(c, req.time);
+                }
+            }
+            ChainError::Other(format!("a certificate in the path is outside its validity ({e})"))
+        }
+        WebpkiError::RequiredEkuNotFound | WebpkiError::RequiredEkuNotFoundContext(_) => {
+            let eku = match &req.eku {
+                EkuRequirement::Oid(o) => eku_name(o),
+                EkuRequirement::Any => "any".into(),
+            };
+            ChainError::Eku { subject: req.leaf.subject(), eku }
+        }
+        WebpkiError::CertRevoked => ChainError::CrlRevoked,
+        WebpkiError::CaUsedAsEndEntity => ChainError::Other(format!(
+            "'{}' is a CA certificate and cannot be used as an end entity",
+            req.leaf.subject()
+        )),
+        WebpkiError::EndEntityUsedAsCa => {
+            ChainError::Other("a non-CA certificate appears as an issuer in the path".into())
+        }
+        WebpkiError::PathLenConstraintViolated => {
+            ChainError::Other("the path is longer than a CA's pathLenConstraint allows".into())
+        }
+        WebpkiError::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        | WebpkiError::UnsupportedSignatureAlgorithmContext(_)
+        | WebpkiError::UnsupportedSignatureAlgorithm
+        | WebpkiError::UnsupportedSignatureAlgorithmForPublicKey => ChainError::Other(
+            "a certificate in the path is signed with an algorithm or key size that is not accepted (RSA keys must be 2048 bits or more)".into(),
+        ),
+        other => ChainError::Other(format!("certificate path rejected: {other:?}")),
+    }
+}
+
+/// Explains an `UnknownIssuer` by walking issuer names.
+fn diagnose(req: &ChainRequest<'_>) -> ChainError {
+    let mut current = req.leaf;
+    for _ in 0..16 {
+        let issuer = current.issuer_der();
+        if current.is_self_issued() {
+            let detail = if req.anchors.iter().any(|a| a.subject_der() == current.subject_der()) {
+                " (it imitates the name of a registered anchor but has a different key)".to_string()
+            } else {
+                String::new()
+            };
+            return ChainError::UnknownRoot { root: current.subject(), detail };
+        }
+        let next = req
+            .intermediates
+            .iter()
+            .copied()
+            .find(|c| c.subject_der() == issuer && c.der != current.der);
+        match next {
+            Some(n) => current = n,
+            None => {
+                if req.anchors.iter().any(|a| a.subject_der() == issuer) {
+                    return ChainError::UnknownRoot {
+                        root: current.issuer(),
+                        detail: format!(
+                            " ('{}' names a registered anchor as issuer but is not signed by its key)",
+                            current.subject()
+                        ),
+                    };
+                }
+                return ChainError::IntermediateMissing {
+                    subject: current.subject(),
+                    issuer: current.issuer(),
+                };
+            }
+        }
+    }
+    ChainError::Other("the issuer chain is longer than 16 certificates".into())
+}

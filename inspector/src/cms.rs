@@ -1,0 +1,272 @@
+//! CMS SignedData parsing (RFC 5652) from DER, PEM or BER.
+//!
+//! The `cms` crate types the encapsulated content as `Any`, which under BER
+//! keeps the segment headers of a constructed OCTET STRING inside the data.
+//! [`SignedData`] here is a local copy of its struct with the content typed
+//! as `OctetString`, which `der` reassembles byte-exact.
+
+use crate::cert::ParsedCert;
+use crate::limits::Limits;
+use crate::oids;
+use cms::cert::CertificateChoices;
+use cms::content_info::CmsVersion;
+use cms::revocation::RevocationInfoChoices;
+use cms::signed_data::{CertificateSet, DigestAlgorithmIdentifiers, SignerInfo, SignerInfos};
+use const_oid::ObjectIdentifier;
+use der::asn1::OctetString;
+use der::{Any, Decode, Encode, Sequence};
+use serde::{Deserialize, Serialize};
+
+/// ContentInfo (RFC 5652 section 3).
+#[derive(Sequence)]
+struct ContentInfo {
+    content_type: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    content: Any,
+}
+
+/// EncapsulatedContentInfo with the content as an OCTET STRING.
+#[derive(Clone, Debug, Sequence)]
+pub struct EncapsulatedContent {
+    /// eContentType.
+    pub econtent_type: ObjectIdentifier,
+    /// eContent, reassembled if it was a constructed (segmented) string.
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    pub econtent: Option<OctetString>,
+}
+
+/// SignedData (RFC 5652 section 5.1).
+#[derive(Clone, Debug, Sequence)]
+pub struct SignedData {
+    /// CMSVersion.
+    pub version: CmsVersion,
+    /// digestAlgorithms.
+    pub digest_algorithms: DigestAlgorithmIdentifiers,
+    /// encapContentInfo.
+    pub encap_content_info: EncapsulatedContent,
+    /// certificates.
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    pub certificates: Option<CertificateSet>,
+    /// crls.
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    pub crls: Option<RevocationInfoChoices>,
+    /// signerInfos.
+    pub signer_infos: SignerInfos,
+}
+
+/// How the signature file was encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Distinguished Encoding Rules.
+    Der,
+    /// PEM armour around DER or BER.
+    Pem,
+    /// Basic Encoding Rules (for example indefinite lengths from `openssl cms -stream`).
+    Ber,
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Encoding::Der => "DER",
+            Encoding::Pem => "PEM",
+            Encoding::Ber => "BER",
+        })
+    }
+}
+
+/// A parsed SignedData with its certificates decoded.
+#[derive(Clone, Debug)]
+pub struct ParsedSignedData {
+    /// Encoding of the outer file.
+    pub encoding: Encoding,
+    /// The SignedData.
+    pub signed_data: SignedData,
+    /// Certificates carried in the SignedData (untrusted: path-building help only).
+    pub certificates: Vec<ParsedCert>,
+}
+
+impl ParsedSignedData {
+    /// The signer infos, in encoded order.
+    pub fn signers(&self) -> impl Iterator<Item = &SignerInfo> {
+        self.signed_data.signer_infos.0.iter()
+    }
+
+    /// The encapsulated content, if attached.
+    pub fn content(&self) -> Option<&[u8]> {
+        self.signed_data
+            .encap_content_info
+            .econtent
+            .as_ref()
+            .map(|o| o.as_bytes())
+    }
+
+    /// eContentType.
+    pub fn content_type(&self) -> ObjectIdentifier {
+        self.signed_data.encap_content_info.econtent_type
+    }
+}
+
+/// Why a signature file is not a usable CMS SignedData.
+#[derive(Debug, thiserror::Error)]
+pub enum CmsError {
+    /// Empty input.
+    #[error("the signature file is empty")]
+    Empty,
+    /// Over the size limit.
+    #[error("the signature file is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// Size seen.
+        size: usize,
+        /// Limit applied.
+        limit: usize,
+    },
+    /// PEM armour that cannot be read.
+    #[error("the signature file looks like PEM but cannot be read: {0}")]
+    Pem(String),
+    /// Not decodable as ContentInfo.
+    #[error("the signature file is not a CMS (PKCS #7) structure: {0}")]
+    Malformed(String),
+    /// A ContentInfo of another type.
+    #[error("the CMS content type is {0}, not SignedData (1.2.840.113549.1.7.2)")]
+    NotSignedData(ObjectIdentifier),
+    /// Too many signers or certificates.
+    #[error("the SignedData has {count} {what}, over the limit of {limit}")]
+    TooMany {
+        /// What was counted.
+        what: &'static str,
+        /// How many.
+        count: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// A certificate in the SignedData that cannot be parsed.
+    #[error("a certificate carried in the SignedData is malformed: {0}")]
+    BadCertificate(String),
+    /// No signer at all.
+    #[error("the SignedData has no signer infos")]
+    NoSigners,
+}
+
+/// Parses a signature file: DER, PEM (`PKCS7`, `CMS` labels) or BER.
+pub fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData, CmsError> {
+    if input.is_empty() {
+        return Err(CmsError::Empty);
+    }
+    if input.len() > limits.max_signature_bytes {
+        return Err(CmsError::TooLarge {
+            size: input.len(),
+            limit: limits.max_signature_bytes,
+        });
+    }
+    let first = input.iter().find(|b| !b.is_ascii_whitespace());
+    let (bytes, pem_armoured) = if first == Some(&b'-') {
+        let block = pem::parse(input).map_err(|e| CmsError::Pem(e.to_string()))?;
+        match block.tag() {
+            "PKCS7" | "CMS" | "PKCS #7 SIGNED DATA" => {}
+            other => {
+                return Err(CmsError::Pem(format!(
+                    "PEM label is '{other}', expected 'PKCS7' or 'CMS'"
+                )));
+            }
+        }
+        (block.into_contents(), true)
+    } else {
+        (input.to_vec(), false)
+    };
+    let (signed_data, ber) = decode_signed_data(&bytes)?;
+    let encoding = match (pem_armoured, ber) {
+        (true, _) => Encoding::Pem,
+        (false, true) => Encoding::Ber,
+        (false, false) => Encoding::Der,
+    };
+    let signer_count = signed_data.signer_infos.0.len();
+    if signer_count == 0 {
+        return Err(CmsError::NoSigners);
+    }
+    if signer_count > limits.max_signers {
+        return Err(CmsError::TooMany {
+            what: "signer infos",
+            count: signer_count,
+            limit: limits.max_signers,
+        });
+    }
+    let mut certificates = Vec::new();
+    if let Some(set) = &signed_data.certificates {
+        if set.0.len() > limits.max_certificates {
+            return Err(CmsError::TooMany {
+                what: "certificates",
+                count: set.0.len(),
+                limit: limits.max_certificates,
+            });
+        }
+        for choice in set.0.iter() {
+            // Only X.509 certificates help path building; attribute and
+            // other certificate formats are ignored.
+            if let CertificateChoices::Certificate(c) = choice {
+                let der = c.to_der().map_err(|e| CmsError::BadCertificate(e.to_string()))?;
+                certificates.push(
+                    ParsedCert::from_der(der).map_err(|e| CmsError::BadCertificate(e.to_string()))?,
+                );
+            }
+        }
+    }
+    Ok(ParsedSignedData {
+        encoding,
+        signed_data,
+        certificates,
+    })
+}
+
+/// ContentInfo whose content is decoded directly as SignedData, so BER
+/// indefinite lengths are handled in one pass without re-encoding.
+#[derive(Sequence)]
+struct SignedContentInfo {
+    content_type: ObjectIdentifier,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
+    content: SignedData,
+}
+
+/// Decodes DER first and falls back to BER; returns whether BER was needed.
+fn decode_signed_data(bytes: &[u8]) -> Result<(SignedData, bool), CmsError> {
+    let der_err = match SignedContentInfo::from_der(bytes) {
+        Ok(ci) if ci.content_type == oids::SIGNED_DATA => return Ok((ci.content, false)),
+        Ok(ci) => return Err(CmsError::NotSignedData(ci.content_type)),
+        Err(e) => e,
+    };
+    match SignedContentInfo::from_ber(bytes) {
+        Ok(ci) if ci.content_type == oids::SIGNED_DATA => Ok((ci.content, true)),
+        Ok(ci) => Err(CmsError::NotSignedData(ci.content_type)),
+        Err(_) => {
+            // Say "not SignedData" when the outer ContentInfo is well formed
+            // but of another type; otherwise report the (stricter) DER error.
+            match ContentInfo::from_der(bytes).or_else(|_| ContentInfo::from_ber(bytes)) {
+                Ok(ci) if ci.content_type != oids::SIGNED_DATA => {
+                    Err(CmsError::NotSignedData(ci.content_type))
+                }
+                _ => Err(CmsError::Malformed(der_err.to_string())),
+            }
+        }
+    }
+}
+
+/// Finds the one value of a signed or unsigned attribute.
+pub fn single_attribute<'a>(
+    attrs: &'a x509_cert::attr::Attributes,
+    oid: ObjectIdentifier,
+) -> Result<Option<&'a x509_cert::attr::AttributeValue>, String> {
+    let mut found = attrs.iter().filter(|a| a.oid == oid);
+    let Some(attr) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() {
+        return Err(format!("attribute {oid} appears more than once"));
+    }
+    let mut values = attr.values.iter();
+    let value = values.next();
+    if values.next().is_some() || value.is_none() {
+        return Err(format!("attribute {oid} must have exactly one value"));
+    }
+    Ok(value)
+}

@@ -1,0 +1,220 @@
+//! Digest algorithms and streaming, multi-algorithm hashing.
+
+use crate::oids;
+use const_oid::ObjectIdentifier;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+/// A digest algorithm the core can compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DigestAlgorithm {
+    /// SHA-1: computed only to name it in a rejection, never accepted.
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// Maps a digest algorithm OID.
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        match *oid {
+            oids::SHA1 => Some(Self::Sha1),
+            oids::SHA256 => Some(Self::Sha256),
+            oids::SHA384 => Some(Self::Sha384),
+            oids::SHA512 => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    /// The algorithm's OID.
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::Sha1 => oids::SHA1,
+            Self::Sha256 => oids::SHA256,
+            Self::Sha384 => oids::SHA384,
+            Self::Sha512 => oids::SHA512,
+        }
+    }
+
+    /// Lower-case name as used in the trust policy (`sha256`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha1 => "sha1",
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// Parses a policy name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "sha1" | "sha-1" => Some(Self::Sha1),
+            "sha256" | "sha-256" => Some(Self::Sha256),
+            "sha384" | "sha-384" => Some(Self::Sha384),
+            "sha512" | "sha-512" => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    /// Hashes a byte slice in one call.
+    pub fn hash(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Sha1 => sha1::Sha1::digest(data).to_vec(),
+            Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
+            Self::Sha384 => sha2::Sha384::digest(data).to_vec(),
+            Self::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for DigestAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One running hash.
+#[derive(Clone)]
+enum Running {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Running {
+    fn new(alg: DigestAlgorithm) -> Self {
+        match alg {
+            DigestAlgorithm::Sha1 => Running::Sha1(sha1::Sha1::new()),
+            DigestAlgorithm::Sha256 => Running::Sha256(sha2::Sha256::new()),
+            DigestAlgorithm::Sha384 => Running::Sha384(sha2::Sha384::new()),
+            DigestAlgorithm::Sha512 => Running::Sha512(sha2::Sha512::new()),
+        }
+    }
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Running::Sha1(h) => h.update(data),
+            Running::Sha256(h) => h.update(data),
+            Running::Sha384(h) => h.update(data),
+            Running::Sha512(h) => h.update(data),
+        }
+    }
+    fn finish(self) -> Vec<u8> {
+        match self {
+            Running::Sha1(h) => h.finalize().to_vec(),
+            Running::Sha256(h) => h.finalize().to_vec(),
+            Running::Sha384(h) => h.finalize().to_vec(),
+            Running::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// Several digests computed over one pass of the data.
+pub struct MultiHasher {
+    running: Vec<(DigestAlgorithm, Running)>,
+    length: u64,
+}
+
+impl MultiHasher {
+    /// Starts hashing with each distinct algorithm in `algs`.
+    pub fn new(algs: impl IntoIterator<Item = DigestAlgorithm>) -> Self {
+        let mut running: Vec<(DigestAlgorithm, Running)> = Vec::new();
+        for alg in algs {
+            if !running.iter().any(|(a, _)| *a == alg) {
+                running.push((alg, Running::new(alg)));
+            }
+        }
+        MultiHasher { running, length: 0 }
+    }
+
+    /// Feeds more data.
+    pub fn update(&mut self, data: &[u8]) {
+        self.length = self.length.saturating_add(data.len() as u64);
+        for (_, h) in &mut self.running {
+            h.update(data);
+        }
+    }
+
+    /// Number of bytes fed so far.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
+    /// Finishes and returns each algorithm's digest.
+    pub fn finish(self) -> Digests {
+        Digests {
+            values: self
+                .running
+                .into_iter()
+                .map(|(a, h)| (a, h.finish()))
+                .collect(),
+            length: self.length,
+        }
+    }
+}
+
+/// Digests of one input under several algorithms.
+#[derive(Clone, Debug)]
+pub struct Digests {
+    values: Vec<(DigestAlgorithm, Vec<u8>)>,
+    /// Input length in bytes.
+    pub length: u64,
+}
+
+impl Digests {
+    /// The digest under `alg`, if it was computed.
+    pub fn get(&self, alg: DigestAlgorithm) -> Option<&[u8]> {
+        self.values
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_hasher_matches_one_shot_and_dedupes() {
+        let data = b"tollgate";
+        let mut h = MultiHasher::new([
+            DigestAlgorithm::Sha256,
+            DigestAlgorithm::Sha512,
+            DigestAlgorithm::Sha256,
+        ]);
+        h.update(&data[..3]);
+        h.update(&data[3..]);
+        let d = h.finish();
+        assert_eq!(d.length, 8);
+        assert_eq!(
+            d.get(DigestAlgorithm::Sha256),
+            Some(DigestAlgorithm::Sha256.hash(data).as_slice())
+        );
+        assert_eq!(
+            d.get(DigestAlgorithm::Sha512),
+            Some(DigestAlgorithm::Sha512.hash(data).as_slice())
+        );
+        assert_eq!(d.get(DigestAlgorithm::Sha384), None);
+        assert_eq!(
+            hex(DigestAlgorithm::Sha256.hash(b"").as_slice()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

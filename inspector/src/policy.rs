@@ -1,0 +1,415 @@
+//! The trust-policy document (`docs/trust-policy.md`) and its resolved form.
+//!
+//! [`PolicyDocument`] is the JSON exactly as written; [`TrustPolicy`] is the
+//! same with every certificate reference loaded and parsed, every version and
+//! date checked. Loading files is the caller's job: certificate references
+//! that are not inline PEM are handed to a [`CertificateSource`], so this
+//! module never touches the file system.
+
+use crate::cert::{ParsedCert, certificates_from_bytes};
+use crate::digest::DigestAlgorithm;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The only document version this build understands.
+pub const POLICY_VERSION: u32 = 1;
+
+/// The trust-policy JSON document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// Format version; must be 1.
+    pub version: u32,
+    /// Vendors and what they may sign.
+    pub vendors: Vec<VendorDocument>,
+    /// Trust anchors for RFC 3161 time-stamping authorities.
+    #[serde(default)]
+    pub tsa_anchors: Vec<String>,
+    /// Revoked certificates (signers or intermediates).
+    #[serde(default)]
+    pub revocations: Vec<RevocationDocument>,
+}
+
+/// One vendor in the document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorDocument {
+    /// Stable identifier used on the command line (`--vendor`).
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Trust anchors for this vendor only.
+    pub anchors: Vec<String>,
+    /// Registered intermediates: help path building, never anchors.
+    #[serde(default)]
+    pub intermediates: Vec<String>,
+    /// Components this vendor may supply.
+    #[serde(default)]
+    pub components: Vec<ComponentDocument>,
+    /// The contract's signing terms.
+    #[serde(default)]
+    pub policy: SigningPolicyDocument,
+}
+
+/// A component a vendor may supply.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDocument {
+    /// Component name (`--component`).
+    pub name: String,
+    /// Rollback floor: the lowest acceptable semantic version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<String>,
+}
+
+/// The contract's signing terms.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningPolicyDocument {
+    /// Accepted digest algorithms (`sha256`, `sha384`, `sha512`).
+    #[serde(default = "default_digests")]
+    pub digests: Vec<String>,
+    /// Smallest RSA modulus accepted for the signer key.
+    #[serde(default = "default_min_rsa_bits")]
+    pub min_rsa_bits: u32,
+    /// Whether every signature must carry a trusted RFC 3161 timestamp.
+    #[serde(default)]
+    pub require_timestamp: bool,
+}
+
+impl Default for SigningPolicyDocument {
+    fn default() -> Self {
+        SigningPolicyDocument {
+            digests: default_digests(),
+            min_rsa_bits: default_min_rsa_bits(),
+            require_timestamp: false,
+        }
+    }
+}
+
+fn default_digests() -> Vec<String> {
+    vec!["sha256".into(), "sha384".into(), "sha512".into()]
+}
+
+fn default_min_rsa_bits() -> u32 {
+    2048
+}
+
+/// A revocation entry in the document.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationDocument {
+    /// The revoked certificate(s): path or inline PEM.
+    pub certificate: String,
+    /// RFC 5280 reason name (`keyCompromise`, `superseded`, ...).
+    #[serde(default = "default_reason")]
+    pub reason: String,
+    /// When the key became untrustworthy (RFC 3339). Signatures with a
+    /// trusted timestamp before this instant stay valid. Absent: revoked
+    /// for all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalidity_date: Option<String>,
+}
+
+fn default_reason() -> String {
+    "unspecified".into()
+}
+
+/// RFC 5280 section 5.3.1 revocation reasons.
+pub const REVOCATION_REASONS: &[&str] = &[
+    "unspecified",
+    "keyCompromise",
+    "cACompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "certificateHold",
+    "privilegeWithdrawn",
+    "aACompromise",
+];
+
+/// Reads certificate references that are not inline PEM.
+pub trait CertificateSource {
+    /// Returns the bytes (PEM or DER) the reference names, or a message.
+    fn load(&mut self, reference: &str) -> Result<Vec<u8>, String>;
+}
+
+/// A source that refuses every file reference (inline PEM only).
+pub struct InlineOnly;
+
+impl CertificateSource for InlineOnly {
+    fn load(&mut self, reference: &str) -> Result<Vec<u8>, String> {
+        Err(format!(
+            "'{reference}' is not inline PEM and this policy was loaded without file access"
+        ))
+    }
+}
+
+/// A policy that could not be loaded, with the field at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PolicyError {
+    /// JSON path of the offending field (`vendors[0].anchors[1]`), or
+    /// `(document)` for syntax errors.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl PolicyError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        PolicyError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A vendor with its trust material loaded.
+#[derive(Clone, Debug)]
+pub struct Vendor {
+    /// Identifier.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Anchors (all checked to be CA certificates).
+    pub anchors: Vec<ParsedCert>,
+    /// Registered intermediates.
+    pub intermediates: Vec<ParsedCert>,
+    /// Authorised components.
+    pub components: Vec<Component>,
+    /// Signing terms.
+    pub policy: SigningPolicy,
+}
+
+/// An authorised component and its floor.
+#[derive(Clone, Debug)]
+pub struct Component {
+    /// Name.
+    pub name: String,
+    /// Lowest acceptable version.
+    pub min_version: Option<semver::Version>,
+}
+
+/// Signing terms, parsed.
+#[derive(Clone, Debug)]
+pub struct SigningPolicy {
+    /// Accepted digests.
+    pub digests: Vec<DigestAlgorithm>,
+    /// Smallest RSA modulus.
+    pub min_rsa_bits: u32,
+    /// A trusted timestamp is mandatory.
+    pub require_timestamp: bool,
+}
+
+/// A revocation, parsed.
+#[derive(Clone, Debug)]
+pub struct Revocation {
+    /// The revoked certificate.
+    pub certificate: ParsedCert,
+    /// Reason name.
+    pub reason: String,
+    /// Invalidity date; `None` means revoked for all time.
+    pub invalidity_date: Option<OffsetDateTime>,
+}
+
+/// The resolved trust policy the verification core consumes.
+#[derive(Clone, Debug)]
+pub struct TrustPolicy {
+    /// Vendors.
+    pub vendors: Vec<Vendor>,
+    /// TSA anchors.
+    pub tsa_anchors: Vec<ParsedCert>,
+    /// Revocations.
+    pub revocations: Vec<Revocation>,
+}
+
+impl TrustPolicy {
+    /// Parses and resolves a JSON trust-policy document.
+    pub fn from_json(json: &[u8], source: &mut dyn CertificateSource) -> Result<Self, PolicyError> {
+        let de = &mut serde_json::Deserializer::from_slice(json);
+        let doc: PolicyDocument = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { "(document)".to_string() } else { path };
+            PolicyError::new(field, e.inner().to_string())
+        })?;
+        Self::from_document(&doc, source)
+    }
+
+    /// Resolves an already-parsed document.
+    pub fn from_document(
+        doc: &PolicyDocument,
+        source: &mut dyn CertificateSource,
+    ) -> Result<Self, PolicyError> {
+        if doc.version != POLICY_VERSION {
+            return Err(PolicyError::new(
+                "version",
+                format!(
+                    "unsupported trust-policy version {} (this build reads version {POLICY_VERSION})",
+                    doc.version
+                ),
+            ));
+        }
+        let mut vendors = Vec::with_capacity(doc.vendors.len());
+        for (i, v) in doc.vendors.iter().enumerate() {
+            let at = |f: &str| format!("vendors[{i}].{f}");
+            if v.id.trim().is_empty() {
+                return Err(PolicyError::new(at("id"), "must not be empty"));
+            }
+            if doc.vendors.iter().take(i).any(|o| o.id == v.id) {
+                return Err(PolicyError::new(at("id"), format!("duplicate vendor id '{}'", v.id)));
+            }
+            if v.anchors.is_empty() {
+                return Err(PolicyError::new(at("anchors"), "a vendor needs at least one trust anchor"));
+            }
+            let mut anchors = Vec::new();
+            for (j, r) in v.anchors.iter().enumerate() {
+                let field = at(&format!("anchors[{j}]"));
+                for c in load_certs(r, source, &field)? {
+                    match c.is_ca() {
+                        Ok(true) => anchors.push(c),
+                        Ok(false) => {
+                            return Err(PolicyError::new(
+                                field,
+                                format!("'{}' is not a CA certificate and cannot be a trust anchor", c.subject()),
+                            ));
+                        }
+                        Err(e) => return Err(PolicyError::new(field, e)),
+                    }
+                }
+            }
+            let mut intermediates = Vec::new();
+            for (j, r) in v.intermediates.iter().enumerate() {
+                intermediates.extend(load_certs(r, source, &at(&format!("intermediates[{j}]")))?);
+            }
+            let mut components = Vec::new();
+            for (j, c) in v.components.iter().enumerate() {
+                let field = at(&format!("components[{j}]"));
+                if c.name.trim().is_empty() {
+                    return Err(PolicyError::new(format!("{field}.name"), "must not be empty"));
+                }
+                let min_version = match &c.min_version {
+                    None => None,
+                    Some(s) => Some(semver::Version::parse(s).map_err(|e| {
+                        PolicyError::new(
+                            format!("{field}.min_version"),
+                            format!("'{s}' is not a semantic version: {e}"),
+                        )
+                    })?),
+                };
+                components.push(Component {
+                    name: c.name.clone(),
+                    min_version,
+                });
+            }
+            let mut digests = Vec::new();
+            for (j, d) in v.policy.digests.iter().enumerate() {
+                let field = at(&format!("policy.digests[{j}]"));
+                match DigestAlgorithm::from_name(d) {
+                    Some(DigestAlgorithm::Sha1) => {
+                        return Err(PolicyError::new(field, "sha1 is broken for signatures and cannot be allowed"));
+                    }
+                    Some(a) => digests.push(a),
+                    None => {
+                        return Err(PolicyError::new(
+                            field,
+                            format!("unknown digest '{d}' (expected sha256, sha384 or sha512)"),
+                        ));
+                    }
+                }
+            }
+            if digests.is_empty() {
+                return Err(PolicyError::new(at("policy.digests"), "must list at least one digest"));
+            }
+            if v.policy.min_rsa_bits < 2048 {
+                return Err(PolicyError::new(
+                    at("policy.min_rsa_bits"),
+                    format!("{} is below Tollgate's floor of 2048 bits", v.policy.min_rsa_bits),
+                ));
+            }
+            vendors.push(Vendor {
+                id: v.id.clone(),
+                name: v.name.clone(),
+                anchors,
+                intermediates,
+                components,
+                policy: SigningPolicy {
+                    digests,
+                    min_rsa_bits: v.policy.min_rsa_bits,
+                    require_timestamp: v.policy.require_timestamp,
+                },
+            });
+        }
+        let mut tsa_anchors = Vec::new();
+        for (j, r) in doc.tsa_anchors.iter().enumerate() {
+            let field = format!("tsa_anchors[{j}]");
+            for c in load_certs(r, source, &field)? {
+                if c.is_ca() != Ok(true) {
+                    return Err(PolicyError::new(
+                        field,
+                        format!("'{}' is not a CA certificate and cannot be a trust anchor", c.subject()),
+                    ));
+                }
+                tsa_anchors.push(c);
+            }
+        }
+        let mut revocations = Vec::new();
+        for (j, r) in doc.revocations.iter().enumerate() {
+            let at = |f: &str| format!("revocations[{j}].{f}");
+            if !REVOCATION_REASONS.contains(&r.reason.as_str()) {
+                return Err(PolicyError::new(
+                    at("reason"),
+                    format!("unknown reason '{}' (expected one of {})", r.reason, REVOCATION_REASONS.join(", ")),
+                ));
+            }
+            let invalidity_date = match &r.invalidity_date {
+                None => None,
+                Some(s) => Some(OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+                    PolicyError::new(at("invalidity_date"), format!("'{s}' is not an RFC 3339 time: {e}"))
+                })?),
+            };
+            for c in load_certs(&r.certificate, source, &at("certificate"))? {
+                revocations.push(Revocation {
+                    certificate: c,
+                    reason: r.reason.clone(),
+                    invalidity_date,
+                });
+            }
+        }
+        Ok(TrustPolicy {
+            vendors,
+            tsa_anchors,
+            revocations,
+        })
+    }
+
+    /// The vendor with this id.
+    pub fn vendor(&self, id: &str) -> Option<&Vendor> {
+        self.vendors.iter().find(|v| v.id == id)
+    }
+}
+
+fn load_certs(
+    reference: &str,
+    source: &mut dyn CertificateSource,
+    field: &str,
+) -> Result<Vec<ParsedCert>, PolicyError> {
+    let bytes = if reference.contains("-----BEGIN") {
+        reference.as_bytes().to_vec()
+    } else {
+        source
+            .load(reference)
+            .map_err(|e| PolicyError::new(field, e))?
+    };
+    certificates_from_bytes(&bytes).map_err(|e| PolicyError::new(field, format!("'{}': {e}", short(reference))))
+}
+
+fn short(reference: &str) -> String {
+    if reference.contains("-----BEGIN") {
+        "inline PEM".into()
+    } else {
+        reference.to_string()
+    }
+}

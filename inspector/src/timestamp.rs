@@ -1,0 +1,264 @@
+//! RFC 3161 timestamp tokens carried as the id-aa-timeStampToken unsigned
+//! attribute of a SignerInfo.
+//!
+//! No maintained crate verifies these on the `der` 0.8 line, so the TSTInfo
+//! and ESS structures are small `der` derives here; the token itself is a CMS
+//! SignedData verified with the same code as vendor signatures.
+
+use crate::cert::{ParsedCert, rfc3339};
+use crate::chain::{self, ChainRequest, EkuRequirement};
+use crate::cms;
+use crate::digest::{DigestAlgorithm, hex};
+use crate::limits::Limits;
+use crate::oids;
+use crate::signer;
+use der::asn1::{Int, OctetString};
+use der::{Any, Decode, Sequence, Tag, Tagged};
+use spki::AlgorithmIdentifierOwned;
+use time::OffsetDateTime;
+
+/// MessageImprint (RFC 3161 section 2.4.1).
+#[derive(Sequence)]
+struct MessageImprint {
+    hash_algorithm: AlgorithmIdentifierOwned,
+    hashed_message: OctetString,
+}
+
+/// Accuracy (RFC 3161 section 2.4.2); read and ignored.
+#[derive(Sequence)]
+struct Accuracy {
+    seconds: Option<Int>,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    millis: Option<Int>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    micros: Option<Int>,
+}
+
+/// TSTInfo (RFC 3161 section 2.4.2). genTime is kept raw because `der`'s
+/// GeneralizedTime refuses the fractional seconds many TSAs emit.
+#[derive(Sequence)]
+struct TstInfo {
+    version: Int,
+    policy: der::asn1::ObjectIdentifier,
+    message_imprint: MessageImprint,
+    serial_number: Int,
+    gen_time: Any,
+    accuracy: Option<Accuracy>,
+    #[asn1(default = "Default::default")]
+    ordering: bool,
+    nonce: Option<Int>,
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    tsa: Option<Any>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    extensions: Option<x509_cert::ext::Extensions>,
+}
+
+/// ESSCertIDv2 (RFC 5035).
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    #[asn1(optional = "true")]
+    hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    cert_hash: OctetString,
+    issuer_serial: Option<Any>,
+}
+
+/// SigningCertificateV2 (RFC 5035).
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+    policies: Option<Any>,
+}
+
+/// ESSCertID (RFC 2634), SHA-1.
+#[derive(Sequence)]
+struct EssCertId {
+    cert_hash: OctetString,
+    issuer_serial: Option<Any>,
+}
+
+/// SigningCertificate (RFC 2634).
+#[derive(Sequence)]
+struct SigningCertificate {
+    certs: Vec<EssCertId>,
+    policies: Option<Any>,
+}
+
+/// A verified timestamp.
+#[derive(Clone, Debug)]
+pub struct Timestamp {
+    /// The time the TSA vouches for.
+    pub gen_time: OffsetDateTime,
+    /// The TSA certificate.
+    pub tsa: ParsedCert,
+}
+
+/// Verifies a timestamp token over `signature_value` (the SignerInfo's
+/// signature). The TSA must chain to `tsa_anchors` at genTime with the
+/// timeStamping EKU.
+pub fn verify_token(
+    token: &Any,
+    signature_value: &[u8],
+    tsa_anchors: &[ParsedCert],
+    limits: &Limits,
+) -> Result<Timestamp, String> {
+    let token_der = der::Encode::to_der(token).map_err(|e| format!("token cannot be encoded: {e}"))?;
+    let parsed = cms::parse(&token_der, limits).map_err(|e| format!("malformed timestamp token: {e}"))?;
+    if parsed.content_type() != oids::TST_INFO {
+        return Err(format!(
+            "the token's content type is {}, not id-ct-TSTInfo",
+            parsed.content_type()
+        ));
+    }
+    let content = parsed.content().ok_or("the token carries no TSTInfo")?;
+    let mut signers = parsed.signers();
+    let si = signers.next().ok_or("the token has no signer")?;
+    if signers.next().is_some() {
+        return Err("the token has more than one signer (RFC 3161 requires one)".into());
+    }
+    let tsa = signer::find_signer_cert(&si.sid, &parsed.certificates).ok_or_else(|| {
+        format!(
+            "the TSA certificate ({}) is not included in the token",
+            signer::describe_sid(&si.sid)
+        )
+    })?;
+    let digest_alg = signer::digest_algorithm(si)?;
+    if digest_alg == DigestAlgorithm::Sha1 {
+        return Err("the token is signed with SHA-1".into());
+    }
+    let content_digest = digest_alg.hash(content);
+    let attrs = signer::check_signed_attributes(si, oids::TST_INFO, &content_digest)
+        .map_err(|e| format!("token signed attributes: {e}"))?;
+    signer::verify_signature(si, tsa, digest_alg, Some(&attrs), &content_digest, None)
+        .map_err(|e| format!("the TSA signature on the token is invalid: {e}"))?;
+
+    let tst = TstInfo::from_der(content).map_err(|e| format!("malformed TSTInfo: {e}"))?;
+    let imprint_alg = DigestAlgorithm::from_oid(&tst.message_imprint.hash_algorithm.oid)
+        .filter(|a| *a != DigestAlgorithm::Sha1)
+        .ok_or_else(|| {
+            format!(
+                "messageImprint hash {} is not accepted",
+                tst.message_imprint.hash_algorithm.oid
+            )
+        })?;
+    let expected = imprint_alg.hash(signature_value);
+    if tst.message_imprint.hashed_message.as_bytes() != expected.as_slice() {
+        return Err(format!(
+            "the token's messageImprint ({}) does not cover this signature (its {imprint_alg} is {})",
+            hex(tst.message_imprint.hashed_message.as_bytes()),
+            hex(&expected)
+        ));
+    }
+    let gen_time = parse_generalized_time(&tst.gen_time)?;
+
+    check_signing_certificate(si, tsa)?;
+
+    let pool: Vec<&ParsedCert> = parsed.certificates.iter().collect();
+    chain::validate(&ChainRequest {
+        leaf: tsa,
+        anchors: tsa_anchors,
+        intermediates: &pool,
+        time: gen_time,
+        eku: EkuRequirement::Oid(oids::KP_TIME_STAMPING),
+        crls: &[],
+    })
+    .map_err(|e| format!("the TSA '{}' is not trusted at {}: {e}", tsa.subject(), rfc3339(gen_time)))?;
+
+    Ok(Timestamp { gen_time, tsa: tsa.clone() })
+}
+
+/// The signingCertificate(V2) attribute must name the TSA certificate
+/// (RFC 3161 section 2.4.1, RFC 5035).
+fn check_signing_certificate(si: &::cms::signed_data::SignerInfo, tsa: &ParsedCert) -> Result<(), String> {
+    let attrs = si.signed_attrs.as_ref().ok_or("the token has no signed attributes")?;
+    if let Some(v2) = cms::single_attribute(attrs, oids::ATTR_SIGNING_CERTIFICATE_V2)? {
+        let sc: SigningCertificateV2 = v2
+            .decode_as()
+            .map_err(|e| format!("malformed signingCertificateV2: {e}"))?;
+        let first = sc.certs.first().ok_or("signingCertificateV2 lists no certificate")?;
+        let alg = match &first.hash_algorithm {
+            None => DigestAlgorithm::Sha256,
+            Some(a) => DigestAlgorithm::from_oid(&a.oid)
+                .ok_or_else(|| format!("signingCertificateV2 hash {} is not supported", a.oid))?,
+        };
+        if first.cert_hash.as_bytes() != alg.hash(&tsa.der).as_slice() {
+            return Err("signingCertificateV2 does not match the TSA certificate".into());
+        }
+        return Ok(());
+    }
+    if let Some(v1) = cms::single_attribute(attrs, oids::ATTR_SIGNING_CERTIFICATE)? {
+        let sc: SigningCertificate = v1
+            .decode_as()
+            .map_err(|e| format!("malformed signingCertificate: {e}"))?;
+        let first = sc.certs.first().ok_or("signingCertificate lists no certificate")?;
+        if first.cert_hash.as_bytes() != DigestAlgorithm::Sha1.hash(&tsa.der).as_slice() {
+            return Err("signingCertificate does not match the TSA certificate".into());
+        }
+        return Ok(());
+    }
+    Err("the token lacks the signingCertificate(V2) attribute that binds the TSA certificate".into())
+}
+
+/// Parses a GeneralizedTime value `YYYYMMDDHHMMSS[.f+]Z` (RFC 3161 section 2.4.2).
+fn parse_generalized_time(any: &Any) -> Result<OffsetDateTime, String> {
+    if any.tag() != Tag::GeneralizedTime {
+        return Err("genTime is not a GeneralizedTime".into());
+    }
+    let s = std::str::from_utf8(any.value()).map_err(|_| "genTime is not ASCII".to_string())?;
+    let bad = || format!("genTime '{s}' is not of the form YYYYMMDDHHMMSS[.fff]Z");
+    let body = s.strip_suffix('Z').ok_or_else(bad)?;
+    let (main, frac) = match body.split_once('.') {
+        Some((m, f)) => (m, Some(f)),
+        None => (body, None),
+    };
+    if main.len() != 14 || !main.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    if let Some(f) = frac
+        && (f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) || f.ends_with('0'))
+    {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+        main.get(r).and_then(|p| p.parse().ok()).ok_or_else(bad)
+    };
+    let month = time::Month::try_from(u8::try_from(num(4..6)?).map_err(|_| bad())?).map_err(|_| bad())?;
+    let date = time::Date::from_calendar_date(
+        i32::try_from(num(0..4)?).map_err(|_| bad())?,
+        month,
+        u8::try_from(num(6..8)?).map_err(|_| bad())?,
+    )
+    .map_err(|_| bad())?;
+    let t = time::Time::from_hms(
+        u8::try_from(num(8..10)?).map_err(|_| bad())?,
+        u8::try_from(num(10..12)?).map_err(|_| bad())?,
+        u8::try_from(num(12..14)?).map_err(|_| bad())?,
+    )
+    .map_err(|_| bad())?;
+    // Fractions are truncated: the instant is only compared with dates.
+    Ok(time::PrimitiveDateTime::new(date, t).assume_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use der::Encode;
+
+    fn gt(s: &str) -> Any {
+        Any::new(Tag::GeneralizedTime, s.as_bytes().to_vec()).unwrap_or_else(|_| Any::null())
+    }
+
+    #[test]
+    fn generalized_time_accepts_rfc3161_forms_and_rejects_others() -> Result<(), String> {
+        let t = parse_generalized_time(&gt("20260615120000Z"))?;
+        assert_eq!(rfc3339(t), "2026-06-15T12:00:00Z");
+        let t = parse_generalized_time(&gt("20260615120000.25Z"))?;
+        assert_eq!(rfc3339(t), "2026-06-15T12:00:00Z");
+        for bad in ["20260615120000", "2026061512000Z", "20261315120000Z", "20260615120000.Z", "20260615120000.50Z", "x0260615120000Z"] {
+            assert!(parse_generalized_time(&gt(bad)).is_err(), "{bad} must be refused");
+        }
+        let utc = Any::new(Tag::UtcTime, b"260615120000Z".to_vec()).map_err(|e| e.to_string())?;
+        assert!(parse_generalized_time(&utc).is_err());
+        assert!(gt("x").to_der().is_ok());
+        Ok(())
+    }
+}
