@@ -79,7 +79,7 @@ impl ValidPath {
 #[non_exhaustive]
 pub enum ChainError {
     /// An issuer that is neither carried nor registered.
-    #[error("intermediate missing: the issuer '{issuer}' of '{subject}' is neither carried in the signature nor registered")]
+    #[error("intermediate missing: the issuer '{issuer}' of '{subject}' is not a trust anchor here and is neither carried in the signature nor registered")]
     IntermediateMissing {
         /// The certificate whose issuer is missing.
         subject: String,
@@ -300,7 +300,9 @@ fn validity_error(cert: &ParsedCert, at: OffsetDateTime) -> ChainError {
 #[allow(deprecated)] // webpki still returns the unit variants in some paths.
 fn explain(e: WebpkiError, req: &ChainRequest<'_>) -> ChainError {
     match e {
-        WebpkiError::UnknownIssuer => diagnose(req),
+        // A certificate whose issuer name matches but whose signature does
+        // not verify is an imitation: explain it like an unknown issuer.
+        WebpkiError::UnknownIssuer | WebpkiError::InvalidSignatureForPublicKey => diagnose(req),
         WebpkiError::CertExpired { .. } | WebpkiError::CertNotValidYet { .. } => {
             // Name the certificate: the leaf or an intermediate on the way.
             let candidates = std::iter::once(req.leaf).chain(req.intermediates.iter().copied());

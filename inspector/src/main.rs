@@ -1,1 +1,178 @@
-fn main(){}
+//! `tollgate-inspect`: verify vendor firmware blobs against a trust policy.
+//!
+//! Exit codes: 0 accepted / valid, 1 rejected / invalid, 2 usage, I/O or
+//! policy-file error.
+
+mod cli;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Verify vendor firmware blobs (CMS / PKCS #7 signatures) against a Tollgate
+/// trust policy, before they go into assembly.
+///
+/// Every verdict names each check with its outcome and a reason a person can
+/// act on. Nothing here uses the network.
+///
+/// Exit codes: 0 = accepted (or valid), 1 = rejected (or invalid),
+/// 2 = usage error, unreadable file, or malformed trust policy.
+#[derive(Parser, Debug)]
+#[command(name = "tollgate-inspect", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// The versioned JSON report (docs/report-format.md).
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Verify one blob's CMS signature for a vendor, component and version.
+    ///
+    /// Example:
+    ///   tollgate-inspect verify --trust trust.json --vendor acme \
+    ///       --component acme-wifi-fw --version 1.5.2 fw.bin
+    ///
+    /// The signature is read from --signature, or else from BLOB.p7s,
+    /// BLOB.sig or BLOB.cms (the first that exists). DER, PEM and BER
+    /// (openssl cms -stream) are accepted, detached or attached.
+    Verify(VerifyArgs),
+    /// Verify a lot of blobs listed in a manifest, on all cores.
+    ///
+    /// The manifest is CSV with a header row
+    /// (blob,signature,vendor,component,version) or JSON lines with the same
+    /// keys; signature may be empty. Paths are relative to the manifest.
+    /// Exits 1 if any blob is rejected.
+    ///
+    /// Example:
+    ///   tollgate-inspect verify-lot --trust trust.json --report lot-42.json lot-42.csv
+    VerifyLot(LotArgs),
+    /// Check a certificate's path to given anchors (before registering it).
+    ///
+    /// Example:
+    ///   tollgate-inspect chain --anchors acme-root.pem \
+    ///       --intermediates acme-int.pem --eku codeSigning signer.pem
+    Chain(ChainArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct VerifyArgs {
+    /// Trust-policy file (JSON, docs/trust-policy.md).
+    #[arg(long, value_name = "FILE")]
+    trust: PathBuf,
+    /// Vendor id the blob claims to come from.
+    #[arg(long, value_name = "ID")]
+    vendor: String,
+    /// Component name the blob claims to be.
+    #[arg(long, value_name = "NAME")]
+    component: String,
+    /// Component version (semantic version, checked against the rollback floor).
+    #[arg(long, value_name = "VER")]
+    version: String,
+    /// Signature file (default: BLOB.p7s, BLOB.sig, then BLOB.cms).
+    #[arg(long, value_name = "SIG")]
+    signature: Option<PathBuf>,
+    /// Verification time (RFC 3339, e.g. 2026-10-01T00:00:00Z); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The firmware blob (a regular file).
+    blob: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct LotArgs {
+    /// Trust-policy file (JSON).
+    #[arg(long, value_name = "FILE")]
+    trust: PathBuf,
+    /// Verification time (RFC 3339); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Write the full JSON lot report here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Output format for standard output.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Manifest file (.csv, or JSON lines).
+    manifest: PathBuf,
+}
+
+#[derive(clap::Args, Debug)]
+struct ChainArgs {
+    /// Trust anchors (PEM, several allowed, or one DER certificate).
+    #[arg(long, value_name = "FILE")]
+    anchors: PathBuf,
+    /// Intermediate certificates that may help build the path.
+    #[arg(long, value_name = "FILE")]
+    intermediates: Option<PathBuf>,
+    /// Certificate revocation list (DER or PEM); may be repeated.
+    #[arg(long, value_name = "FILE")]
+    crl: Vec<PathBuf>,
+    /// Evaluation time (RFC 3339); default: now.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    /// Required extended key usage: codeSigning, timeStamping, serverAuth,
+    /// clientAuth, any, or a dotted OID.
+    #[arg(long, default_value = "codeSigning")]
+    eku: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// The certificate to check (PEM or DER).
+    cert: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify(a) => cli::verify::run(cli::verify::Options {
+            trust: a.trust,
+            vendor: a.vendor,
+            component: a.component,
+            version: a.version,
+            signature: a.signature,
+            at: a.at,
+            format: a.format,
+            blob: a.blob,
+        }),
+        Command::VerifyLot(a) => cli::lot::run(cli::lot::Options {
+            trust: a.trust,
+            at: a.at,
+            report: a.report,
+            jobs: a.jobs,
+            format: a.format,
+            manifest: a.manifest,
+        }),
+        Command::Chain(a) => cli::chain::run(cli::chain::Options {
+            anchors: a.anchors,
+            intermediates: a.intermediates,
+            crls: a.crl,
+            at: a.at,
+            eku: a.eku,
+            format: a.format,
+            cert: a.cert,
+        }),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tollgate-inspect: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -217,5 +217,5 @@ pub fn verify(
 }
 
 fn bad_signature<E>(_: E) -> String {
-    "the signature does not verify with the signer's public key".to_string()
+    "the signature does not verify with the signer's public key (the signed data was altered, or another key made the signature)".to_string()
 }

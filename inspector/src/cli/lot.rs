@@ -1,0 +1,218 @@
+//! `tollgate-inspect verify-lot`: a manifest of blobs verified on all cores.
+
+use super::Format;
+use super::io::{default_signature, load_policy, read_limited, verification_time};
+use super::verify::{Job, inspect};
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use inspector::cert::rfc3339;
+use inspector::report::{
+    BlobInfo, Check, CheckId, REPORT_VERSION, Report, SignatureInfo, Verdict,
+};
+use inspector::{Limits, TrustPolicy};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// Parsed options.
+pub struct Options {
+    pub trust: PathBuf,
+    pub at: Option<String>,
+    pub report: Option<PathBuf>,
+    pub jobs: Option<usize>,
+    pub format: Format,
+    pub manifest: PathBuf,
+}
+
+/// One manifest row.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub blob: String,
+    #[serde(default)]
+    pub signature: Option<String>,
+    pub vendor: String,
+    pub component: String,
+    pub version: String,
+}
+
+/// The lot report written by `--report` and `--format json`.
+#[derive(Serialize)]
+pub struct LotReport<'a> {
+    pub report_version: u32,
+    pub kind: &'static str,
+    pub manifest: String,
+    pub verification_time: String,
+    pub total: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub results: &'a [Report],
+}
+
+const MAX_MANIFEST: u64 = 256 * 1024 * 1024;
+
+/// Parses a manifest: JSON lines if the first non-blank character is `{`,
+/// otherwise CSV with a header row.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<Entry>> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let mut entries = Vec::new();
+    if first == Some(&b'{') {
+        let text = std::str::from_utf8(bytes).context("the manifest is not UTF-8")?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let e: Entry = serde_json::from_str(line)
+                .map_err(|e| anyhow!("manifest line {}: {e}", i + 1))?;
+            entries.push(e);
+        }
+    } else {
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+        for (i, row) in reader.deserialize::<Entry>().enumerate() {
+            let mut e = row.map_err(|e| anyhow!("manifest row {} (line {}): {e}", i + 1, i + 2))?;
+            if e.signature.as_deref() == Some("") {
+                e.signature = None;
+            }
+            entries.push(e);
+        }
+    }
+    if entries.is_empty() {
+        bail!("the manifest lists no blobs");
+    }
+    Ok(entries)
+}
+
+fn unreadable(entry: &Entry, time: OffsetDateTime, blob: &Path, message: String) -> Report {
+    Report {
+        report_version: REPORT_VERSION,
+        verdict: Verdict::Reject,
+        summary: format!("rejected: {message}"),
+        vendor: entry.vendor.clone(),
+        component: entry.component.clone(),
+        version: entry.version.clone(),
+        blob: BlobInfo { path: Some(blob.display().to_string()), sha256: None, size: None },
+        signature: SignatureInfo { path: None, kind: "cms".into(), encoding: None, attached: None },
+        verification_time: rfc3339(time),
+        checks: vec![Check::fail(CheckId::Format, message)],
+        signers: vec![],
+    }
+}
+
+fn inspect_entry(policy: &TrustPolicy, limits: &Limits, time: OffsetDateTime, base: &Path, entry: &Entry) -> Report {
+    let blob = base.join(&entry.blob);
+    let signature = match &entry.signature {
+        Some(s) => Ok(base.join(s)),
+        None => default_signature(&blob),
+    };
+    let result = signature.and_then(|signature| {
+        inspect(
+            policy,
+            limits,
+            time,
+            &Job {
+                vendor: &entry.vendor,
+                component: &entry.component,
+                version: &entry.version,
+                blob: &blob,
+                signature: &signature,
+            },
+        )
+    });
+    // An unreadable blob or signature is a rejection: nothing unverified passes.
+    result.unwrap_or_else(|e| unreadable(entry, time, &blob, format!("{e:#}")))
+}
+
+/// Runs the command; `Ok(true)` when every blob is accepted.
+pub fn run(o: Options) -> Result<bool> {
+    let time = verification_time(o.at.as_deref())?;
+    let policy = load_policy(&o.trust)?;
+    let limits = Limits::default();
+    let manifest = read_limited(&o.manifest, MAX_MANIFEST).context("cannot read the manifest")?;
+    let entries = parse_manifest(&manifest)
+        .with_context(|| format!("manifest '{}' is invalid", o.manifest.display()))?;
+    let base = o.manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(j) = o.jobs {
+        builder = builder.num_threads(j.max(1));
+    }
+    let pool = builder.build().context("cannot start worker threads")?;
+
+    let bar = ProgressBar::with_draw_target(Some(entries.len() as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} blobs ({per_sec}, eta {eta})") {
+        bar.set_style(style);
+    }
+    let results: Vec<Report> = pool.install(|| {
+        entries
+            .par_iter()
+            .map(|e| {
+                let r = inspect_entry(&policy, &limits, time, &base, e);
+                bar.inc(1);
+                r
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+
+    let accepted = results.iter().filter(|r| r.verdict == Verdict::Accept).count();
+    let lot = LotReport {
+        report_version: REPORT_VERSION,
+        kind: "lot",
+        manifest: o.manifest.display().to_string(),
+        verification_time: rfc3339(time),
+        total: results.len(),
+        accepted,
+        rejected: results.len() - accepted,
+        results: &results,
+    };
+    if let Some(path) = &o.report {
+        let json = serde_json::to_vec_pretty(&lot)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write the report '{}'", path.display()))?;
+    }
+    match o.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&lot)?),
+        Format::Text => print!("{}", summary_table(&lot)),
+    }
+    Ok(accepted == results.len())
+}
+
+/// The text summary: counts per vendor and component, then each rejection.
+pub fn summary_table(lot: &LotReport<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Lot {}: {} blobs, {} accepted, {} rejected (verified at {})",
+        lot.manifest, lot.total, lot.accepted, lot.rejected, lot.verification_time
+    );
+    let mut groups: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
+    for r in lot.results {
+        let g = groups.entry((r.vendor.as_str(), r.component.as_str())).or_default();
+        match r.verdict {
+            Verdict::Accept => g.0 += 1,
+            Verdict::Reject => g.1 += 1,
+        }
+    }
+    let _ = writeln!(out, "\n  {:<20} {:<28} {:>8} {:>8}", "VENDOR", "COMPONENT", "ACCEPTED", "REJECTED");
+    for ((v, c), (a, rj)) in &groups {
+        let _ = writeln!(out, "  {v:<20} {c:<28} {a:>8} {rj:>8}");
+    }
+    let rejected: Vec<&Report> = lot.results.iter().filter(|r| r.verdict == Verdict::Reject).collect();
+    if !rejected.is_empty() {
+        let _ = writeln!(out, "\n  Rejected (quarantine these):");
+        for r in rejected {
+            let _ = writeln!(
+                out,
+                "  REJECT {} ({} {} {}): {}",
+                r.blob.path.as_deref().unwrap_or("?"),
+                r.vendor,
+                r.component,
+                r.version,
+                r.summary.trim_start_matches("rejected: ")
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,83 @@
+//! `tollgate-inspect verify`.
+
+use super::Format;
+use super::io::{default_signature, load_policy, open_regular, read_limited, verification_time};
+use super::text;
+use anyhow::{Context, Result};
+use inspector::report::{Report, Verdict};
+use inspector::{Limits, TrustPolicy, VerifyRequest, verify_cms};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// Parsed options.
+pub struct Options {
+    pub trust: PathBuf,
+    pub vendor: String,
+    pub component: String,
+    pub version: String,
+    pub signature: Option<PathBuf>,
+    pub at: Option<String>,
+    pub format: Format,
+    pub blob: PathBuf,
+}
+
+/// One verification job.
+pub struct Job<'a> {
+    pub vendor: &'a str,
+    pub component: &'a str,
+    pub version: &'a str,
+    pub blob: &'a Path,
+    pub signature: &'a Path,
+}
+
+/// Reads the files and runs the core. `Err` means a file could not be read.
+pub fn inspect(policy: &TrustPolicy, limits: &Limits, time: OffsetDateTime, job: &Job<'_>) -> Result<Report> {
+    let signature = read_limited(job.signature, limits.max_signature_bytes as u64)
+        .context("cannot read the signature")?;
+    let (file, _) = open_regular(job.blob).context("cannot read the blob")?;
+    let mut reader = BufReader::with_capacity(limits.read_buffer_bytes, file);
+    let req = VerifyRequest {
+        policy,
+        vendor: job.vendor,
+        component: job.component,
+        version: job.version,
+        signature: &signature,
+        time,
+        limits,
+    };
+    let mut report = verify_cms(&req, &mut reader).with_context(|| format!("'{}'", job.blob.display()))?;
+    report.blob.path = Some(job.blob.display().to_string());
+    report.signature.path = Some(job.signature.display().to_string());
+    Ok(report)
+}
+
+/// Runs the command; `Ok(true)` when accepted.
+pub fn run(o: Options) -> Result<bool> {
+    let time = verification_time(o.at.as_deref())?;
+    let policy = load_policy(&o.trust)?;
+    let limits = Limits::default();
+    // Refuse a non-regular blob before looking for its signature.
+    open_regular(&o.blob).context("cannot read the blob")?;
+    let signature = match o.signature {
+        Some(s) => s,
+        None => default_signature(&o.blob)?,
+    };
+    let report = inspect(
+        &policy,
+        &limits,
+        time,
+        &Job {
+            vendor: &o.vendor,
+            component: &o.component,
+            version: &o.version,
+            blob: &o.blob,
+            signature: &signature,
+        },
+    )?;
+    match o.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => print!("{}", text::report(&report)),
+    }
+    Ok(report.verdict == Verdict::Accept)
+}
