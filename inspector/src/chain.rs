@@ -238,11 +238,13 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
                 }
             }
             let anchor = path.anchor();
-            if let Some(a) = req
-                .anchors
-                .iter()
-                .find(|a| a.spki_der().as_slice() == anchor.subject_public_key_info.as_ref())
-            {
+            // Map webpki's anchor (name and key only) back to our certificate.
+            if let Some(a) = req.anchors.iter().find(|a| {
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice())).is_ok_and(|t| {
+                    t.subject_public_key_info.as_ref() == anchor.subject_public_key_info.as_ref()
+                        && t.subject.as_ref() == anchor.subject.as_ref()
+                })
+            }) {
                 certs.push(a.clone());
             }
             ValidPath { certificates: certs }
