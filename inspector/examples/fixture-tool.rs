@@ -47,7 +47,10 @@ fn main() {
             let mut infos: Vec<_> = sd.signer_infos.0.into_vec();
             let mut values = SetOfVec::new();
             values.insert(token).expect("one value");
-            let attr = Attribute { oid: ID_AA_TIMESTAMP_TOKEN, values };
+            let attr = Attribute {
+                oid: ID_AA_TIMESTAMP_TOKEN,
+                values,
+            };
             let mut attrs = infos[0].unsigned_attrs.take().unwrap_or_default();
             attrs.insert(attr).expect("insert attribute");
             infos[0].unsigned_attrs = Some(attrs);
@@ -66,7 +69,9 @@ fn main() {
             write_signed_data(&sd, &args[3]);
         }
         _ => {
-            eprintln!("usage: fixture-tool extract-signature CMS OUT | attach-token CMS TOKEN OUT | corrupt-signature CMS OUT");
+            eprintln!(
+                "usage: fixture-tool extract-signature CMS OUT | attach-token CMS TOKEN OUT | corrupt-signature CMS OUT"
+            );
             std::process::exit(2);
         }
     }

@@ -342,6 +342,11 @@ mod tests {
             certificates_from_bytes(b""),
             Err(CertError::Empty)
         ));
-        assert!(certificates_from_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+        assert!(
+            certificates_from_bytes(
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+            )
+            .is_err()
+        );
     }
 }

@@ -79,7 +79,9 @@ impl ValidPath {
 #[non_exhaustive]
 pub enum ChainError {
     /// An issuer that is neither carried nor registered.
-    #[error("intermediate missing: the issuer '{issuer}' of '{subject}' is not a trust anchor here and is neither carried in the signature nor registered")]
+    #[error(
+        "intermediate missing: the issuer '{issuer}' of '{subject}' is not a trust anchor here and is neither carried in the signature nor registered"
+    )]
     IntermediateMissing {
         /// The certificate whose issuer is missing.
         subject: String,
@@ -169,7 +171,11 @@ impl webpki::ExtendedKeyUsageValidator for RequiredIfPresent {
                 return Ok(());
             }
         }
-        if seen { Err(WebpkiError::RequiredEkuNotFound) } else { Ok(()) }
+        if seen {
+            Err(WebpkiError::RequiredEkuNotFound)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -179,7 +185,74 @@ fn arcs(oid: &ObjectIdentifier) -> Vec<usize> {
 
 /// Converts to webpki's time (times before 1970 clamp to the epoch).
 pub fn unix_time(t: OffsetDateTime) -> UnixTime {
-    UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(t.unix_timestamp()).unwrap_or(0)))
+    UnixTime::since_unix_epoch(Duration::from_secs(
+        u64::try_from(t.unix_timestamp()).unwrap_or(0),
+    ))
+}
+
+/// Memoises [`validate`] across the blobs of a lot.
+///
+/// Path validation is a pure function of the leaf, the anchors, the pool of
+/// intermediates, the time, the EKU and the CRLs, so its result can be
+/// reused when all of those are identical (the key hashes every one of
+/// them). Thousands of blobs signed by the same certificate then cost one
+/// path validation. Bounded: past [`PathCache::CAPACITY`] entries it stops
+/// storing.
+#[derive(Default)]
+pub struct PathCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Result<ValidPath, ChainError>>>,
+}
+
+impl PathCache {
+    /// Most results kept.
+    pub const CAPACITY: usize = 4096;
+
+    fn key(req: &ChainRequest<'_>) -> Vec<u8> {
+        let mut parts: Vec<u8> = Vec::new();
+        parts.extend_from_slice(&req.leaf.sha256);
+        parts.push(b'a');
+        for a in req.anchors {
+            parts.extend_from_slice(&a.sha256);
+        }
+        parts.push(b'i');
+        for i in req.intermediates {
+            parts.extend_from_slice(&i.sha256);
+        }
+        parts.push(b't');
+        parts.extend_from_slice(&req.time.unix_timestamp().to_be_bytes());
+        parts.push(b'e');
+        if let EkuRequirement::Oid(o) = &req.eku {
+            parts.extend_from_slice(o.as_bytes());
+        }
+        parts.push(b'c');
+        for c in req.crls {
+            parts.extend_from_slice(&crate::digest::DigestAlgorithm::Sha256.hash(c));
+        }
+        crate::digest::DigestAlgorithm::Sha256.hash(&parts)
+    }
+}
+
+/// [`validate`] through an optional cache.
+pub fn validate_cached(
+    req: &ChainRequest<'_>,
+    cache: Option<&PathCache>,
+) -> Result<ValidPath, ChainError> {
+    let Some(cache) = cache else {
+        return validate(req);
+    };
+    let key = PathCache::key(req);
+    if let Ok(map) = cache.entries.lock()
+        && let Some(hit) = map.get(&key)
+    {
+        return hit.clone();
+    }
+    let result = validate(req);
+    if let Ok(mut map) = cache.entries.lock()
+        && map.len() < PathCache::CAPACITY
+    {
+        map.insert(key, result.clone());
+    }
+    result
 }
 
 /// Validates a path from `leaf` to one of `anchors` at `time`.
@@ -227,37 +300,54 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
         EkuRequirement::Oid(o) => RequiredIfPresent(Some(arcs(o))),
     };
     let time = unix_time(req.time);
-    let result = ee.verify_for_usage(PATH_ALGORITHMS, &anchors, &intermediates, time, eku, revocation, None);
+    let result = ee.verify_for_usage(
+        PATH_ALGORITHMS,
+        &anchors,
+        &intermediates,
+        time,
+        eku,
+        revocation,
+        None,
+    );
     let path = match result {
         Ok(path) => {
             let mut certs = vec![req.leaf.clone()];
             for c in path.intermediate_certificates() {
                 let der = c.der();
-                if let Some(found) = req.intermediates.iter().find(|i| i.der.as_slice() == der.as_ref()) {
+                if let Some(found) = req
+                    .intermediates
+                    .iter()
+                    .find(|i| i.der.as_slice() == der.as_ref())
+                {
                     certs.push((*found).clone());
                 }
             }
             let anchor = path.anchor();
             // Map webpki's anchor (name and key only) back to our certificate.
             if let Some(a) = req.anchors.iter().find(|a| {
-                webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice())).is_ok_and(|t| {
-                    t.subject_public_key_info.as_ref() == anchor.subject_public_key_info.as_ref()
-                        && t.subject.as_ref() == anchor.subject.as_ref()
-                })
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice())).is_ok_and(
+                    |t| {
+                        t.subject_public_key_info.as_ref()
+                            == anchor.subject_public_key_info.as_ref()
+                            && t.subject.as_ref() == anchor.subject.as_ref()
+                    },
+                )
             }) {
                 certs.push(a.clone());
             }
-            ValidPath { certificates: certs }
+            ValidPath {
+                certificates: certs,
+            }
         }
         Err(e) => return Err(explain(e, req)),
     };
 
     // What webpki does not check: the anchor's own validity, KeyUsage on
     // CAs, and the end entity's explicit EKU (webpki accepts its absence).
-    if let Some(anchor) = path.anchor() {
-        if !anchor.valid_at(req.time) {
-            return Err(validity_error(anchor, req.time));
-        }
+    if let Some(anchor) = path.anchor()
+        && !anchor.valid_at(req.time)
+    {
+        return Err(validity_error(anchor, req.time));
     }
     for ca in path.certificates.iter().skip(1) {
         match ca.key_usage() {
@@ -268,13 +358,21 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
                 });
             }
             Ok(_) => {}
-            Err(e) => return Err(ChainError::BadCa { subject: ca.subject(), problem: e }),
+            Err(e) => {
+                return Err(ChainError::BadCa {
+                    subject: ca.subject(),
+                    problem: e,
+                });
+            }
         }
     }
     if let EkuRequirement::Oid(required) = &req.eku {
         let ekus = req.leaf.extended_key_usage().map_err(ChainError::Other)?;
         if !ekus.unwrap_or_default().contains(required) {
-            return Err(ChainError::Eku { subject: req.leaf.subject(), eku: eku_name(required) });
+            return Err(ChainError::Eku {
+                subject: req.leaf.subject(),
+                eku: eku_name(required),
+            });
         }
     }
     Ok(path)
@@ -293,9 +391,17 @@ pub fn eku_name(oid: &ObjectIdentifier) -> String {
 
 fn validity_error(cert: &ParsedCert, at: OffsetDateTime) -> ChainError {
     if at > cert.not_after() {
-        ChainError::Validity { subject: cert.subject(), what: "expired", date: date(cert.not_after()) }
+        ChainError::Validity {
+            subject: cert.subject(),
+            what: "expired",
+            date: date(cert.not_after()),
+        }
     } else {
-        ChainError::Validity { subject: cert.subject(), what: "is not valid before", date: date(cert.not_before()) }
+        ChainError::Validity {
+            subject: cert.subject(),
+            what: "is not valid before",
+            date: date(cert.not_before()),
+        }
     }
 }
 
@@ -349,12 +455,19 @@ fn diagnose(req: &ChainRequest<'_>) -> ChainError {
     for _ in 0..16 {
         let issuer = current.issuer_der();
         if current.is_self_issued() {
-            let detail = if req.anchors.iter().any(|a| a.subject_der() == current.subject_der()) {
+            let detail = if req
+                .anchors
+                .iter()
+                .any(|a| a.subject_der() == current.subject_der())
+            {
                 " (it imitates the name of a registered anchor but has a different key)".to_string()
             } else {
                 String::new()
             };
-            return ChainError::UnknownRoot { root: current.subject(), detail };
+            return ChainError::UnknownRoot {
+                root: current.subject(),
+                detail,
+            };
         }
         let next = req
             .intermediates

@@ -205,9 +205,12 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData, CmsError
             // Only X.509 certificates help path building; attribute and
             // other certificate formats are ignored.
             if let CertificateChoices::Certificate(c) = choice {
-                let der = c.to_der().map_err(|e| CmsError::BadCertificate(e.to_string()))?;
+                let der = c
+                    .to_der()
+                    .map_err(|e| CmsError::BadCertificate(e.to_string()))?;
                 certificates.push(
-                    ParsedCert::from_der(der).map_err(|e| CmsError::BadCertificate(e.to_string()))?,
+                    ParsedCert::from_der(der)
+                        .map_err(|e| CmsError::BadCertificate(e.to_string()))?,
                 );
             }
         }
@@ -252,10 +255,10 @@ fn decode_signed_data(bytes: &[u8]) -> Result<(SignedData, bool), CmsError> {
 }
 
 /// Finds the one value of a signed or unsigned attribute.
-pub fn single_attribute<'a>(
-    attrs: &'a x509_cert::attr::Attributes,
+pub fn single_attribute(
+    attrs: &x509_cert::attr::Attributes,
     oid: ObjectIdentifier,
-) -> Result<Option<&'a x509_cert::attr::AttributeValue>, String> {
+) -> Result<Option<&x509_cert::attr::AttributeValue>, String> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
     let Some(attr) = found.next() else {
         return Ok(None);

@@ -232,7 +232,11 @@ impl TrustPolicy {
         let de = &mut serde_json::Deserializer::from_slice(json);
         let doc: PolicyDocument = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { "(document)".to_string() } else { path };
+            let field = if path == "." {
+                "(document)".to_string()
+            } else {
+                path
+            };
             PolicyError::new(field, e.inner().to_string())
         })?;
         Self::from_document(&doc, source)
@@ -259,10 +263,16 @@ impl TrustPolicy {
                 return Err(PolicyError::new(at("id"), "must not be empty"));
             }
             if doc.vendors.iter().take(i).any(|o| o.id == v.id) {
-                return Err(PolicyError::new(at("id"), format!("duplicate vendor id '{}'", v.id)));
+                return Err(PolicyError::new(
+                    at("id"),
+                    format!("duplicate vendor id '{}'", v.id),
+                ));
             }
             if v.anchors.is_empty() {
-                return Err(PolicyError::new(at("anchors"), "a vendor needs at least one trust anchor"));
+                return Err(PolicyError::new(
+                    at("anchors"),
+                    "a vendor needs at least one trust anchor",
+                ));
             }
             let mut anchors = Vec::new();
             for (j, r) in v.anchors.iter().enumerate() {
@@ -273,7 +283,10 @@ impl TrustPolicy {
                         Ok(false) => {
                             return Err(PolicyError::new(
                                 field,
-                                format!("'{}' is not a CA certificate and cannot be a trust anchor", c.subject()),
+                                format!(
+                                    "'{}' is not a CA certificate and cannot be a trust anchor",
+                                    c.subject()
+                                ),
                             ));
                         }
                         Err(e) => return Err(PolicyError::new(field, e)),
@@ -288,7 +301,10 @@ impl TrustPolicy {
             for (j, c) in v.components.iter().enumerate() {
                 let field = at(&format!("components[{j}]"));
                 if c.name.trim().is_empty() {
-                    return Err(PolicyError::new(format!("{field}.name"), "must not be empty"));
+                    return Err(PolicyError::new(
+                        format!("{field}.name"),
+                        "must not be empty",
+                    ));
                 }
                 let min_version = match &c.min_version {
                     None => None,
@@ -309,7 +325,10 @@ impl TrustPolicy {
                 let field = at(&format!("policy.digests[{j}]"));
                 match DigestAlgorithm::from_name(d) {
                     Some(DigestAlgorithm::Sha1) => {
-                        return Err(PolicyError::new(field, "sha1 is broken for signatures and cannot be allowed"));
+                        return Err(PolicyError::new(
+                            field,
+                            "sha1 is broken for signatures and cannot be allowed",
+                        ));
                     }
                     Some(a) => digests.push(a),
                     None => {
@@ -321,12 +340,18 @@ impl TrustPolicy {
                 }
             }
             if digests.is_empty() {
-                return Err(PolicyError::new(at("policy.digests"), "must list at least one digest"));
+                return Err(PolicyError::new(
+                    at("policy.digests"),
+                    "must list at least one digest",
+                ));
             }
             if v.policy.min_rsa_bits < 2048 {
                 return Err(PolicyError::new(
                     at("policy.min_rsa_bits"),
-                    format!("{} is below Tollgate's floor of 2048 bits", v.policy.min_rsa_bits),
+                    format!(
+                        "{} is below Tollgate's floor of 2048 bits",
+                        v.policy.min_rsa_bits
+                    ),
                 ));
             }
             vendors.push(Vendor {
@@ -349,7 +374,10 @@ impl TrustPolicy {
                 if c.is_ca() != Ok(true) {
                     return Err(PolicyError::new(
                         field,
-                        format!("'{}' is not a CA certificate and cannot be a trust anchor", c.subject()),
+                        format!(
+                            "'{}' is not a CA certificate and cannot be a trust anchor",
+                            c.subject()
+                        ),
                     ));
                 }
                 tsa_anchors.push(c);
@@ -361,13 +389,20 @@ impl TrustPolicy {
             if !REVOCATION_REASONS.contains(&r.reason.as_str()) {
                 return Err(PolicyError::new(
                     at("reason"),
-                    format!("unknown reason '{}' (expected one of {})", r.reason, REVOCATION_REASONS.join(", ")),
+                    format!(
+                        "unknown reason '{}' (expected one of {})",
+                        r.reason,
+                        REVOCATION_REASONS.join(", ")
+                    ),
                 ));
             }
             let invalidity_date = match &r.invalidity_date {
                 None => None,
                 Some(s) => Some(OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
-                    PolicyError::new(at("invalidity_date"), format!("'{s}' is not an RFC 3339 time: {e}"))
+                    PolicyError::new(
+                        at("invalidity_date"),
+                        format!("'{s}' is not an RFC 3339 time: {e}"),
+                    )
                 })?),
             };
             for c in load_certs(&r.certificate, source, &at("certificate"))? {
@@ -403,7 +438,8 @@ fn load_certs(
             .load(reference)
             .map_err(|e| PolicyError::new(field, e))?
     };
-    certificates_from_bytes(&bytes).map_err(|e| PolicyError::new(field, format!("'{}': {e}", short(reference))))
+    certificates_from_bytes(&bytes)
+        .map_err(|e| PolicyError::new(field, format!("'{}': {e}", short(reference))))
 }
 
 fn short(reference: &str) -> String {

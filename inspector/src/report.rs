@@ -95,15 +95,27 @@ pub struct Check {
 impl Check {
     /// A passing check.
     pub fn pass(id: CheckId, reason: impl Into<String>) -> Self {
-        Check { id, outcome: Outcome::Pass, reason: reason.into() }
+        Check {
+            id,
+            outcome: Outcome::Pass,
+            reason: reason.into(),
+        }
     }
     /// A failing check.
     pub fn fail(id: CheckId, reason: impl Into<String>) -> Self {
-        Check { id, outcome: Outcome::Fail, reason: reason.into() }
+        Check {
+            id,
+            outcome: Outcome::Fail,
+            reason: reason.into(),
+        }
     }
     /// A skipped check.
     pub fn skip(id: CheckId, reason: impl Into<String>) -> Self {
-        Check { id, outcome: Outcome::Skip, reason: reason.into() }
+        Check {
+            id,
+            outcome: Outcome::Skip,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -119,7 +119,9 @@ pub fn resolve_scheme(
                     .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
                     .and_then(|a| DigestAlgorithm::from_oid(&a.oid))
                     .ok_or("RSA-PSS MGF1 hash is missing or unsupported")?,
-                Some(mgf) => return Err(format!("RSA-PSS mask generation {} is not MGF1", mgf.oid)),
+                Some(mgf) => {
+                    return Err(format!("RSA-PSS mask generation {} is not MGF1", mgf.oid));
+                }
                 None => DigestAlgorithm::Sha1,
             };
             if mgf_hash != digest {
@@ -135,7 +137,9 @@ pub fn resolve_scheme(
         }
         (oids::ED25519, KeyAlgorithm::Ed25519) => {
             if sig_alg.parameters.is_some() {
-                return Err("Ed25519 signature algorithm must have absent parameters (RFC 8419)".into());
+                return Err(
+                    "Ed25519 signature algorithm must have absent parameters (RFC 8419)".into(),
+                );
             }
             Ok(Scheme::Ed25519)
         }
@@ -185,12 +189,36 @@ pub fn verify(
             let pk = rsa::PublicKey::from_public_key_der(spki_der)
                 .map_err(|e| format!("malformed RSA public key: {e}"))?;
             match (scheme, digest_alg) {
-                (Scheme::RsaPkcs1, DigestAlgorithm::Sha256) => pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), msg.digest, signature),
-                (Scheme::RsaPkcs1, DigestAlgorithm::Sha384) => pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha384>(), msg.digest, signature),
-                (Scheme::RsaPkcs1, DigestAlgorithm::Sha512) => pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha512>(), msg.digest, signature),
-                (Scheme::RsaPss { salt_len }, DigestAlgorithm::Sha256) => pk.verify(rsa::Pss::<sha2::Sha256>::new_with_salt(salt_len), msg.digest, signature),
-                (Scheme::RsaPss { salt_len }, DigestAlgorithm::Sha384) => pk.verify(rsa::Pss::<sha2::Sha384>::new_with_salt(salt_len), msg.digest, signature),
-                (Scheme::RsaPss { salt_len }, DigestAlgorithm::Sha512) => pk.verify(rsa::Pss::<sha2::Sha512>::new_with_salt(salt_len), msg.digest, signature),
+                (Scheme::RsaPkcs1, DigestAlgorithm::Sha256) => pk.verify(
+                    rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+                    msg.digest,
+                    signature,
+                ),
+                (Scheme::RsaPkcs1, DigestAlgorithm::Sha384) => pk.verify(
+                    rsa::Pkcs1v15Sign::new::<sha2::Sha384>(),
+                    msg.digest,
+                    signature,
+                ),
+                (Scheme::RsaPkcs1, DigestAlgorithm::Sha512) => pk.verify(
+                    rsa::Pkcs1v15Sign::new::<sha2::Sha512>(),
+                    msg.digest,
+                    signature,
+                ),
+                (Scheme::RsaPss { salt_len }, DigestAlgorithm::Sha256) => pk.verify(
+                    rsa::Pss::<sha2::Sha256>::new_with_salt(salt_len),
+                    msg.digest,
+                    signature,
+                ),
+                (Scheme::RsaPss { salt_len }, DigestAlgorithm::Sha384) => pk.verify(
+                    rsa::Pss::<sha2::Sha384>::new_with_salt(salt_len),
+                    msg.digest,
+                    signature,
+                ),
+                (Scheme::RsaPss { salt_len }, DigestAlgorithm::Sha512) => pk.verify(
+                    rsa::Pss::<sha2::Sha512>::new_with_salt(salt_len),
+                    msg.digest,
+                    signature,
+                ),
                 _ => return Err(format!("{scheme} with {digest_alg} is not supported")),
             }
             .map_err(bad_signature)

@@ -9,8 +9,8 @@ use crate::oids;
 use crate::signature::{self, Scheme, SignedMessage};
 use cms::signed_data::{SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
-use der::asn1::OctetString;
 use der::Encode;
+use der::asn1::OctetString;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
 /// Finds the certificate a SignerIdentifier names among `pool`.
@@ -112,10 +112,23 @@ pub fn verify_signature(
     let msg = match attrs_der {
         Some(der) => {
             attrs_digest = digest_alg.hash(der);
-            SignedMessage { digest: &attrs_digest, message: Some(der) }
+            SignedMessage {
+                digest: &attrs_digest,
+                message: Some(der),
+            }
         }
-        None => SignedMessage { digest: content_digest, message: content },
+        None => SignedMessage {
+            digest: content_digest,
+            message: content,
+        },
     };
-    signature::verify(scheme, &key, &cert.spki_der(), digest_alg, &msg, si.signature.as_bytes())?;
+    signature::verify(
+        scheme,
+        &key,
+        &cert.spki_der(),
+        digest_alg,
+        &msg,
+        si.signature.as_bytes(),
+    )?;
     Ok(scheme)
 }

@@ -100,9 +100,12 @@ pub fn verify_token(
     signature_value: &[u8],
     tsa_anchors: &[ParsedCert],
     limits: &Limits,
+    cache: Option<&chain::PathCache>,
 ) -> Result<Timestamp, String> {
-    let token_der = der::Encode::to_der(token).map_err(|e| format!("token cannot be encoded: {e}"))?;
-    let parsed = cms::parse(&token_der, limits).map_err(|e| format!("malformed timestamp token: {e}"))?;
+    let token_der =
+        der::Encode::to_der(token).map_err(|e| format!("token cannot be encoded: {e}"))?;
+    let parsed =
+        cms::parse(&token_der, limits).map_err(|e| format!("malformed timestamp token: {e}"))?;
     if parsed.content_type() != oids::TST_INFO {
         return Err(format!(
             "the token's content type is {}, not id-ct-TSTInfo",
@@ -153,28 +156,49 @@ pub fn verify_token(
     check_signing_certificate(si, tsa)?;
 
     let pool: Vec<&ParsedCert> = parsed.certificates.iter().collect();
-    chain::validate(&ChainRequest {
-        leaf: tsa,
-        anchors: tsa_anchors,
-        intermediates: &pool,
-        time: gen_time,
-        eku: EkuRequirement::Oid(oids::KP_TIME_STAMPING),
-        crls: &[],
-    })
-    .map_err(|e| format!("the TSA '{}' is not trusted at {}: {e}", tsa.subject(), rfc3339(gen_time)))?;
+    chain::validate_cached(
+        &ChainRequest {
+            leaf: tsa,
+            anchors: tsa_anchors,
+            intermediates: &pool,
+            time: gen_time,
+            eku: EkuRequirement::Oid(oids::KP_TIME_STAMPING),
+            crls: &[],
+        },
+        cache,
+    )
+    .map_err(|e| {
+        format!(
+            "the TSA '{}' is not trusted at {}: {e}",
+            tsa.subject(),
+            rfc3339(gen_time)
+        )
+    })?;
 
-    Ok(Timestamp { gen_time, tsa: tsa.clone() })
+    Ok(Timestamp {
+        gen_time,
+        tsa: tsa.clone(),
+    })
 }
 
 /// The signingCertificate(V2) attribute must name the TSA certificate
 /// (RFC 3161 section 2.4.1, RFC 5035).
-fn check_signing_certificate(si: &::cms::signed_data::SignerInfo, tsa: &ParsedCert) -> Result<(), String> {
-    let attrs = si.signed_attrs.as_ref().ok_or("the token has no signed attributes")?;
+fn check_signing_certificate(
+    si: &::cms::signed_data::SignerInfo,
+    tsa: &ParsedCert,
+) -> Result<(), String> {
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or("the token has no signed attributes")?;
     if let Some(v2) = cms::single_attribute(attrs, oids::ATTR_SIGNING_CERTIFICATE_V2)? {
         let sc: SigningCertificateV2 = v2
             .decode_as()
             .map_err(|e| format!("malformed signingCertificateV2: {e}"))?;
-        let first = sc.certs.first().ok_or("signingCertificateV2 lists no certificate")?;
+        let first = sc
+            .certs
+            .first()
+            .ok_or("signingCertificateV2 lists no certificate")?;
         let alg = match &first.hash_algorithm {
             None => DigestAlgorithm::Sha256,
             Some(a) => DigestAlgorithm::from_oid(&a.oid)
@@ -189,13 +213,19 @@ fn check_signing_certificate(si: &::cms::signed_data::SignerInfo, tsa: &ParsedCe
         let sc: SigningCertificate = v1
             .decode_as()
             .map_err(|e| format!("malformed signingCertificate: {e}"))?;
-        let first = sc.certs.first().ok_or("signingCertificate lists no certificate")?;
+        let first = sc
+            .certs
+            .first()
+            .ok_or("signingCertificate lists no certificate")?;
         if first.cert_hash.as_bytes() != DigestAlgorithm::Sha1.hash(&tsa.der).as_slice() {
             return Err("signingCertificate does not match the TSA certificate".into());
         }
         return Ok(());
     }
-    Err("the token lacks the signingCertificate(V2) attribute that binds the TSA certificate".into())
+    Err(
+        "the token lacks the signingCertificate(V2) attribute that binds the TSA certificate"
+            .into(),
+    )
 }
 
 /// Parses a GeneralizedTime value `YYYYMMDDHHMMSS[.f+]Z` (RFC 3161 section 2.4.2).
@@ -221,7 +251,8 @@ fn parse_generalized_time(any: &Any) -> Result<OffsetDateTime, String> {
     let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
         main.get(r).and_then(|p| p.parse().ok()).ok_or_else(bad)
     };
-    let month = time::Month::try_from(u8::try_from(num(4..6)?).map_err(|_| bad())?).map_err(|_| bad())?;
+    let month =
+        time::Month::try_from(u8::try_from(num(4..6)?).map_err(|_| bad())?).map_err(|_| bad())?;
     let date = time::Date::from_calendar_date(
         i32::try_from(num(0..4)?).map_err(|_| bad())?,
         month,
@@ -253,8 +284,18 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-06-15T12:00:00Z");
         let t = parse_generalized_time(&gt("20260615120000.25Z"))?;
         assert_eq!(rfc3339(t), "2026-06-15T12:00:00Z");
-        for bad in ["20260615120000", "2026061512000Z", "20261315120000Z", "20260615120000.Z", "20260615120000.50Z", "x0260615120000Z"] {
-            assert!(parse_generalized_time(&gt(bad)).is_err(), "{bad} must be refused");
+        for bad in [
+            "20260615120000",
+            "2026061512000Z",
+            "20261315120000Z",
+            "20260615120000.Z",
+            "20260615120000.50Z",
+            "x0260615120000Z",
+        ] {
+            assert!(
+                parse_generalized_time(&gt(bad)).is_err(),
+                "{bad} must be refused"
+            );
         }
         let utc = Any::new(Tag::UtcTime, b"260615120000Z".to_vec()).map_err(|e| e.to_string())?;
         assert!(parse_generalized_time(&utc).is_err());

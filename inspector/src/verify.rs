@@ -39,6 +39,8 @@ pub struct VerifyRequest<'a> {
     pub time: OffsetDateTime,
     /// Limits on untrusted input.
     pub limits: &'a Limits,
+    /// Optional memo of path validations shared across a lot.
+    pub cache: Option<&'a chain::PathCache>,
 }
 
 /// The verification could not be evaluated.
@@ -91,10 +93,7 @@ fn scan_blob(
             let start = usize::try_from(offset).unwrap_or(usize::MAX);
             let expected = content.get(start..).unwrap_or(&[]);
             let common = expected.len().min(chunk.len());
-            let pos = chunk
-                .iter()
-                .zip(expected.iter())
-                .position(|(a, b)| a != b);
+            let pos = chunk.iter().zip(expected.iter()).position(|(a, b)| a != b);
             if let Some(p) = pos {
                 mismatch = Some(format!("they first differ at byte {}", offset + p as u64));
             } else if common < chunk.len() {
@@ -137,12 +136,21 @@ pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report
     checks.push(version_check(req, vendor));
 
     let parsed = cms::parse(req.signature, req.limits);
-    let mut sig_info = SignatureInfo { path: None, kind: "cms".into(), encoding: None, attached: None };
+    let mut sig_info = SignatureInfo {
+        path: None,
+        kind: "cms".into(),
+        encoding: None,
+        attached: None,
+    };
     let parsed = match parsed {
         Ok(p) => {
             sig_info.encoding = Some(p.encoding.to_string().to_lowercase());
             sig_info.attached = Some(p.content().is_some());
-            let what = if p.content().is_some() { "attached" } else { "detached" };
+            let what = if p.content().is_some() {
+                "attached"
+            } else {
+                "detached"
+            };
             checks.push(Check::pass(
                 CheckId::Format,
                 format!(
@@ -168,7 +176,10 @@ pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report
             if let Ok(a) = signer::digest_algorithm(si) {
                 algs.push(a);
             }
-            if si.signed_attrs.is_none() && si.signature_algorithm.oid == oids::ED25519 && p.content().is_none() {
+            if si.signed_attrs.is_none()
+                && si.signature_algorithm.oid == oids::ED25519
+                && p.content().is_none()
+            {
                 keep = true;
             }
         }
@@ -185,7 +196,10 @@ pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report
     if scan.too_large {
         checks.push(Check::fail(
             CheckId::Content,
-            format!("the blob is larger than the limit of {} bytes", req.limits.max_blob_bytes),
+            format!(
+                "the blob is larger than the limit of {} bytes",
+                req.limits.max_blob_bytes
+            ),
         ));
     } else if let Some(p) = &parsed {
         checks.push(content_check(p, &scan));
@@ -195,13 +209,25 @@ pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report
     if let (Some(p), Some(v), false) = (&parsed, vendor, scan.too_large) {
         let content_for_ed25519 = p.content().or(scan.kept.as_deref());
         for (index, si) in p.signers().enumerate() {
-            signers.push(evaluate_signer(req, v, p, si, index, &scan.digests, content_for_ed25519));
+            signers.push(evaluate_signer(
+                req,
+                v,
+                p,
+                si,
+                index,
+                &scan.digests,
+                content_for_ed25519,
+            ));
         }
     }
 
     let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
     let accepted_signer = signers.iter().find(|s| s.accepted);
-    let verdict = if general_ok && accepted_signer.is_some() { Verdict::Accept } else { Verdict::Reject };
+    let verdict = if general_ok && accepted_signer.is_some() {
+        Verdict::Accept
+    } else {
+        Verdict::Reject
+    };
     let mut report = Report {
         report_version: REPORT_VERSION,
         verdict,
@@ -227,10 +253,14 @@ fn summarize(report: &Report) -> String {
                 .and_then(|s| s.certificate.as_ref())
                 .map(|c| c.subject.clone())
                 .unwrap_or_default();
-            let when = s.and_then(|s| s.signing_time.as_ref()).map(|t| match t.source {
-                TimeSource::Timestamp => format!("timestamped {}", t.time),
-                TimeSource::VerificationTime => "no timestamp, judged at the verification time".to_string(),
-            });
+            let when = s
+                .and_then(|s| s.signing_time.as_ref())
+                .map(|t| match t.source {
+                    TimeSource::Timestamp => format!("timestamped {}", t.time),
+                    TimeSource::VerificationTime => {
+                        "no timestamp, judged at the verification time".to_string()
+                    }
+                });
             format!(
                 "accepted: signed by '{who}' for vendor '{}'{}",
                 report.vendor,
@@ -254,7 +284,10 @@ fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
     if v.components.iter().any(|c| c.name == req.component) {
         Check::pass(
             CheckId::Component,
-            format!("vendor '{}' is authorised to supply '{}'", v.id, req.component),
+            format!(
+                "vendor '{}' is authorised to supply '{}'",
+                v.id, req.component
+            ),
         )
     } else {
         let others: Vec<&str> = req
@@ -271,7 +304,10 @@ fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
         };
         Check::fail(
             CheckId::Component,
-            format!("vendor '{}' is not authorised to supply component '{}'{hint}", v.id, req.component),
+            format!(
+                "vendor '{}' is not authorised to supply component '{}'{hint}",
+                v.id, req.component
+            ),
         )
     }
 }
@@ -282,7 +318,10 @@ fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
         Err(e) => {
             return Check::fail(
                 CheckId::VersionFloor,
-                format!("version '{}' is not a semantic version (MAJOR.MINOR.PATCH): {e}", req.version),
+                format!(
+                    "version '{}' is not a semantic version (MAJOR.MINOR.PATCH): {e}",
+                    req.version
+                ),
             );
         }
     };
@@ -291,16 +330,28 @@ fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
         .and_then(|c| c.min_version.as_ref());
     match floor {
         None if vendor.is_some_and(|v| v.components.iter().any(|c| c.name == req.component)) => {
-            Check::pass(CheckId::VersionFloor, format!("version {version}; component '{}' has no rollback floor", req.component))
+            Check::pass(
+                CheckId::VersionFloor,
+                format!(
+                    "version {version}; component '{}' has no rollback floor",
+                    req.component
+                ),
+            )
         }
-        None => Check::skip(CheckId::VersionFloor, "no floor applies: the component is not authorised"),
+        None => Check::skip(
+            CheckId::VersionFloor,
+            "no floor applies: the component is not authorised",
+        ),
         Some(min) if version >= *min => Check::pass(
             CheckId::VersionFloor,
             format!("version {version} is at or above the rollback floor {min}"),
         ),
         Some(min) => Check::fail(
             CheckId::VersionFloor,
-            format!("version {version} is below the rollback floor {min} for '{}' (downgrade)", req.component),
+            format!(
+                "version {version} is below the rollback floor {min} for '{}' (downgrade)",
+                req.component
+            ),
         ),
     }
 }
@@ -309,12 +360,21 @@ fn content_check(p: &ParsedSignedData, scan: &BlobScan) -> Check {
     if p.content_type() != oids::DATA {
         return Check::fail(
             CheckId::Content,
-            format!("the signed content type is {}, not id-data", p.content_type()),
+            format!(
+                "the signed content type is {}, not id-data",
+                p.content_type()
+            ),
         );
     }
     match &scan.attached_mismatch {
-        None => Check::pass(CheckId::Content, "detached signature: the blob is the signed content"),
-        Some(None) => Check::pass(CheckId::Content, "the attached content equals the blob byte for byte"),
+        None => Check::pass(
+            CheckId::Content,
+            "detached signature: the blob is the signed content",
+        ),
+        Some(None) => Check::pass(
+            CheckId::Content,
+            "the attached content equals the blob byte for byte",
+        ),
         Some(Some(diff)) => Check::fail(
             CheckId::Content,
             format!("the content attached to the signature is not the blob: {diff}"),
@@ -353,14 +413,23 @@ fn evaluate_signer(
             format!(
                 "digest {a} is not allowed by vendor '{}' policy (allowed: {})",
                 vendor.id,
-                vendor.policy.digests.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+                vendor
+                    .policy
+                    .digests
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
         (Ok(a), Some(k)) => match signature::resolve_scheme(&si.signature_algorithm, *a, k) {
             Ok(s) => checks.push(Check::pass(CheckId::Algorithm, format!("{s} with {a}"))),
             Err(e) => checks.push(Check::fail(CheckId::Algorithm, e)),
         },
-        (Ok(a), None) => checks.push(Check::skip(CheckId::Algorithm, format!("digest {a}; no signer certificate to resolve the scheme"))),
+        (Ok(a), None) => checks.push(Check::skip(
+            CheckId::Algorithm,
+            format!("digest {a}; no signer certificate to resolve the scheme"),
+        )),
     }
 
     let Some(cert) = cert else {
@@ -384,13 +453,19 @@ fn evaluate_signer(
 
     // Key strength.
     checks.push(match cert.key_algorithm() {
-        crate::cert::KeyAlgorithm::Rsa { bits } if bits < vendor.policy.min_rsa_bits => Check::fail(
-            CheckId::KeyStrength,
-            format!("the signer key is RSA-{bits}, below vendor '{}' minimum of {} bits", vendor.id, vendor.policy.min_rsa_bits),
-        ),
-        crate::cert::KeyAlgorithm::Unsupported { oid } => {
-            Check::fail(CheckId::KeyStrength, format!("the signer key algorithm {oid} is not supported"))
+        crate::cert::KeyAlgorithm::Rsa { bits } if bits < vendor.policy.min_rsa_bits => {
+            Check::fail(
+                CheckId::KeyStrength,
+                format!(
+                    "the signer key is RSA-{bits}, below vendor '{}' minimum of {} bits",
+                    vendor.id, vendor.policy.min_rsa_bits
+                ),
+            )
         }
+        crate::cert::KeyAlgorithm::Unsupported { oid } => Check::fail(
+            CheckId::KeyStrength,
+            format!("the signer key algorithm {oid} is not supported"),
+        ),
         k => Check::pass(CheckId::KeyStrength, format!("signer key {k}")),
     });
 
@@ -421,9 +496,19 @@ fn evaluate_signer(
                 None
             };
             if si.signed_attrs.is_some() && attrs.is_none() {
-                checks.push(Check::skip(CheckId::Signature, "not verified: the signed attributes are wrong"));
+                checks.push(Check::skip(
+                    CheckId::Signature,
+                    "not verified: the signed attributes are wrong",
+                ));
             } else {
-                match signer::verify_signature(si, cert, alg, attrs.as_deref(), content_digest, content) {
+                match signer::verify_signature(
+                    si,
+                    cert,
+                    alg,
+                    attrs.as_deref(),
+                    content_digest,
+                    content,
+                ) {
                     Ok(scheme) => {
                         signature_ok = true;
                         checks.push(Check::pass(
@@ -435,7 +520,10 @@ fn evaluate_signer(
                 }
             }
         }
-        _ => checks.push(Check::skip(CheckId::Signature, "not verified: the digest algorithm is not accepted")),
+        _ => checks.push(Check::skip(
+            CheckId::Signature,
+            "not verified: the digest algorithm is not accepted",
+        )),
     }
 
     // Timestamp: decides the signing time.
@@ -455,7 +543,12 @@ fn evaluate_signer(
 
     let path = chain_check(req, vendor, p, cert, signing_time, source, &mut checks);
 
-    checks.push(revocation_check(req, cert, path.as_ref(), token.as_ref().filter(|_| signature_ok)));
+    checks.push(revocation_check(
+        req,
+        cert,
+        path.as_ref(),
+        token.as_ref().filter(|_| signature_ok),
+    ));
 
     let accepted = checks.iter().all(|c| c.outcome != Outcome::Fail);
     SignerReport {
@@ -468,7 +561,11 @@ fn evaluate_signer(
     }
 }
 
-fn timestamp_check(req: &VerifyRequest<'_>, vendor: &Vendor, si: &SignerInfo) -> (Check, Option<Timestamp>) {
+fn timestamp_check(
+    req: &VerifyRequest<'_>,
+    vendor: &Vendor,
+    si: &SignerInfo,
+) -> (Check, Option<Timestamp>) {
     let token = si
         .unsigned_attrs
         .as_ref()
@@ -483,35 +580,57 @@ fn timestamp_check(req: &VerifyRequest<'_>, vendor: &Vendor, si: &SignerInfo) ->
             (
                 Check::fail(
                     CheckId::Timestamp,
-                    format!("vendor '{}' policy requires a trusted RFC 3161 timestamp and the signature has none", vendor.id),
+                    format!(
+                        "vendor '{}' policy requires a trusted RFC 3161 timestamp and the signature has none",
+                        vendor.id
+                    ),
                 ),
                 None,
             )
         } else {
             (
-                Check::skip(CheckId::Timestamp, "no timestamp: certificates are judged at the verification time"),
+                Check::skip(
+                    CheckId::Timestamp,
+                    "no timestamp: certificates are judged at the verification time",
+                ),
                 None,
             )
         };
     };
     if req.policy.tsa_anchors.is_empty() {
         return (
-            Check::fail(CheckId::Timestamp, "the signature carries a timestamp but the trust policy has no TSA anchors"),
+            Check::fail(
+                CheckId::Timestamp,
+                "the signature carries a timestamp but the trust policy has no TSA anchors",
+            ),
             None,
         );
     }
-    match timestamp::verify_token(token, si.signature.as_bytes(), &req.policy.tsa_anchors, req.limits) {
+    match timestamp::verify_token(
+        token,
+        si.signature.as_bytes(),
+        &req.policy.tsa_anchors,
+        req.limits,
+        req.cache,
+    ) {
         Ok(t) if t.gen_time > req.time => (
             Check::fail(
                 CheckId::Timestamp,
-                format!("the timestamp ({}) is later than the verification time", rfc3339(t.gen_time)),
+                format!(
+                    "the timestamp ({}) is later than the verification time",
+                    rfc3339(t.gen_time)
+                ),
             ),
             None,
         ),
         Ok(t) => (
             Check::pass(
                 CheckId::Timestamp,
-                format!("trusted timestamp {} from '{}'", rfc3339(t.gen_time), t.tsa.subject()),
+                format!(
+                    "trusted timestamp {} from '{}'",
+                    rfc3339(t.gen_time),
+                    t.tsa.subject()
+                ),
             ),
             Some(t),
         ),
@@ -525,15 +644,22 @@ fn usage_check(cert: &ParsedCert) -> Check {
         Ok(Some(ekus)) if ekus.contains(&oids::KP_CODE_SIGNING) => {}
         Ok(Some(ekus)) => problems.push(format!(
             "its extended key usage is {} and lacks codeSigning",
-            ekus.iter().map(chain::eku_name).collect::<Vec<_>>().join(", ")
+            ekus.iter()
+                .map(chain::eku_name)
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
-        Ok(None) => problems.push("it has no extended key usage (codeSigning is required)".to_string()),
+        Ok(None) => {
+            problems.push("it has no extended key usage (codeSigning is required)".to_string())
+        }
         Err(e) => problems.push(e),
     }
     match cert.key_usage() {
         Ok(Some(ku)) if ku.digital_signature() => {}
         Ok(Some(_)) => problems.push("its key usage lacks digitalSignature".into()),
-        Ok(None) => problems.push("it has no key usage extension (digitalSignature is required)".into()),
+        Ok(None) => {
+            problems.push("it has no key usage extension (digitalSignature is required)".into())
+        }
         Err(e) => problems.push(e),
     }
     match cert.is_ca() {
@@ -542,11 +668,18 @@ fn usage_check(cert: &ParsedCert) -> Check {
         Err(e) => problems.push(e),
     }
     if problems.is_empty() {
-        Check::pass(CheckId::SignerUsage, "codeSigning EKU, digitalSignature key usage, not a CA")
+        Check::pass(
+            CheckId::SignerUsage,
+            "codeSigning EKU, digitalSignature key usage, not a CA",
+        )
     } else {
         Check::fail(
             CheckId::SignerUsage,
-            format!("signer certificate '{}' is not fit for code signing: {}", cert.subject(), problems.join("; ")),
+            format!(
+                "signer certificate '{}' is not fit for code signing: {}",
+                cert.subject(),
+                problems.join("; ")
+            ),
         )
     }
 }
@@ -560,15 +693,22 @@ fn chain_check(
     source: TimeSource,
     checks: &mut Vec<Check>,
 ) -> Option<ValidPath> {
-    let pool: Vec<&ParsedCert> = p.certificates.iter().chain(vendor.intermediates.iter()).collect();
-    let result = chain::validate(&ChainRequest {
-        leaf: cert,
-        anchors: &vendor.anchors,
-        intermediates: &pool,
-        time: signing_time,
-        eku: EkuRequirement::Oid(oids::KP_CODE_SIGNING),
-        crls: &[],
-    });
+    let pool: Vec<&ParsedCert> = p
+        .certificates
+        .iter()
+        .chain(vendor.intermediates.iter())
+        .collect();
+    let result = chain::validate_cached(
+        &ChainRequest {
+            leaf: cert,
+            anchors: &vendor.anchors,
+            intermediates: &pool,
+            time: signing_time,
+            eku: EkuRequirement::Oid(oids::KP_CODE_SIGNING),
+            crls: &[],
+        },
+        req.cache,
+    );
     match result {
         Ok(path) => {
             let anchor = path.anchor().map(|a| a.subject()).unwrap_or_default();
@@ -594,7 +734,11 @@ fn chain_check(
                         None => e.to_string(),
                     }
                 }
-                ChainError::Validity { what: "expired", date: d, .. } if source == TimeSource::VerificationTime => {
+                ChainError::Validity {
+                    what: "expired",
+                    date: d,
+                    ..
+                } if source == TimeSource::VerificationTime => {
                     format!("{e}, and no trusted timestamp proves it signed before {d}")
                 }
                 _ => e.to_string(),
@@ -612,18 +756,26 @@ fn other_vendor<'a>(
     cert: &ParsedCert,
     time: OffsetDateTime,
 ) -> Option<&'a Vendor> {
-    req.policy.vendors.iter().filter(|o| o.id != claimed.id).find(|o| {
-        let pool: Vec<&ParsedCert> = p.certificates.iter().chain(o.intermediates.iter()).collect();
-        chain::validate(&ChainRequest {
-            leaf: cert,
-            anchors: &o.anchors,
-            intermediates: &pool,
-            time,
-            eku: EkuRequirement::Oid(oids::KP_CODE_SIGNING),
-            crls: &[],
+    req.policy
+        .vendors
+        .iter()
+        .filter(|o| o.id != claimed.id)
+        .find(|o| {
+            let pool: Vec<&ParsedCert> = p
+                .certificates
+                .iter()
+                .chain(o.intermediates.iter())
+                .collect();
+            chain::validate(&ChainRequest {
+                leaf: cert,
+                anchors: &o.anchors,
+                intermediates: &pool,
+                time,
+                eku: EkuRequirement::Oid(oids::KP_CODE_SIGNING),
+                crls: &[],
+            })
+            .is_ok()
         })
-        .is_ok()
-    })
 }
 
 fn revocation_check(
@@ -644,11 +796,16 @@ fn revocation_check(
     for c in certs {
         for r in &req.policy.revocations {
             let same = r.certificate.sha256 == c.sha256
-                || (r.certificate.issuer_der() == c.issuer_der() && r.certificate.serial() == c.serial());
+                || (r.certificate.issuer_der() == c.issuer_der()
+                    && r.certificate.serial() == c.serial());
             if !same {
                 continue;
             }
-            let role = if c.der == cert.der { "signer" } else { "issuing CA" };
+            let role = if c.der == cert.der {
+                "signer"
+            } else {
+                "issuing CA"
+            };
             match (r.invalidity_date, timestamp) {
                 (Some(inv), Some(ts)) if ts.gen_time < inv => excused.push(format!(
                     "{role} certificate '{}' is revoked ({}) from {}, but a trusted timestamp proves it signed at {}, before that",
@@ -694,7 +851,11 @@ fn revocation_check(
         }
     }
     if excused.is_empty() {
-        let scope = if path.is_some() { "no certificate in the path is revoked" } else { "the signer is not revoked (path unknown)" };
+        let scope = if path.is_some() {
+            "no certificate in the path is revoked"
+        } else {
+            "the signer is not revoked (path unknown)"
+        };
         Check::pass(CheckId::Revocation, scope)
     } else {
         Check::pass(CheckId::Revocation, excused.join("; "))

@@ -2,7 +2,12 @@
 //! through the library and through the `tollgate-inspect` binary. Every rule
 //! has cases that must pass and cases that must fail; the verification time
 //! is pinned to 2026-10-01T00:00:00Z.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use inspector::policy::{CertificateSource, TrustPolicy};
 use inspector::report::{CheckId, Outcome, Report, Verdict};
@@ -43,10 +48,21 @@ struct Case {
 }
 
 const fn ok(sig: &'static str) -> Case {
-    Case { sig, trust: "trust.json", vendor: "acme", component: "acme-wifi-fw", version: "1.5.0", blob: "fw.bin", reject: None }
+    Case {
+        sig,
+        trust: "trust.json",
+        vendor: "acme",
+        component: "acme-wifi-fw",
+        version: "1.5.0",
+        blob: "fw.bin",
+        reject: None,
+    }
 }
 const fn bad(sig: &'static str, id: CheckId, text: &'static str) -> Case {
-    Case { reject: Some((id, text)), ..ok(sig) }
+    Case {
+        reject: Some((id, text)),
+        ..ok(sig)
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -57,13 +73,27 @@ fn cases() -> Vec<Case> {
         ok("p256-detached.pem"),
         ok("p256-attached.der"),
         ok("p256-attached-ber.der"),
-        bad("attached-other.der", Content, "attached to the signature is not the blob"),
+        bad(
+            "attached-other.der",
+            Content,
+            "attached to the signature is not the blob",
+        ),
         bad("trailing-garbage.der", Format, "trailing data"),
         bad("truncated.der", Format, "not a CMS"),
         // 2. With and without signed attributes.
         ok("p256-noattr.der"),
-        Case { blob: "fw-tampered.bin", ..bad("p256-detached.der", SignedAttributes, "the content does not match the signature") },
-        Case { blob: "fw-tampered.bin", ..bad("p256-noattr.der", Signature, "does not verify") },
+        Case {
+            blob: "fw-tampered.bin",
+            ..bad(
+                "p256-detached.der",
+                SignedAttributes,
+                "the content does not match the signature",
+            )
+        },
+        Case {
+            blob: "fw-tampered.bin",
+            ..bad("p256-noattr.der", Signature, "does not verify")
+        },
         bad("bad-signature.der", Signature, "does not verify"),
         // 3. Algorithms.
         ok("p384-sha384.der"),
@@ -75,39 +105,112 @@ fn cases() -> Vec<Case> {
         ok("ed25519.der"),
         ok("ed25519-attrs.der"),
         bad("sha1.der", Algorithm, "SHA-1"),
-        bad("rsa1024.der", KeyStrength, "RSA-1024, below vendor 'acme' minimum of 2048"),
-        Case { trust: "trust-strict.json", ..bad("p384-sha384.der", Algorithm, "digest sha384 is not allowed") },
-        Case { trust: "trust-strict.json", ..bad("rsa-pkcs1-sha256.der", KeyStrength, "minimum of 3072") },
+        bad(
+            "rsa1024.der",
+            KeyStrength,
+            "RSA-1024, below vendor 'acme' minimum of 2048",
+        ),
+        Case {
+            trust: "trust-strict.json",
+            ..bad("p384-sha384.der", Algorithm, "digest sha384 is not allowed")
+        },
+        Case {
+            trust: "trust-strict.json",
+            ..bad("rsa-pkcs1-sha256.der", KeyStrength, "minimum of 3072")
+        },
         // 4. Paths.
         bad("noint.der", Chain, "intermediate missing"),
-        Case { trust: "trust-registered-int.json", ..ok("noint.der") },
+        Case {
+            trust: "trust-registered-int.json",
+            ..ok("noint.der")
+        },
         bad("rogue.der", Chain, "unknown root"),
         bad("globex.der", Chain, "chains to vendor 'globex'"),
-        Case { vendor: "globex", component: "globex-bt-fw", version: "2.0.0", ..ok("globex.der") },
+        Case {
+            vendor: "globex",
+            component: "globex-bt-fw",
+            version: "2.0.0",
+            ..ok("globex.der")
+        },
         // 5. Signer usage.
         bad("server.der", SignerUsage, "lacks codeSigning"),
         bad("nodigsig.der", SignerUsage, "lacks digitalSignature"),
         bad("casigner.der", SignerUsage, "is a CA certificate"),
         // 6. Authorisation and rollback floor.
-        Case { version: "1.4.9", ..bad("p256-detached.der", VersionFloor, "below the rollback floor 1.5.0") },
-        Case { version: "2.0.0", ..ok("p256-detached.der") },
-        Case { version: "1.5.0-rc.1", ..bad("p256-detached.der", VersionFloor, "below the rollback floor") },
-        Case { version: "v1", ..bad("p256-detached.der", VersionFloor, "not a semantic version") },
-        Case { component: "globex-bt-fw", ..bad("p256-detached.der", Component, "not authorised to supply component 'globex-bt-fw'") },
-        Case { vendor: "initech", ..bad("p256-detached.der", Component, "vendor 'initech' is not in the trust policy") },
+        Case {
+            version: "1.4.9",
+            ..bad(
+                "p256-detached.der",
+                VersionFloor,
+                "below the rollback floor 1.5.0",
+            )
+        },
+        Case {
+            version: "2.0.0",
+            ..ok("p256-detached.der")
+        },
+        Case {
+            version: "1.5.0-rc.1",
+            ..bad(
+                "p256-detached.der",
+                VersionFloor,
+                "below the rollback floor",
+            )
+        },
+        Case {
+            version: "v1",
+            ..bad("p256-detached.der", VersionFloor, "not a semantic version")
+        },
+        Case {
+            component: "globex-bt-fw",
+            ..bad(
+                "p256-detached.der",
+                Component,
+                "not authorised to supply component 'globex-bt-fw'",
+            )
+        },
+        Case {
+            vendor: "initech",
+            ..bad(
+                "p256-detached.der",
+                Component,
+                "vendor 'initech' is not in the trust policy",
+            )
+        },
         // 7. Time and timestamps.
         ok("ts-good.der"),
         ok("expired-ts.der"),
-        bad("expired-nots.der", Chain, "expired 2026-03-01, and no trusted timestamp"),
+        bad(
+            "expired-nots.der",
+            Chain,
+            "expired 2026-03-01, and no trusted timestamp",
+        ),
         bad("ts-untrusted.der", Timestamp, "is not trusted"),
         bad("ts-wrong-imprint.der", Timestamp, "messageImprint"),
-        Case { trust: "trust-no-tsa.json", ..bad("ts-good.der", Timestamp, "no TSA anchors") },
-        Case { trust: "trust-strict.json", ..bad("p256-detached.der", Timestamp, "requires a trusted RFC 3161 timestamp") },
-        Case { trust: "trust-strict.json", ..ok("ts-good.der") },
+        Case {
+            trust: "trust-no-tsa.json",
+            ..bad("ts-good.der", Timestamp, "no TSA anchors")
+        },
+        Case {
+            trust: "trust-strict.json",
+            ..bad(
+                "p256-detached.der",
+                Timestamp,
+                "requires a trusted RFC 3161 timestamp",
+            )
+        },
+        Case {
+            trust: "trust-strict.json",
+            ..ok("ts-good.der")
+        },
         // 8. Revocation.
         ok("revoked-ts-before.der"),
         bad("revoked-ts-after.der", Revocation, "after that"),
-        bad("revoked-nots.der", Revocation, "no trusted timestamp proves"),
+        bad(
+            "revoked-nots.der",
+            Revocation,
+            "no trusted timestamp proves",
+        ),
         bad("int2.der", Revocation, "issuing CA certificate"),
     ]
 }
@@ -125,22 +228,39 @@ fn run_library(c: &Case) -> Report {
         signature: &sig,
         time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
         limits: &limits,
+        cache: None,
     };
     verify_cms(&req, &mut blob).unwrap()
 }
 
 fn check_case(c: &Case, r: &Report) {
-    let label = format!("{} ({} {} {} {})", c.sig, c.trust, c.vendor, c.component, c.version);
+    let label = format!(
+        "{} ({} {} {} {})",
+        c.sig, c.trust, c.vendor, c.component, c.version
+    );
     match c.reject {
         None => {
-            assert_eq!(r.verdict, Verdict::Accept, "{label} must be accepted: {}", r.summary);
-            assert!(r.first_failure().is_none(), "{label}: accepted with a failed check");
+            assert_eq!(
+                r.verdict,
+                Verdict::Accept,
+                "{label} must be accepted: {}",
+                r.summary
+            );
+            assert!(
+                r.first_failure().is_none(),
+                "{label}: accepted with a failed check"
+            );
         }
         Some((id, text)) => {
             assert_eq!(r.verdict, Verdict::Reject, "{label} must be rejected");
-            let failing: Vec<_> = r.all_checks().filter(|k| k.outcome == Outcome::Fail).collect();
+            let failing: Vec<_> = r
+                .all_checks()
+                .filter(|k| k.outcome == Outcome::Fail)
+                .collect();
             assert!(
-                failing.iter().any(|k| k.id == id && k.reason.contains(text)),
+                failing
+                    .iter()
+                    .any(|k| k.id == id && k.reason.contains(text)),
                 "{label}: expected {id:?} to fail with '{text}', got {failing:#?}"
             );
         }
@@ -166,13 +286,31 @@ fn corpus_through_the_cli_json() {
         let out = cli()
             .args(["verify", "--trust"])
             .arg(f.join(c.trust))
-            .args(["--vendor", c.vendor, "--component", c.component, "--version", c.version, "--at", AT, "--format", "json", "--signature"])
+            .args([
+                "--vendor",
+                c.vendor,
+                "--component",
+                c.component,
+                "--version",
+                c.version,
+                "--at",
+                AT,
+                "--format",
+                "json",
+                "--signature",
+            ])
             .arg(f.join("sigs").join(c.sig))
             .arg(f.join("blobs").join(c.blob))
             .output()
             .unwrap();
         let expected_code = if c.reject.is_none() { 0 } else { 1 };
-        assert_eq!(out.status.code(), Some(expected_code), "{}: {}", c.sig, String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(expected_code),
+            "{}: {}",
+            c.sig,
+            String::from_utf8_lossy(&out.stderr)
+        );
         let r: Report = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r.report_version, 1);
         assert_eq!(r.verification_time, AT);
@@ -186,7 +324,17 @@ fn text_output_names_every_check_and_the_reason() {
     let out = cli()
         .args(["verify", "--trust"])
         .arg(f.join("trust.json"))
-        .args(["--vendor", "acme", "--component", "acme-wifi-fw", "--version", "1.5.0", "--at", AT, "--signature"])
+        .args([
+            "--vendor",
+            "acme",
+            "--component",
+            "acme-wifi-fw",
+            "--version",
+            "1.5.0",
+            "--at",
+            AT,
+            "--signature",
+        ])
         .arg(f.join("sigs/expired-nots.der"))
         .arg(f.join("blobs/fw.bin"))
         .output()
@@ -195,7 +343,19 @@ fn text_output_names_every_check_and_the_reason() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("REJECT "), "{text}");
     assert!(text.contains("certificate 'CN=Acme Signer 2025,O=Acme Chips' expired 2026-03-01, and no trusted timestamp"), "{text}");
-    for id in ["component", "version-floor", "format", "content", "algorithm", "key-strength", "signature", "timestamp", "signer-usage", "chain", "revocation"] {
+    for id in [
+        "component",
+        "version-floor",
+        "format",
+        "content",
+        "algorithm",
+        "key-strength",
+        "signature",
+        "timestamp",
+        "signer-usage",
+        "chain",
+        "revocation",
+    ] {
         assert!(text.contains(id), "text output lacks check {id}: {text}");
     }
 }
@@ -205,7 +365,10 @@ fn accepted_timestamp_sets_the_signing_time_and_tsa() {
     let r = run_library(&ok("ts-good.der"));
     let t = r.signers[0].signing_time.as_ref().unwrap();
     assert_eq!(t.time, "2026-06-15T12:00:00Z");
-    assert_eq!(t.tsa.as_deref(), Some("CN=Test Time-Stamping Unit 1,O=Tollgate Test"));
+    assert_eq!(
+        t.tsa.as_deref(),
+        Some("CN=Test Time-Stamping Unit 1,O=Tollgate Test")
+    );
     let r = run_library(&ok("p256-detached.der"));
     assert_eq!(r.signers[0].signing_time.as_ref().unwrap().time, AT);
     assert_eq!(r.outcome_of(CheckId::Timestamp), Some(Outcome::Skip));
@@ -227,8 +390,12 @@ fn expired_signer_accepted_only_with_timestamp_and_before_expiry() {
         signature: &sig,
         time: OffsetDateTime::parse("2026-02-15T00:00:00Z", &Rfc3339).unwrap(),
         limits: &limits,
+        cache: None,
     };
-    assert_eq!(verify_cms(&req, &mut blob).unwrap().verdict, Verdict::Accept);
+    assert_eq!(
+        verify_cms(&req, &mut blob).unwrap().verdict,
+        Verdict::Accept
+    );
 }
 
 #[test]
@@ -239,18 +406,42 @@ fn default_signature_is_found_next_to_the_blob() {
     let out = cli()
         .args(["verify", "--trust"])
         .arg(fixtures().join("trust.json"))
-        .args(["--vendor", "acme", "--component", "acme-wifi-fw", "--version", "1.5.0", "--at", AT])
+        .args([
+            "--vendor",
+            "acme",
+            "--component",
+            "acme-wifi-fw",
+            "--version",
+            "1.5.0",
+            "--at",
+            AT,
+        ])
         .arg(dir.join("fw.bin"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("fw.bin.p7s"));
     for ext in ["sig", "cms", "p7s"] {
-        std::fs::copy(fixtures().join("sigs/p256-detached.der"), dir.join(format!("fw.bin.{ext}"))).unwrap();
+        std::fs::copy(
+            fixtures().join("sigs/p256-detached.der"),
+            dir.join(format!("fw.bin.{ext}")),
+        )
+        .unwrap();
         let out = cli()
             .args(["verify", "--trust"])
             .arg(fixtures().join("trust.json"))
-            .args(["--vendor", "acme", "--component", "acme-wifi-fw", "--version", "1.5.0", "--at", AT, "--format", "json"])
+            .args([
+                "--vendor",
+                "acme",
+                "--component",
+                "acme-wifi-fw",
+                "--version",
+                "1.5.0",
+                "--at",
+                AT,
+                "--format",
+                "json",
+            ])
             .arg(dir.join("fw.bin"))
             .output()
             .unwrap();
@@ -260,11 +451,15 @@ fn default_signature_is_found_next_to_the_blob() {
     }
 }
 
+/// A fresh temporary directory for one test.
 pub fn tempdir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "tollgate-test-{}-{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     ));
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -6,7 +6,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use inspector::cert::{CertSummary, ParsedCert, certificates_from_bytes, rfc3339};
 use inspector::chain::{ChainRequest, EkuRequirement, validate};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Parsed options.
 pub struct Options {
@@ -33,17 +33,22 @@ struct ChainReport {
 
 const MAX_CERT_FILE: u64 = 16 * 1024 * 1024;
 
-fn certs(path: &PathBuf, what: &str) -> Result<Vec<ParsedCert>> {
-    let bytes = read_limited(path, MAX_CERT_FILE).with_context(|| format!("cannot read the {what}"))?;
+fn certs(path: &Path, what: &str) -> Result<Vec<ParsedCert>> {
+    let bytes =
+        read_limited(path, MAX_CERT_FILE).with_context(|| format!("cannot read the {what}"))?;
     certificates_from_bytes(&bytes).map_err(|e| anyhow!("{what} '{}': {e}", path.display()))
 }
 
-fn crl_der(path: &PathBuf) -> Result<Vec<u8>> {
+fn crl_der(path: &Path) -> Result<Vec<u8>> {
     let bytes = read_limited(path, MAX_CERT_FILE).context("cannot read the CRL")?;
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'-') {
         let block = pem::parse(&bytes).map_err(|e| anyhow!("CRL '{}': {e}", path.display()))?;
         if block.tag() != "X509 CRL" {
-            bail!("CRL '{}': PEM label is '{}', expected 'X509 CRL'", path.display(), block.tag());
+            bail!(
+                "CRL '{}': PEM label is '{}', expected 'X509 CRL'",
+                path.display(),
+                block.tag()
+            );
         }
         Ok(block.into_contents())
     } else {
@@ -64,7 +69,11 @@ pub fn run(o: Options) -> Result<bool> {
         Some(p) => certs(p, "intermediates")?,
         None => vec![],
     };
-    let crls = o.crls.iter().map(crl_der).collect::<Result<Vec<_>>>()?;
+    let crls = o
+        .crls
+        .iter()
+        .map(|p| crl_der(p))
+        .collect::<Result<Vec<_>>>()?;
     let pool: Vec<&ParsedCert> = intermediates.iter().collect();
     let result = validate(&ChainRequest {
         leaf: &leaf,
@@ -102,7 +111,10 @@ pub fn run(o: Options) -> Result<bool> {
         Format::Text => {
             println!("{}", report.reason);
             for (i, c) in report.path.iter().enumerate() {
-                println!("  {i}: {} (sha256 {}, {} to {}, {})", c.subject, c.sha256, c.not_before, c.not_after, c.key);
+                println!(
+                    "  {i}: {} (sha256 {}, {} to {}, {})",
+                    c.subject, c.sha256, c.not_before, c.not_after, c.key
+                );
             }
         }
     }

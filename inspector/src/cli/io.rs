@@ -28,14 +28,20 @@ pub fn open_regular(path: &Path) -> Result<(File, u64)> {
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let (file, len) = open_regular(path)?;
     if len > limit {
-        bail!("'{}' is {len} bytes, over the limit of {limit} bytes", path.display());
+        bail!(
+            "'{}' is {len} bytes, over the limit of {limit} bytes",
+            path.display()
+        );
     }
     let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut buf)
         .with_context(|| format!("cannot read '{}'", path.display()))?;
     if buf.len() as u64 > limit {
-        bail!("'{}' grew past the limit of {limit} bytes while being read", path.display());
+        bail!(
+            "'{}' grew past the limit of {limit} bytes while being read",
+            path.display()
+        );
     }
     Ok(buf)
 }
@@ -44,8 +50,9 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
 pub fn verification_time(at: Option<&str>) -> Result<OffsetDateTime> {
     match at {
         None => Ok(OffsetDateTime::now_utc()),
-        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
-            .map_err(|e| anyhow!("--at '{s}' is not an RFC 3339 time (e.g. 2026-10-01T00:00:00Z): {e}")),
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+            anyhow!("--at '{s}' is not an RFC 3339 time (e.g. 2026-10-01T00:00:00Z): {e}")
+        }),
     }
 }
 

@@ -6,9 +6,8 @@ use super::verify::{Job, inspect};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use inspector::cert::rfc3339;
-use inspector::report::{
-    BlobInfo, Check, CheckId, REPORT_VERSION, Report, SignatureInfo, Verdict,
-};
+use inspector::chain::PathCache;
+use inspector::report::{BlobInfo, Check, CheckId, REPORT_VERSION, Report, SignatureInfo, Verdict};
 use inspector::{Limits, TrustPolicy};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -65,12 +64,14 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<Entry>> {
             if line.trim().is_empty() {
                 continue;
             }
-            let e: Entry = serde_json::from_str(line)
-                .map_err(|e| anyhow!("manifest line {}: {e}", i + 1))?;
+            let e: Entry =
+                serde_json::from_str(line).map_err(|e| anyhow!("manifest line {}: {e}", i + 1))?;
             entries.push(e);
         }
     } else {
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(bytes);
         for (i, row) in reader.deserialize::<Entry>().enumerate() {
             let mut e = row.map_err(|e| anyhow!("manifest row {} (line {}): {e}", i + 1, i + 2))?;
             if e.signature.as_deref() == Some("") {
@@ -93,15 +94,31 @@ fn unreadable(entry: &Entry, time: OffsetDateTime, blob: &Path, message: String)
         vendor: entry.vendor.clone(),
         component: entry.component.clone(),
         version: entry.version.clone(),
-        blob: BlobInfo { path: Some(blob.display().to_string()), sha256: None, size: None },
-        signature: SignatureInfo { path: None, kind: "cms".into(), encoding: None, attached: None },
+        blob: BlobInfo {
+            path: Some(blob.display().to_string()),
+            sha256: None,
+            size: None,
+        },
+        signature: SignatureInfo {
+            path: None,
+            kind: "cms".into(),
+            encoding: None,
+            attached: None,
+        },
         verification_time: rfc3339(time),
         checks: vec![Check::fail(CheckId::Format, message)],
         signers: vec![],
     }
 }
 
-fn inspect_entry(policy: &TrustPolicy, limits: &Limits, time: OffsetDateTime, base: &Path, entry: &Entry) -> Report {
+fn inspect_entry(
+    policy: &TrustPolicy,
+    limits: &Limits,
+    time: OffsetDateTime,
+    cache: &PathCache,
+    base: &Path,
+    entry: &Entry,
+) -> Report {
     let blob = base.join(&entry.blob);
     let signature = match &entry.signature {
         Some(s) => Ok(base.join(s)),
@@ -112,6 +129,7 @@ fn inspect_entry(policy: &TrustPolicy, limits: &Limits, time: OffsetDateTime, ba
             policy,
             limits,
             time,
+            Some(cache),
             &Job {
                 vendor: &entry.vendor,
                 component: &entry.component,
@@ -133,7 +151,11 @@ pub fn run(o: Options) -> Result<bool> {
     let manifest = read_limited(&o.manifest, MAX_MANIFEST).context("cannot read the manifest")?;
     let entries = parse_manifest(&manifest)
         .with_context(|| format!("manifest '{}' is invalid", o.manifest.display()))?;
-    let base = o.manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = o
+        .manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
 
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(j) = o.jobs {
@@ -141,15 +163,19 @@ pub fn run(o: Options) -> Result<bool> {
     }
     let pool = builder.build().context("cannot start worker threads")?;
 
-    let bar = ProgressBar::with_draw_target(Some(entries.len() as u64), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} blobs ({per_sec}, eta {eta})") {
+    let bar =
+        ProgressBar::with_draw_target(Some(entries.len() as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} blobs ({per_sec}, eta {eta})",
+    ) {
         bar.set_style(style);
     }
+    let cache = PathCache::default();
     let results: Vec<Report> = pool.install(|| {
         entries
             .par_iter()
             .map(|e| {
-                let r = inspect_entry(&policy, &limits, time, &base, e);
+                let r = inspect_entry(&policy, &limits, time, &cache, &base, e);
                 bar.inc(1);
                 r
             })
@@ -157,7 +183,10 @@ pub fn run(o: Options) -> Result<bool> {
     });
     bar.finish_and_clear();
 
-    let accepted = results.iter().filter(|r| r.verdict == Verdict::Accept).count();
+    let accepted = results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Accept)
+        .count();
     let lot = LotReport {
         report_version: REPORT_VERSION,
         kind: "lot",
@@ -170,7 +199,8 @@ pub fn run(o: Options) -> Result<bool> {
     };
     if let Some(path) = &o.report {
         let json = serde_json::to_vec_pretty(&lot)?;
-        std::fs::write(path, json).with_context(|| format!("cannot write the report '{}'", path.display()))?;
+        std::fs::write(path, json)
+            .with_context(|| format!("cannot write the report '{}'", path.display()))?;
     }
     match o.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&lot)?),
@@ -189,17 +219,27 @@ pub fn summary_table(lot: &LotReport<'_>) -> String {
     );
     let mut groups: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     for r in lot.results {
-        let g = groups.entry((r.vendor.as_str(), r.component.as_str())).or_default();
+        let g = groups
+            .entry((r.vendor.as_str(), r.component.as_str()))
+            .or_default();
         match r.verdict {
             Verdict::Accept => g.0 += 1,
             Verdict::Reject => g.1 += 1,
         }
     }
-    let _ = writeln!(out, "\n  {:<20} {:<28} {:>8} {:>8}", "VENDOR", "COMPONENT", "ACCEPTED", "REJECTED");
+    let _ = writeln!(
+        out,
+        "\n  {:<20} {:<28} {:>8} {:>8}",
+        "VENDOR", "COMPONENT", "ACCEPTED", "REJECTED"
+    );
     for ((v, c), (a, rj)) in &groups {
         let _ = writeln!(out, "  {v:<20} {c:<28} {a:>8} {rj:>8}");
     }
-    let rejected: Vec<&Report> = lot.results.iter().filter(|r| r.verdict == Verdict::Reject).collect();
+    let rejected: Vec<&Report> = lot
+        .results
+        .iter()
+        .filter(|r| r.verdict == Verdict::Reject)
+        .collect();
     if !rejected.is_empty() {
         let _ = writeln!(out, "\n  Rejected (quarantine these):");
         for r in rejected {

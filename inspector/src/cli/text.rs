@@ -12,7 +12,13 @@ fn mark(o: Outcome) -> &'static str {
 }
 
 fn check_line(out: &mut String, c: &Check) {
-    let _ = writeln!(out, "    [{}] {:<17} {}", mark(c.outcome), c.id.name(), c.reason);
+    let _ = writeln!(
+        out,
+        "    [{}] {:<17} {}",
+        mark(c.outcome),
+        c.id.name(),
+        c.reason
+    );
 }
 
 /// Renders one report.
@@ -54,7 +60,9 @@ pub fn report(r: &Report) -> String {
         if let Some(t) = &s.signing_time {
             let source = match t.source {
                 inspector::report::TimeSource::Timestamp => "trusted timestamp",
-                inspector::report::TimeSource::VerificationTime => "verification time, no trusted timestamp",
+                inspector::report::TimeSource::VerificationTime => {
+                    "verification time, no trusted timestamp"
+                }
             };
             let _ = writeln!(out, "    signing time {} ({source})", t.time);
         }

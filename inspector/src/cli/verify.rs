@@ -4,6 +4,7 @@ use super::Format;
 use super::io::{default_signature, load_policy, open_regular, read_limited, verification_time};
 use super::text;
 use anyhow::{Context, Result};
+use inspector::chain::PathCache;
 use inspector::report::{Report, Verdict};
 use inspector::{Limits, TrustPolicy, VerifyRequest, verify_cms};
 use std::io::BufReader;
@@ -32,7 +33,13 @@ pub struct Job<'a> {
 }
 
 /// Reads the files and runs the core. `Err` means a file could not be read.
-pub fn inspect(policy: &TrustPolicy, limits: &Limits, time: OffsetDateTime, job: &Job<'_>) -> Result<Report> {
+pub fn inspect(
+    policy: &TrustPolicy,
+    limits: &Limits,
+    time: OffsetDateTime,
+    cache: Option<&PathCache>,
+    job: &Job<'_>,
+) -> Result<Report> {
     let signature = read_limited(job.signature, limits.max_signature_bytes as u64)
         .context("cannot read the signature")?;
     let (file, _) = open_regular(job.blob).context("cannot read the blob")?;
@@ -45,8 +52,10 @@ pub fn inspect(policy: &TrustPolicy, limits: &Limits, time: OffsetDateTime, job:
         signature: &signature,
         time,
         limits,
+        cache,
     };
-    let mut report = verify_cms(&req, &mut reader).with_context(|| format!("'{}'", job.blob.display()))?;
+    let mut report =
+        verify_cms(&req, &mut reader).with_context(|| format!("'{}'", job.blob.display()))?;
     report.blob.path = Some(job.blob.display().to_string());
     report.signature.path = Some(job.signature.display().to_string());
     Ok(report)
@@ -67,6 +76,7 @@ pub fn run(o: Options) -> Result<bool> {
         &policy,
         &limits,
         time,
+        None,
         &Job {
             vendor: &o.vendor,
             component: &o.component,

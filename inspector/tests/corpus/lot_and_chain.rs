@@ -31,10 +31,18 @@ fn lot_from_csv_reports_every_blob_and_exits_1_on_any_rejection() {
         .arg(&manifest)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("5 blobs, 2 accepted, 3 rejected"), "{text}");
-    assert!(text.contains("the content does not match the signature"), "{text}");
+    assert!(
+        text.contains("the content does not match the signature"),
+        "{text}"
+    );
     assert!(text.contains("chains to vendor 'globex'"), "{text}");
     assert!(text.contains("missing.bin"), "{text}");
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
@@ -70,7 +78,12 @@ fn lot_from_json_lines_all_accepted_exits_0() {
         .arg(&manifest)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["accepted"], 2);
     assert_eq!(json["kind"], "lot");
@@ -83,10 +96,19 @@ fn malformed_manifests_exit_2_naming_the_row() {
     for (name, body, expected) in [
         ("a.csv", "blob,vendor\nx,acme\n", "row 1"),
         ("b.jsonl", "{\"blob\":\"x\"}\n", "line 1"),
-        ("c.csv", "blob,signature,vendor,component,version\n", "lists no blobs"),
+        (
+            "c.csv",
+            "blob,signature,vendor,component,version\n",
+            "lists no blobs",
+        ),
     ] {
         let manifest = write_manifest(&dir, name, body);
-        let out = cli().args(["verify-lot", "--trust"]).arg(f.join("trust.json")).arg(&manifest).output().unwrap();
+        let out = cli()
+            .args(["verify-lot", "--trust"])
+            .arg(f.join("trust.json"))
+            .arg(&manifest)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(expected), "{name}: {err}");
@@ -105,23 +127,49 @@ fn chain(args: &[&str], cert: &str) -> (i32, String) {
         }
     }
     let out = cmd.arg(f.join(cert)).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 #[test]
 fn chain_command_validates_paths_eku_time_and_crls() {
-    let base = ["--anchors", "certs/acme-root.pem", "--intermediates", "certs/acme-int.pem", "--at", AT];
+    let base = [
+        "--anchors",
+        "certs/acme-root.pem",
+        "--intermediates",
+        "certs/acme-int.pem",
+        "--at",
+        AT,
+    ];
     let (code, out) = chain(&base, "certs/acme-signer-p256.pem");
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("valid: 'CN=Acme WiFi FW Signer P-256,O=Acme Chips' chains to 'CN=Acme Firmware Root CA,O=Acme Chips'"), "{out}");
 
-    let (code, out) = chain(&["--anchors", "certs/acme-root.pem", "--at", AT], "certs/acme-signer-p256.pem");
+    let (code, out) = chain(
+        &["--anchors", "certs/acme-root.pem", "--at", AT],
+        "certs/acme-signer-p256.pem",
+    );
     assert_eq!(code, 1);
     assert!(out.contains("intermediate missing"), "{out}");
 
-    let (code, out) = chain(&["--anchors", "certs/globex-root.pem", "--intermediates", "certs/acme-int.pem", "--at", AT], "certs/acme-signer-p256.pem");
+    let (code, out) = chain(
+        &[
+            "--anchors",
+            "certs/globex-root.pem",
+            "--intermediates",
+            "certs/acme-int.pem",
+            "--at",
+            AT,
+        ],
+        "certs/acme-signer-p256.pem",
+    );
     assert_eq!(code, 1);
-    assert!(out.contains("intermediate missing") || out.contains("unknown root"), "{out}");
+    assert!(
+        out.contains("intermediate missing") || out.contains("unknown root"),
+        "{out}"
+    );
 
     let (code, out) = chain(&base, "certs/acme-server.pem");
     assert_eq!(code, 1);
@@ -136,10 +184,24 @@ fn chain_command_validates_paths_eku_time_and_crls() {
     let (code, out) = chain(&base, "certs/acme-expired.pem");
     assert_eq!(code, 1);
     assert!(out.contains("expired 2026-03-01"), "{out}");
-    let early = ["--anchors", "certs/acme-root.pem", "--intermediates", "certs/acme-int.pem", "--at", "2025-06-01T00:00:00Z"];
+    let early = [
+        "--anchors",
+        "certs/acme-root.pem",
+        "--intermediates",
+        "certs/acme-int.pem",
+        "--at",
+        "2025-06-01T00:00:00Z",
+    ];
     assert_eq!(chain(&early, "certs/acme-expired.pem").0, 0);
 
-    let tsa = ["--anchors", "certs/tsa-root.pem", "--at", AT, "--eku", "timeStamping"];
+    let tsa = [
+        "--anchors",
+        "certs/tsa-root.pem",
+        "--at",
+        AT,
+        "--eku",
+        "timeStamping",
+    ];
     assert_eq!(chain(&tsa, "certs/tsa.pem").0, 0);
     assert_eq!(chain(&tsa, "certs/evil-tsa.pem").0, 1);
 
