@@ -130,6 +130,7 @@ fn inspect_entry(
             limits,
             time,
             Some(cache),
+            false,
             &Job {
                 vendor: &entry.vendor,
                 component: &entry.component,

@@ -4,6 +4,7 @@ use super::Format;
 use super::io::{default_signature, load_policy, open_regular, read_limited, verification_time};
 use super::text;
 use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use inspector::chain::PathCache;
 use inspector::report::{Report, Verdict};
 use inspector::{Limits, TrustPolicy, VerifyRequest, verify_cms};
@@ -38,12 +39,32 @@ pub fn inspect(
     limits: &Limits,
     time: OffsetDateTime,
     cache: Option<&PathCache>,
+    progress: bool,
     job: &Job<'_>,
 ) -> Result<Report> {
     let signature = read_limited(job.signature, limits.max_signature_bytes as u64)
         .context("cannot read the signature")?;
-    let (file, _) = open_regular(job.blob).context("cannot read the blob")?;
-    let mut reader = BufReader::with_capacity(limits.read_buffer_bytes, file);
+    let (file, len) = open_regular(job.blob).context("cannot read the blob")?;
+    if len > limits.max_blob_bytes {
+        anyhow::bail!(
+            "the blob '{}' is {len} bytes, over the limit of {} bytes",
+            job.blob.display(),
+            limits.max_blob_bytes
+        );
+    }
+    // A progress bar for big blobs when a person is watching (hidden when
+    // standard error is not a terminal, and inside lots, which have their own).
+    let bar = if progress && len >= 256 * 1024 * 1024 {
+        ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} hashing {bytes}/{total_bytes} {bar:40} ({bytes_per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    let mut reader = BufReader::with_capacity(limits.read_buffer_bytes, bar.wrap_read(file));
     let req = VerifyRequest {
         policy,
         vendor: job.vendor,
@@ -56,6 +77,7 @@ pub fn inspect(
     };
     let mut report =
         verify_cms(&req, &mut reader).with_context(|| format!("'{}'", job.blob.display()))?;
+    bar.finish_and_clear();
     report.blob.path = Some(job.blob.display().to_string());
     report.signature.path = Some(job.signature.display().to_string());
     Ok(report)
@@ -77,6 +99,7 @@ pub fn run(o: Options) -> Result<bool> {
         &limits,
         time,
         None,
+        true,
         &Job {
             vendor: &o.vendor,
             component: &o.component,
