@@ -12,6 +12,7 @@
 //! material and the blob (as a reader) all come in as parameters; the
 //! `tollgate-inspect` binary is the only place that touches the outside world.
 
+pub mod bundle;
 pub mod cert;
 pub mod chain;
 pub mod cms;

@@ -29,6 +29,15 @@ pub struct PolicyDocument {
     /// Revoked certificates (signers or intermediates).
     #[serde(default)]
     pub revocations: Vec<RevocationDocument>,
+    /// Trust-bundle serial (set by the registry; increases on every change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<u64>,
+    /// When the registry issued this document (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at: Option<String>,
+    /// Freshness deadline (RFC 3339): stations refuse the bundle after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// One vendor in the document.
@@ -101,8 +110,17 @@ fn default_min_rsa_bits() -> u32 {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationDocument {
-    /// The revoked certificate(s): path or inline PEM.
-    pub certificate: String,
+    /// The revoked certificate(s): path or inline PEM. Either this, or
+    /// `issuer_certificate` with `serial`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The CA that issued the revoked certificate (path or inline PEM), for
+    /// revocations known only by serial number (from a CRL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_certificate: Option<String>,
+    /// Serial number of the revoked certificate, hexadecimal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     /// RFC 5280 reason name (`keyCompromise`, `superseded`, ...).
     #[serde(default = "default_reason")]
     pub reason: String,
@@ -204,11 +222,46 @@ pub struct SigningPolicy {
     pub require_timestamp: bool,
 }
 
+/// What a revocation designates.
+#[derive(Clone, Debug)]
+pub enum RevokedTarget {
+    /// This exact certificate (and any certificate with its issuer and serial).
+    Certificate(ParsedCert),
+    /// The certificate with this serial issued by this CA.
+    IssuerSerial {
+        /// DER of the issuer's subject name.
+        issuer_name_der: Vec<u8>,
+        /// The issuer's display name.
+        issuer: String,
+        /// Serial number bytes (minimal, as encoded in certificates).
+        serial: Vec<u8>,
+    },
+}
+
+impl RevokedTarget {
+    /// Whether `cert` is the revoked certificate.
+    pub fn matches(&self, cert: &ParsedCert) -> bool {
+        match self {
+            RevokedTarget::Certificate(c) => {
+                c.sha256 == cert.sha256 || (c.issuer_der() == cert.issuer_der() && c.serial() == cert.serial())
+            }
+            RevokedTarget::IssuerSerial { issuer_name_der, serial, .. } => {
+                cert.issuer_der() == *issuer_name_der && strip_zeros(cert.serial()) == strip_zeros(serial)
+            }
+        }
+    }
+}
+
+fn strip_zeros(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    b.get(start..).unwrap_or(&[])
+}
+
 /// A revocation, parsed.
 #[derive(Clone, Debug)]
 pub struct Revocation {
     /// The revoked certificate.
-    pub certificate: ParsedCert,
+    pub target: RevokedTarget,
     /// Reason name.
     pub reason: String,
     /// Invalidity date; `None` means revoked for all time.
@@ -224,6 +277,22 @@ pub struct TrustPolicy {
     pub tsa_anchors: Vec<ParsedCert>,
     /// Revocations.
     pub revocations: Vec<Revocation>,
+    /// Bundle serial, when the document came from a registry.
+    pub serial: Option<u64>,
+    /// Freshness deadline, when the document came from a registry.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+/// Parses hexadecimal (colons and spaces allowed) into bytes.
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = s.bytes().filter(|b| *b != b':' && *b != b' ').collect();
+    if digits.is_empty() || digits.len() % 2 != 0 {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|p| std::str::from_utf8(p).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
 }
 
 impl TrustPolicy {
@@ -405,18 +474,53 @@ impl TrustPolicy {
                     )
                 })?),
             };
-            for c in load_certs(&r.certificate, source, &at("certificate"))? {
-                revocations.push(Revocation {
-                    certificate: c,
-                    reason: r.reason.clone(),
-                    invalidity_date,
-                });
+            match (&r.certificate, &r.issuer_certificate, &r.serial) {
+                (Some(cert), None, None) => {
+                    for c in load_certs(cert, source, &at("certificate"))? {
+                        revocations.push(Revocation {
+                            target: RevokedTarget::Certificate(c),
+                            reason: r.reason.clone(),
+                            invalidity_date,
+                        });
+                    }
+                }
+                (None, Some(issuer), Some(serial)) => {
+                    let issuers = load_certs(issuer, source, &at("issuer_certificate"))?;
+                    let serial_bytes = parse_hex(serial).ok_or_else(|| {
+                        PolicyError::new(at("serial"), format!("'{serial}' is not a hexadecimal serial number"))
+                    })?;
+                    for i in issuers {
+                        revocations.push(Revocation {
+                            target: RevokedTarget::IssuerSerial {
+                                issuer_name_der: i.subject_der(),
+                                issuer: i.subject(),
+                                serial: serial_bytes.clone(),
+                            },
+                            reason: r.reason.clone(),
+                            invalidity_date,
+                        });
+                    }
+                }
+                _ => {
+                    return Err(PolicyError::new(
+                        format!("revocations[{j}]"),
+                        "give either 'certificate', or 'issuer_certificate' and 'serial'",
+                    ));
+                }
             }
         }
+        let expires_at = match &doc.expires_at {
+            None => None,
+            Some(s) => Some(OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
+                PolicyError::new("expires_at", format!("'{s}' is not an RFC 3339 time: {e}"))
+            })?),
+        };
         Ok(TrustPolicy {
             vendors,
             tsa_anchors,
             revocations,
+            serial: doc.serial,
+            expires_at,
         })
     }
 

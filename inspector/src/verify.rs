@@ -795,10 +795,7 @@ fn revocation_check(
     let mut excused = Vec::new();
     for c in certs {
         for r in &req.policy.revocations {
-            let same = r.certificate.sha256 == c.sha256
-                || (r.certificate.issuer_der() == c.issuer_der()
-                    && r.certificate.serial() == c.serial());
-            if !same {
+            if !r.target.matches(c) {
                 continue;
             }
             let role = if c.der == cert.der {

@@ -1,0 +1,164 @@
+//! Building and signing the trust bundle: the trust-policy document the
+//! inspector consumes (`docs/trust-policy.md`), with a serial and an expiry.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use diesel::prelude::*;
+use inspector::bundle::{BUNDLE_FORMAT, SignedBundle};
+use inspector::cert::rfc3339;
+use inspector::policy::{ComponentDocument, PolicyDocument, RevocationDocument, SigningPolicyDocument, VendorDocument};
+use schema::DbConnection;
+use schema::models::{Certificate, Component, Revocation, TsaAnchor, Vendor};
+use schema::schema::{certificates, components, registry_state, revocations, tsa_anchors, vendors};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// A signed bundle kept while the registry does not change.
+#[derive(Clone)]
+pub struct CachedBundle {
+    /// Serial it was built at.
+    pub serial: i64,
+    /// When it was issued.
+    pub issued_at: OffsetDateTime,
+    /// Its expiry.
+    pub expires_at: OffsetDateTime,
+    /// Strong ETag.
+    pub etag: String,
+    /// The signed envelope (JSON bytes).
+    pub body: Vec<u8>,
+}
+
+/// PEM of one certificate.
+pub fn pem_of(der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()))
+}
+
+/// The current bundle serial.
+pub fn current_serial(conn: &mut DbConnection) -> Result<i64, diesel::result::Error> {
+    registry_state::table
+        .filter(registry_state::key.eq("bundle_serial"))
+        .select(registry_state::value)
+        .first(conn)
+}
+
+/// Reads the registry into a trust-policy document (one consistent read).
+pub fn build_document(
+    conn: &mut DbConnection,
+    issued_at: OffsetDateTime,
+    ttl: std::time::Duration,
+) -> Result<(i64, PolicyDocument), diesel::result::Error> {
+    conn.transaction(|conn| {
+        let serial = current_serial(conn)?;
+        let vs: Vec<Vendor> = vendors::table.order(vendors::id).select(Vendor::as_select()).load(conn)?;
+        let certs: Vec<Certificate> = certificates::table
+            .order(certificates::id)
+            .select(Certificate::as_select())
+            .load(conn)?;
+        let comps: Vec<Component> = components::table
+            .order(components::name)
+            .select(Component::as_select())
+            .load(conn)?;
+        let tsas: Vec<TsaAnchor> = tsa_anchors::table.order(tsa_anchors::id).select(TsaAnchor::as_select()).load(conn)?;
+        let revs: Vec<Revocation> = revocations::table.order(revocations::id).select(Revocation::as_select()).load(conn)?;
+
+        let mut by_vendor: HashMap<&str, (Vec<String>, Vec<String>, Vec<ComponentDocument>)> = HashMap::new();
+        for c in &certs {
+            let e = by_vendor.entry(c.vendor_id.as_str()).or_default();
+            if c.role == "anchor" {
+                e.0.push(pem_of(&c.der));
+            } else {
+                e.1.push(pem_of(&c.der));
+            }
+        }
+        for c in &comps {
+            by_vendor
+                .entry(c.vendor_id.as_str())
+                .or_default()
+                .2
+                .push(ComponentDocument { name: c.name.clone(), min_version: c.min_version.clone() });
+        }
+        let mut vendor_docs = Vec::new();
+        for v in &vs {
+            let (anchors, intermediates, components) = by_vendor.remove(v.id.as_str()).unwrap_or_default();
+            // A vendor without anchors cannot verify anything; it is left
+            // out of the bundle (its blobs are rejected as unknown vendor).
+            if anchors.is_empty() {
+                continue;
+            }
+            vendor_docs.push(VendorDocument {
+                id: v.id.clone(),
+                name: v.name.clone(),
+                anchors,
+                intermediates,
+                components,
+                policy: SigningPolicyDocument {
+                    digests: v.digests.split(',').map(str::to_string).collect(),
+                    min_rsa_bits: u32::try_from(v.min_rsa_bits).unwrap_or(2048),
+                    require_timestamp: v.require_timestamp,
+                },
+            });
+        }
+        let revocation_docs = revs
+            .iter()
+            .map(|r| RevocationDocument {
+                certificate: r.certificate_der.as_deref().map(pem_of),
+                issuer_certificate: r.issuer_der.as_deref().map(pem_of),
+                serial: r.serial.clone(),
+                reason: r.reason.clone(),
+                invalidity_date: r.invalidity_date.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).map(rfc3339),
+            })
+            .collect();
+        let expires = issued_at + ttl;
+        Ok((
+            serial,
+            PolicyDocument {
+                version: 1,
+                vendors: vendor_docs,
+                tsa_anchors: tsas.iter().map(|t| pem_of(&t.der)).collect(),
+                revocations: revocation_docs,
+                serial: Some(u64::try_from(serial).unwrap_or(0)),
+                issued_at: Some(rfc3339(issued_at)),
+                expires_at: Some(rfc3339(expires)),
+            },
+        ))
+    })
+}
+
+/// Returns the current signed bundle, rebuilding it when the registry
+/// changed or half its freshness period has passed.
+pub fn current(state: &AppState) -> Result<CachedBundle, ApiError> {
+    let mut conn = state.pool.get().map_err(ApiError::internal)?;
+    let serial = current_serial(&mut conn)?;
+    let now = OffsetDateTime::now_utc();
+    if let Ok(guard) = state.bundle_cache.read()
+        && let Some(c) = guard.as_ref()
+        && c.serial == serial
+        && now < c.issued_at + state.bundle_ttl / 2
+    {
+        return Ok(c.clone());
+    }
+    let (serial, doc) = build_document(&mut conn, now, state.bundle_ttl)?;
+    let payload = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
+    let signature = state.key.sign(&payload);
+    let envelope = SignedBundle {
+        format: BUNDLE_FORMAT.to_string(),
+        version: 1,
+        payload: STANDARD.encode(&payload),
+        signature: STANDARD.encode(signature),
+        certificate: state.key.certificate_pem.clone(),
+    };
+    let body = serde_json::to_vec_pretty(&envelope).map_err(ApiError::internal)?;
+    let cached = CachedBundle {
+        serial,
+        issued_at: now,
+        expires_at: now + state.bundle_ttl,
+        etag: format!("\"bundle-{serial}-{}\"", now.unix_timestamp()),
+        body,
+    };
+    if let Ok(mut guard) = state.bundle_cache.write() {
+        *guard = Some(cached.clone());
+    }
+    Ok(cached)
+}

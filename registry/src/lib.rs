@@ -1,0 +1,84 @@
+//! Tollgate registry: the service procurement and product security use to
+//! record vendors, certificates, contract terms, floors and revocations,
+//! and that serves the signed trust bundle inspection stations consume.
+//!
+//! Layering: `schema` alone knows SQL; this crate alone knows actix,
+//! utoipa and HTTP; verification rules come from `inspector`.
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod bundle;
+pub mod error;
+pub mod key;
+pub mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Largest JSON request body (a receipt batch of 10,000 reports fits).
+pub const MAX_JSON_BODY: usize = 64 * 1024 * 1024;
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tollgate registry API",
+        description = "Vendors, their signing certificates, components and rollback floors, contract signing terms, revocations, inspection receipts, the audit log, and the signed trust bundle inspection stations consume. Every endpoint except /registry-certificate needs `Authorization: Bearer <token>`; errors are `{\"error\": {\"code\", \"message\"}}`.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody, error::ErrorDetail))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The whole application: API under `/api/v1`, the OpenAPI document at
+/// `/api/openapi.json`, interactive docs at `/api/docs/` (Swagger UI,
+/// vendored into the binary: nothing is fetched at build or view time).
+pub fn app(
+    state: web::Data<state::AppState>,
+) -> App<impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>> {
+    let (app, openapi) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .app_data(state)
+        .app_data(error::json_config())
+        .app_data(error::query_config())
+        .app_data(error::path_config())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
+        .split_for_parts();
+    app.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
+        .default_service(web::to(not_found))
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, error::ApiError> {
+    Err(error::ApiError::NotFound("no such endpoint".into()))
+}
+
+/// The OpenAPI document (for snapshot tests and `tollgate-registry openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
+        .split_for_parts();
+    api
+}

@@ -1,0 +1,160 @@
+//! `tollgate-registry`: serve the registry, manage tokens, verify the audit log.
+
+use actix_web::{HttpServer, web};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use registry::auth::Role;
+use registry::key::RegistryKey;
+use registry::state::AppState;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The Tollgate registry: vendors, certificates, contract terms, floors,
+/// revocations, receipts and the signed trust bundle.
+///
+/// The database is `DATABASE_URL`: a SQLite file path (default
+/// `tollgate.db` in the working directory) or `postgres://…`.
+#[derive(Parser)]
+#[command(name = "tollgate-registry", version)]
+struct Cli {
+    /// Database URL (SQLite path, or postgres://user@host/db).
+    #[arg(long, env = "DATABASE_URL", default_value = "tollgate.db", global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service (creates the database, the registry key and a first
+    /// admin token on first start).
+    ///
+    /// Example: tollgate-registry serve --bind 127.0.0.1:8080
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Folder holding the registry key and certificate (back it up).
+        #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".")]
+        data_dir: PathBuf,
+        /// How long a trust bundle stays fresh, in hours.
+        #[arg(long, default_value_t = 168)]
+        bundle_ttl_hours: u64,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Audit-log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (shown once).
+    ///
+    /// Example: tollgate-registry token create --role inspector --name station-7
+    Create {
+        /// Role: admin, procurement, security, inspector, auditor.
+        #[arg(long, value_enum)]
+        role: Role,
+        /// A name people recognise.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; exit 1 and name the rows if it is broken.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("tollgate-registry: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<bool> {
+    match cli.command {
+        Command::Openapi => {
+            println!("{}", registry::openapi().to_pretty_json()?);
+            Ok(true)
+        }
+        Command::Token(TokenCommand::Create { role, name }) => {
+            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
+            let mut conn = pool.get().context("cannot open the database")?;
+            let token = registry::auth::create_token(&mut conn, &name, role)?;
+            println!("{token}");
+            Ok(true)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
+            let mut conn = pool.get().context("cannot open the database")?;
+            let v = registry::audit::verify_chain(&mut conn)?;
+            if v.intact {
+                println!("audit log intact: {} rows, hash chain verified", v.rows);
+            } else {
+                println!("audit log BROKEN ({} rows checked):", v.rows);
+                for p in &v.problems {
+                    println!("  row {}: {}", p.id, p.problem);
+                }
+            }
+            Ok(v.intact)
+        }
+        Command::Serve { bind, data_dir, bundle_ttl_hours, workers } => {
+            let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+            let pool = schema::connect(&cli.database_url, u32::try_from(workers * 4).unwrap_or(16))
+                .context("cannot open the database")?;
+            let (key, created) = RegistryKey::load_or_create(&data_dir)?;
+            if created {
+                eprintln!(
+                    "created the registry signing key in {} (back up {} and {})",
+                    data_dir.display(),
+                    registry::key::KEY_FILE,
+                    registry::key::CERT_FILE
+                );
+            }
+            {
+                let mut conn = pool.get().context("cannot open the database")?;
+                if !registry::auth::has_tokens(&mut conn)? {
+                    let token = registry::auth::create_token(&mut conn, "first-admin", Role::Admin)?;
+                    println!("first start: admin token (shown once, keep it safe):\n{token}");
+                }
+            }
+            let state = web::Data::new(AppState {
+                pool,
+                key,
+                bundle_ttl: std::time::Duration::from_secs(bundle_ttl_hours * 3600),
+                bundle_cache: Default::default(),
+                token_cache: Default::default(),
+            });
+            let backend = if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres { "PostgreSQL" } else { "SQLite" };
+            let server = HttpServer::new(move || registry::app(state.clone()))
+                .workers(workers)
+                .bind(&bind)
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            for addr in server.addrs() {
+                println!("Tollgate registry listening on http://{addr}/ ({backend}); API docs at http://{addr}/api/docs/");
+            }
+            actix_web::rt::System::new().block_on(server.run())?;
+            Ok(true)
+        }
+    }
+}

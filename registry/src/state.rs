@@ -1,0 +1,50 @@
+//! Shared application state.
+
+use crate::auth::Caller;
+use crate::key::RegistryKey;
+use schema::DbPool;
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Everything a handler needs.
+pub struct AppState {
+    /// Database pool.
+    pub pool: DbPool,
+    /// The registry's signing key and certificate.
+    pub key: RegistryKey,
+    /// How long a trust bundle stays fresh.
+    pub bundle_ttl: Duration,
+    /// The last signed bundle, reused while the serial is unchanged.
+    pub bundle_cache: RwLock<Option<crate::bundle::CachedBundle>>,
+    /// Recently authenticated tokens (hash → caller), to spare a query per request.
+    pub token_cache: TokenCache,
+}
+
+/// A short-lived cache of authenticated tokens. Entries live 30 seconds, so
+/// a token removed from the database stops working within that time.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Caller, Instant)>>,
+}
+
+impl TokenCache {
+    const TTL: Duration = Duration::from_secs(30);
+    const CAPACITY: usize = 10_000;
+
+    /// A cached caller for this token hash.
+    pub fn get(&self, hash: &str) -> Option<Caller> {
+        let map = self.entries.lock().ok()?;
+        map.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(c, _)| c.clone())
+    }
+
+    /// Remembers a caller.
+    pub fn put(&self, hash: String, caller: Caller) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= Self::CAPACITY {
+                map.clear();
+            }
+            map.insert(hash, (caller, Instant::now()));
+        }
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE registry_state;
+DROP TABLE audit_log;
+DROP TABLE api_tokens;
+DROP TABLE receipts;
+DROP TABLE revocations;
+DROP TABLE tsa_anchors;
+DROP TABLE components;
+DROP TABLE certificates;
+DROP TABLE vendors;

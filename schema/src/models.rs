@@ -1,0 +1,196 @@
+//! Rows and insert forms.
+#![allow(missing_docs)]
+
+use crate::schema::*;
+use diesel::prelude::*;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, PartialEq)]
+#[diesel(table_name = vendors)]
+pub struct Vendor {
+    pub id: String,
+    pub name: String,
+    pub contract_ref: String,
+    pub contract_expires: Option<i64>,
+    pub security_contact: String,
+    pub digests: String,
+    pub min_rsa_bits: i32,
+    pub require_timestamp: bool,
+    pub row_version: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
+#[diesel(table_name = certificates)]
+pub struct Certificate {
+    pub id: i64,
+    pub vendor_id: String,
+    pub role: String,
+    pub der: Vec<u8>,
+    pub sha256: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub key_algorithm: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = certificates)]
+pub struct NewCertificate {
+    pub vendor_id: String,
+    pub role: String,
+    pub der: Vec<u8>,
+    pub sha256: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub key_algorithm: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Identifiable, AsChangeset, PartialEq)]
+#[diesel(table_name = components, primary_key(name))]
+pub struct Component {
+    pub name: String,
+    pub vendor_id: String,
+    pub min_version: Option<String>,
+    pub row_version: i32,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = tsa_anchors)]
+pub struct TsaAnchor {
+    pub id: i64,
+    pub der: Vec<u8>,
+    pub sha256: String,
+    pub subject: String,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = tsa_anchors)]
+pub struct NewTsaAnchor {
+    pub der: Vec<u8>,
+    pub sha256: String,
+    pub subject: String,
+    pub not_after: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = revocations)]
+pub struct Revocation {
+    pub id: i64,
+    pub certificate_der: Option<Vec<u8>>,
+    pub issuer_der: Option<Vec<u8>>,
+    pub serial: Option<String>,
+    pub subject: String,
+    pub reason: String,
+    pub invalidity_date: Option<i64>,
+    pub source: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = revocations)]
+pub struct NewRevocation {
+    pub certificate_der: Option<Vec<u8>>,
+    pub issuer_der: Option<Vec<u8>>,
+    pub serial: Option<String>,
+    pub subject: String,
+    pub reason: String,
+    pub invalidity_date: Option<i64>,
+    pub source: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = receipts)]
+pub struct Receipt {
+    pub id: i64,
+    pub received_at: i64,
+    pub station: String,
+    pub lot: String,
+    pub vendor: String,
+    pub component: String,
+    pub version: String,
+    pub verdict: String,
+    pub blob_sha256: String,
+    pub blob_size: i64,
+    pub bundle_serial: i64,
+    pub report: String,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = receipts)]
+pub struct NewReceipt {
+    pub received_at: i64,
+    pub station: String,
+    pub lot: String,
+    pub vendor: String,
+    pub component: String,
+    pub version: String,
+    pub verdict: String,
+    pub blob_sha256: String,
+    pub blob_size: i64,
+    pub bundle_serial: i64,
+    pub report: String,
+    pub recorded_by: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub token_hash: String,
+    pub created_at: i64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub struct NewApiToken {
+    pub name: String,
+    pub role: String,
+    pub token_hash: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = audit_log)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct NewAuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}

@@ -1,0 +1,136 @@
+//! The portable diesel schema, shared by SQLite and PostgreSQL.
+#![allow(missing_docs)]
+
+diesel::table! {
+    vendors (id) {
+        id -> Text,
+        name -> Text,
+        contract_ref -> Text,
+        contract_expires -> Nullable<BigInt>,
+        security_contact -> Text,
+        digests -> Text,
+        min_rsa_bits -> Integer,
+        require_timestamp -> Bool,
+        row_version -> Integer,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> BigInt,
+        vendor_id -> Text,
+        role -> Text,
+        der -> Binary,
+        sha256 -> Text,
+        subject -> Text,
+        issuer -> Text,
+        serial -> Text,
+        not_before -> BigInt,
+        not_after -> BigInt,
+        key_algorithm -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    components (name) {
+        name -> Text,
+        vendor_id -> Text,
+        min_version -> Nullable<Text>,
+        row_version -> Integer,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    tsa_anchors (id) {
+        id -> BigInt,
+        der -> Binary,
+        sha256 -> Text,
+        subject -> Text,
+        not_after -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    revocations (id) {
+        id -> BigInt,
+        certificate_der -> Nullable<Binary>,
+        issuer_der -> Nullable<Binary>,
+        serial -> Nullable<Text>,
+        subject -> Text,
+        reason -> Text,
+        invalidity_date -> Nullable<BigInt>,
+        source -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> BigInt,
+        received_at -> BigInt,
+        station -> Text,
+        lot -> Text,
+        vendor -> Text,
+        component -> Text,
+        version -> Text,
+        verdict -> Text,
+        blob_sha256 -> Text,
+        blob_size -> BigInt,
+        bundle_serial -> BigInt,
+        report -> Text,
+        recorded_by -> Text,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        token_hash -> Text,
+        created_at -> BigInt,
+        revoked -> Bool,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    registry_state (key) {
+        key -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::joinable!(certificates -> vendors (vendor_id));
+diesel::joinable!(components -> vendors (vendor_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    vendors,
+    certificates,
+    components,
+    tsa_anchors,
+    revocations,
+    receipts,
+    api_tokens,
+    audit_log,
+    registry_state,
+);
