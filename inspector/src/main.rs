@@ -61,13 +61,83 @@ enum Command {
     ///   tollgate-inspect chain --anchors acme-root.pem \
     ///       --intermediates acme-int.pem --eku codeSigning signer.pem
     Chain(ChainArgs),
+    /// Trust-bundle tools for offline stations.
+    #[command(subcommand)]
+    Trust(TrustCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TrustCommand {
+    /// Fetch the registry's signed trust bundle, verify it against the
+    /// pinned registry certificate, and save it for offline use.
+    ///
+    /// Example:
+    ///   tollgate-inspect trust pull --registry http://registry:8080 \
+    ///       --token $TOKEN --registry-cert registry.pem --out trust-bundle.json
+    ///   tollgate-inspect verify --trust trust-bundle.json --registry-cert registry.pem ...
+    Pull {
+        #[command(flatten)]
+        source: TrustArgs,
+        /// Where to save the bundle.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+/// Where trust comes from: a file, or the registry.
+#[derive(clap::Args, Debug, Clone)]
+struct TrustArgs {
+    /// Trust-policy file (JSON, docs/trust-policy.md), or a signed bundle
+    /// saved by `trust pull` (then --registry-cert is required).
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
+    /// Registry URL: fetch the signed trust bundle live.
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
+    /// Registry bearer token.
+    #[arg(long, env = "TOLLGATE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The pinned registry certificate that signs trust bundles.
+    #[arg(long, value_name = "FILE")]
+    registry_cert: Option<PathBuf>,
+    /// Folder keeping the highest bundle serial accepted (rollback
+    /// protection). Default: $XDG_STATE_HOME/tollgate or ~/.local/state/tollgate.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    fn source(&self) -> cli::registry::TrustSource {
+        cli::registry::TrustSource {
+            trust: self.trust.clone(),
+            registry: self.registry.clone(),
+            token: self.token.clone(),
+            registry_cert: self.registry_cert.clone(),
+            state_dir: self.state_dir.clone(),
+        }
+    }
+}
+
+/// Posting receipts to the registry.
+#[derive(clap::Args, Debug, Clone)]
+struct RecordArgs {
+    /// Post each verdict as a receipt to the registry (needs --registry and --token).
+    #[arg(long)]
+    record: bool,
+    /// Station name for receipts (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    station: Option<String>,
+    /// Lot identifier for receipts.
+    #[arg(long, value_name = "ID", default_value = "")]
+    lot: String,
 }
 
 #[derive(clap::Args, Debug)]
 struct VerifyArgs {
-    /// Trust-policy file (JSON, docs/trust-policy.md).
-    #[arg(long, value_name = "FILE")]
-    trust: PathBuf,
+    #[command(flatten)]
+    source: TrustArgs,
+    #[command(flatten)]
+    record: RecordArgs,
     /// Vendor id the blob claims to come from.
     #[arg(long, value_name = "ID")]
     vendor: String,
@@ -92,9 +162,10 @@ struct VerifyArgs {
 
 #[derive(clap::Args, Debug)]
 struct LotArgs {
-    /// Trust-policy file (JSON).
-    #[arg(long, value_name = "FILE")]
-    trust: PathBuf,
+    #[command(flatten)]
+    source: TrustArgs,
+    #[command(flatten)]
+    record: RecordArgs,
     /// Verification time (RFC 3339); default: now.
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
@@ -140,7 +211,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Verify(a) => cli::verify::run(cli::verify::Options {
-            trust: a.trust,
+            source: a.source.source(),
+            record: a.record.record,
+            station: a.record.station,
+            lot: a.record.lot,
             vendor: a.vendor,
             component: a.component,
             version: a.version,
@@ -150,7 +224,10 @@ fn main() -> ExitCode {
             blob: a.blob,
         }),
         Command::VerifyLot(a) => cli::lot::run(cli::lot::Options {
-            trust: a.trust,
+            source: a.source.source(),
+            record: a.record.record,
+            station: a.record.station,
+            lot_id: a.record.lot,
             at: a.at,
             report: a.report,
             jobs: a.jobs,
@@ -166,6 +243,13 @@ fn main() -> ExitCode {
             format: a.format,
             cert: a.cert,
         }),
+        Command::Trust(TrustCommand::Pull { source, out }) => {
+            let src = source.source();
+            cli::registry::pull(&src, &out, time::OffsetDateTime::now_utc()).map(|serial| {
+                println!("saved trust bundle serial {serial} to {}", out.display());
+                true
+            })
+        }
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

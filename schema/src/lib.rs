@@ -81,7 +81,6 @@ impl diesel::r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for Co
         if let DbConnection::Sqlite(c) = conn {
             diesel::sql_query("PRAGMA busy_timeout = 10000")
                 .execute(c)
-                .and_then(|_| diesel::sql_query("PRAGMA journal_mode = WAL").execute(c))
                 .and_then(|_| diesel::sql_query("PRAGMA synchronous = NORMAL").execute(c))
                 .and_then(|_| diesel::sql_query("PRAGMA foreign_keys = ON").execute(c))
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -93,6 +92,14 @@ impl diesel::r2d2::CustomizeConnection<DbConnection, diesel::r2d2::Error> for Co
 /// Opens a pool for `url` and applies pending migrations.
 pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     let url = url.strip_prefix("sqlite://").unwrap_or(url);
+    if Backend::from_url(url) == Backend::Sqlite {
+        // WAL lets readers work while one writer commits. It is a property
+        // of the file, so it is set once here, before the pool opens
+        // several connections at the same time.
+        let mut c = <diesel::SqliteConnection as diesel::Connection>::establish(url)
+            .map_err(|e| DbError::Pool(e.to_string()))?;
+        diesel::sql_query("PRAGMA journal_mode = WAL").execute(&mut c)?;
+    }
     let manager = ConnectionManager::<DbConnection>::new(url);
     let pool = Pool::builder()
         .max_size(max_size)

@@ -1,7 +1,7 @@
 //! `tollgate-inspect verify-lot`: a manifest of blobs verified on all cores.
 
 use super::Format;
-use super::io::{default_signature, load_policy, read_limited, verification_time};
+use super::io::{default_signature, read_limited, verification_time};
 use super::verify::{Job, inspect};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -18,7 +18,10 @@ use time::OffsetDateTime;
 
 /// Parsed options.
 pub struct Options {
-    pub trust: PathBuf,
+    pub source: super::registry::TrustSource,
+    pub record: bool,
+    pub station: Option<String>,
+    pub lot_id: String,
     pub at: Option<String>,
     pub report: Option<PathBuf>,
     pub jobs: Option<usize>,
@@ -147,7 +150,9 @@ fn inspect_entry(
 /// Runs the command; `Ok(true)` when every blob is accepted.
 pub fn run(o: Options) -> Result<bool> {
     let time = verification_time(o.at.as_deref())?;
-    let policy = load_policy(&o.trust)?;
+    let record = super::verify::record_target_check(o.record, &o.source)?;
+    let loaded = super::registry::load(&o.source, time::OffsetDateTime::now_utc())?;
+    let policy = loaded.policy;
     let limits = Limits::default();
     let manifest = read_limited(&o.manifest, MAX_MANIFEST).context("cannot read the manifest")?;
     let entries = parse_manifest(&manifest)
@@ -206,6 +211,19 @@ pub fn run(o: Options) -> Result<bool> {
     match o.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&lot)?),
         Format::Text => print!("{}", summary_table(&lot)),
+    }
+    if let Some((url, token)) = record {
+        let station = super::registry::station_name(o.station.as_deref());
+        // Receipts need the blob's hash; an unreadable blob has none and is
+        // reported in the lot report only.
+        let recordable: Vec<Report> = results.iter().filter(|r| r.blob.sha256.is_some()).cloned().collect();
+        for chunk in recordable.chunks(5000) {
+            super::registry::post_receipts(
+                &super::registry::RecordTarget { registry: &url, token: &token, station: &station, lot: &o.lot_id, serial: loaded.serial },
+                chunk,
+            )?;
+        }
+        eprintln!("{} receipts recorded at {url} (station {station}, lot '{}')", recordable.len(), o.lot_id);
     }
     Ok(accepted == results.len())
 }

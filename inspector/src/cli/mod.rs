@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod io;
 pub mod lot;
+pub mod registry;
 pub mod text;
 pub mod verify;
 

@@ -1,7 +1,7 @@
 //! `tollgate-inspect verify`.
 
 use super::Format;
-use super::io::{default_signature, load_policy, open_regular, read_limited, verification_time};
+use super::io::{default_signature, open_regular, read_limited, verification_time};
 use super::text;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,7 +14,10 @@ use time::OffsetDateTime;
 
 /// Parsed options.
 pub struct Options {
-    pub trust: PathBuf,
+    pub source: super::registry::TrustSource,
+    pub record: bool,
+    pub station: Option<String>,
+    pub lot: String,
     pub vendor: String,
     pub component: String,
     pub version: String,
@@ -86,7 +89,9 @@ pub fn inspect(
 /// Runs the command; `Ok(true)` when accepted.
 pub fn run(o: Options) -> Result<bool> {
     let time = verification_time(o.at.as_deref())?;
-    let policy = load_policy(&o.trust)?;
+    let record = record_target_check(o.record, &o.source)?;
+    let loaded = super::registry::load(&o.source, time::OffsetDateTime::now_utc())?;
+    let policy = loaded.policy;
     let limits = Limits::default();
     // Refuse a non-regular blob before looking for its signature.
     open_regular(&o.blob).context("cannot read the blob")?;
@@ -112,5 +117,24 @@ pub fn run(o: Options) -> Result<bool> {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", text::report(&report)),
     }
+    if let Some((url, token)) = record {
+        let station = super::registry::station_name(o.station.as_deref());
+        super::registry::post_receipts(
+            &super::registry::RecordTarget { registry: &url, token: &token, station: &station, lot: &o.lot, serial: loaded.serial },
+            std::slice::from_ref(&report),
+        )?;
+        eprintln!("receipt recorded at {url} (station {station})");
+    }
     Ok(report.verdict == Verdict::Accept)
+}
+
+/// With `--record`, the registry URL and token, checked before any work.
+pub fn record_target_check(record: bool, src: &super::registry::TrustSource) -> Result<Option<(String, String)>> {
+    if !record {
+        return Ok(None);
+    }
+    match (&src.registry, &src.token) {
+        (Some(u), Some(t)) => Ok(Some((u.clone(), t.clone()))),
+        _ => anyhow::bail!("--record needs --registry URL and --token (receipts are posted to the registry)"),
+    }
 }

@@ -1,0 +1,205 @@
+//! Talking to the registry: fetching the signed trust bundle, remembering
+//! the highest serial accepted (rollback protection), posting receipts.
+//! The only network code of the inspector; the core never sees it.
+
+use super::io::{load_policy, read_limited};
+use anyhow::{Context, Result, anyhow, bail};
+use inspector::TrustPolicy;
+use inspector::bundle::{is_signed_bundle, verify_bundle};
+use inspector::cert::{ParsedCert, certificates_from_bytes};
+use inspector::report::Report;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Where the trust policy comes from.
+#[derive(Clone, Debug, Default)]
+pub struct TrustSource {
+    /// A policy file or a pulled signed bundle.
+    pub trust: Option<PathBuf>,
+    /// Registry base URL.
+    pub registry: Option<String>,
+    /// Bearer token.
+    pub token: Option<String>,
+    /// Pinned registry certificate.
+    pub registry_cert: Option<PathBuf>,
+    /// Folder for the highest accepted serial.
+    pub state_dir: Option<PathBuf>,
+}
+
+/// A loaded policy and, when it came from the registry, its serial.
+pub struct LoadedTrust {
+    /// The policy.
+    pub policy: TrustPolicy,
+    /// Bundle serial (0 for a plain policy file).
+    pub serial: u64,
+}
+
+const MAX_BUNDLE: u64 = 256 * 1024 * 1024;
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+fn pinned_cert(path: Option<&Path>) -> Result<ParsedCert> {
+    let path = path.ok_or_else(|| {
+        anyhow!("--registry-cert is required to verify a signed trust bundle (download it once from /api/v1/registry-certificate and check its fingerprint)")
+    })?;
+    let bytes = read_limited(path, 1024 * 1024).context("cannot read the registry certificate")?;
+    certificates_from_bytes(&bytes)
+        .map_err(|e| anyhow!("registry certificate '{}': {e}", path.display()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no certificate in '{}'", path.display()))
+}
+
+fn state_file(dir: Option<&Path>, pinned: &ParsedCert) -> Result<PathBuf> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => {
+            let base = std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+                .ok_or_else(|| anyhow!("set --state-dir (no HOME or XDG_STATE_HOME)"))?;
+            base.join("tollgate")
+        }
+    };
+    let fp = pinned.fingerprint();
+    Ok(dir.join(format!("bundle-serial-{}", fp.get(..16).unwrap_or(&fp))))
+}
+
+fn highest_seen(file: &Path) -> Result<Option<u64>> {
+    match std::fs::read_to_string(file) {
+        Ok(s) => Ok(Some(s.trim().parse().with_context(|| format!("state file '{}' is corrupt", file.display()))?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read '{}'", file.display())),
+    }
+}
+
+fn remember(file: &Path, serial: u64) -> Result<()> {
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create '{}'", parent.display()))?;
+    }
+    let tmp = file.with_extension("tmp");
+    std::fs::write(&tmp, serial.to_string()).with_context(|| format!("cannot write '{}'", tmp.display()))?;
+    std::fs::rename(&tmp, file).with_context(|| format!("cannot write '{}'", file.display()))
+}
+
+/// GETs the signed bundle.
+pub fn fetch_bundle(url: &str, token: &str) -> Result<Vec<u8>> {
+    let endpoint = format!("{}/api/v1/trust-bundle", url.trim_end_matches('/'));
+    let mut resp = agent()
+        .get(&endpoint)
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(MAX_BUNDLE)
+        .read_to_vec()
+        .with_context(|| format!("cannot read the trust bundle from {endpoint}"))?;
+    if status != 200 {
+        bail!("the registry answered {status} for {endpoint}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(body)
+}
+
+/// Verifies a signed bundle's bytes and records its serial.
+pub fn accept_bundle(bytes: &[u8], src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
+    let pinned = pinned_cert(src.registry_cert.as_deref())?;
+    let file = state_file(src.state_dir.as_deref(), &pinned)?;
+    let seen = highest_seen(&file)?;
+    let verified = verify_bundle(bytes, &pinned, now, seen).map_err(|e| anyhow!("trust bundle refused: {e}"))?;
+    let policy = TrustPolicy::from_json(&verified.document, &mut inspector::policy::InlineOnly)
+        .map_err(|e| anyhow!("the trust bundle's policy is invalid: {e}"))?;
+    if seen.is_none_or(|s| verified.serial > s) {
+        remember(&file, verified.serial)?;
+    }
+    Ok(LoadedTrust { policy, serial: verified.serial })
+}
+
+/// Loads the policy from `--trust` (plain or signed) or `--registry`.
+pub fn load(src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
+    match (&src.trust, &src.registry) {
+        (Some(_), Some(_)) => bail!("give either --trust or --registry, not both"),
+        (None, None) => bail!("give --trust FILE or --registry URL"),
+        (None, Some(url)) => {
+            let token = src.token.as_deref().ok_or_else(|| anyhow!("--registry needs --token (or TOLLGATE_TOKEN)"))?;
+            let bytes = fetch_bundle(url, token)?;
+            accept_bundle(&bytes, src, now)
+        }
+        (Some(path), None) => {
+            let bytes = read_limited(path, MAX_BUNDLE).context("cannot read the trust policy")?;
+            if is_signed_bundle(&bytes) {
+                accept_bundle(&bytes, src, now)
+            } else {
+                Ok(LoadedTrust { policy: load_policy(path)?, serial: 0 })
+            }
+        }
+    }
+}
+
+/// `tollgate-inspect trust pull`: fetch, verify, save for offline use.
+pub fn pull(src: &TrustSource, out: &Path, now: OffsetDateTime) -> Result<u64> {
+    let url = src.registry.as_deref().ok_or_else(|| anyhow!("--registry is required"))?;
+    let token = src.token.as_deref().ok_or_else(|| anyhow!("--token is required (or TOLLGATE_TOKEN)"))?;
+    let bytes = fetch_bundle(url, token)?;
+    let loaded = accept_bundle(&bytes, src, now)?;
+    let tmp = out.with_extension("tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write '{}'", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("cannot write '{}'", out.display()))?;
+    Ok(loaded.serial)
+}
+
+/// Receipt metadata.
+pub struct RecordTarget<'a> {
+    /// Registry URL.
+    pub registry: &'a str,
+    /// Token.
+    pub token: &'a str,
+    /// Station name.
+    pub station: &'a str,
+    /// Lot.
+    pub lot: &'a str,
+    /// Bundle serial the verdicts were made with.
+    pub serial: u64,
+}
+
+/// Posts receipts (one request, all or none).
+pub fn post_receipts(t: &RecordTarget<'_>, reports: &[Report]) -> Result<()> {
+    let receipts: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            serde_json::json!({ "station": t.station, "lot": t.lot, "bundle_serial": t.serial, "report": r })
+        })
+        .collect();
+    let body = serde_json::to_vec(&serde_json::json!({ "receipts": receipts }))?;
+    let endpoint = format!("{}/api/v1/receipts/batch", t.registry.trim_end_matches('/'));
+    let mut resp = agent()
+        .post(&endpoint)
+        .header("Authorization", &format!("Bearer {}", t.token))
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
+    let status = resp.status().as_u16();
+    if status != 201 {
+        let text = resp.body_mut().with_config().limit(64 * 1024).read_to_string().unwrap_or_default();
+        bail!("recording receipts failed: the registry answered {status}: {text}");
+    }
+    Ok(())
+}
+
+/// The station name: `--station`, else the host name.
+pub fn station_name(given: Option<&str>) -> String {
+    given
+        .map(str::to_string)
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown-station".into())
+}
