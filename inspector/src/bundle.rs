@@ -47,7 +47,9 @@ pub enum BundleError {
     #[error("the bundle payload lacks {0}")]
     Missing(&'static str),
     /// Past its freshness deadline.
-    #[error("the trust bundle expired at {expires_at} (serial {serial}); pull a fresh one from the registry")]
+    #[error(
+        "the trust bundle expired at {expires_at} (serial {serial}); pull a fresh one from the registry"
+    )]
     Expired {
         /// Deadline.
         expires_at: String,
@@ -55,7 +57,9 @@ pub enum BundleError {
         serial: u64,
     },
     /// Older than one already seen.
-    #[error("rollback refused: bundle serial {serial} is lower than serial {seen} already accepted by this station")]
+    #[error(
+        "rollback refused: bundle serial {serial} is lower than serial {seen} already accepted by this station"
+    )]
     Rollback {
         /// The bundle's serial.
         serial: u64,
@@ -85,7 +89,11 @@ struct Header {
 pub fn is_signed_bundle(bytes: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
-        .and_then(|v| v.get("format").and_then(|f| f.as_str()).map(|f| f == BUNDLE_FORMAT))
+        .and_then(|v| {
+            v.get("format")
+                .and_then(|f| f.as_str())
+                .map(|f| f == BUNDLE_FORMAT)
+        })
         .unwrap_or(false)
 }
 
@@ -119,23 +127,34 @@ pub fn verify_bundle(
         use signature::Verifier;
         let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&pinned.spki_der())
             .map_err(|_| BundleError::PinnedKey("malformed P-256".into()))?;
-        let sig = p256::ecdsa::DerSignature::from_bytes(&signature).map_err(|_| BundleError::Signature)?;
-        vk.verify(&payload, &sig).map_err(|_| BundleError::Signature)?;
+        let sig = p256::ecdsa::DerSignature::from_bytes(&signature)
+            .map_err(|_| BundleError::Signature)?;
+        vk.verify(&payload, &sig)
+            .map_err(|_| BundleError::Signature)?;
     }
-    let header: Header =
-        serde_json::from_slice(&payload).map_err(|e| BundleError::Malformed(format!("payload: {e}")))?;
+    let header: Header = serde_json::from_slice(&payload)
+        .map_err(|e| BundleError::Malformed(format!("payload: {e}")))?;
     let serial = header.serial.ok_or(BundleError::Missing("a serial"))?;
     let expires_at = header
         .expires_at
-        .and_then(|s| OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok())
+        .and_then(|s| {
+            OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).ok()
+        })
         .ok_or(BundleError::Missing("an expiry (expires_at)"))?;
     if now > expires_at {
-        return Err(BundleError::Expired { expires_at: rfc3339(expires_at), serial });
+        return Err(BundleError::Expired {
+            expires_at: rfc3339(expires_at),
+            serial,
+        });
     }
     if let Some(seen) = highest_seen
         && serial < seen
     {
         return Err(BundleError::Rollback { serial, seen });
     }
-    Ok(VerifiedBundle { document: payload, serial, expires_at })
+    Ok(VerifiedBundle {
+        document: payload,
+        serial,
+        expires_at,
+    })
 }

@@ -95,7 +95,12 @@ struct TrustArgs {
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
     /// Registry bearer token.
-    #[arg(long, env = "TOLLGATE_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TOLLGATE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
     /// The pinned registry certificate that signs trust bundles.
     #[arg(long, value_name = "FILE")]

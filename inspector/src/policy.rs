@@ -226,7 +226,7 @@ pub struct SigningPolicy {
 #[derive(Clone, Debug)]
 pub enum RevokedTarget {
     /// This exact certificate (and any certificate with its issuer and serial).
-    Certificate(ParsedCert),
+    Certificate(Box<ParsedCert>),
     /// The certificate with this serial issued by this CA.
     IssuerSerial {
         /// DER of the issuer's subject name.
@@ -243,10 +243,16 @@ impl RevokedTarget {
     pub fn matches(&self, cert: &ParsedCert) -> bool {
         match self {
             RevokedTarget::Certificate(c) => {
-                c.sha256 == cert.sha256 || (c.issuer_der() == cert.issuer_der() && c.serial() == cert.serial())
+                c.sha256 == cert.sha256
+                    || (c.issuer_der() == cert.issuer_der() && c.serial() == cert.serial())
             }
-            RevokedTarget::IssuerSerial { issuer_name_der, serial, .. } => {
-                cert.issuer_der() == *issuer_name_der && strip_zeros(cert.serial()) == strip_zeros(serial)
+            RevokedTarget::IssuerSerial {
+                issuer_name_der,
+                serial,
+                ..
+            } => {
+                cert.issuer_der() == *issuer_name_der
+                    && strip_zeros(cert.serial()) == strip_zeros(serial)
             }
         }
     }
@@ -286,12 +292,16 @@ pub struct TrustPolicy {
 /// Parses hexadecimal (colons and spaces allowed) into bytes.
 pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| *b != b':' && *b != b' ').collect();
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return None;
     }
     digits
         .chunks(2)
-        .map(|p| std::str::from_utf8(p).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|p| {
+            std::str::from_utf8(p)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect()
 }
 
@@ -478,7 +488,7 @@ impl TrustPolicy {
                 (Some(cert), None, None) => {
                     for c in load_certs(cert, source, &at("certificate"))? {
                         revocations.push(Revocation {
-                            target: RevokedTarget::Certificate(c),
+                            target: RevokedTarget::Certificate(Box::new(c)),
                             reason: r.reason.clone(),
                             invalidity_date,
                         });
@@ -487,7 +497,10 @@ impl TrustPolicy {
                 (None, Some(issuer), Some(serial)) => {
                     let issuers = load_certs(issuer, source, &at("issuer_certificate"))?;
                     let serial_bytes = parse_hex(serial).ok_or_else(|| {
-                        PolicyError::new(at("serial"), format!("'{serial}' is not a hexadecimal serial number"))
+                        PolicyError::new(
+                            at("serial"),
+                            format!("'{serial}' is not a hexadecimal serial number"),
+                        )
                     })?;
                     for i in issuers {
                         revocations.push(Revocation {

@@ -9,31 +9,41 @@ use schema::schema::{audit_log, registry_state};
 use serde::Serialize;
 use sha2::Digest;
 
+/// The hashed fields of one entry.
+pub struct EntryFields<'a> {
+    /// Unix seconds.
+    pub at: i64,
+    /// Who.
+    pub actor: &'a str,
+    /// What.
+    pub action: &'a str,
+    /// Kind of record.
+    pub entity: &'a str,
+    /// Which record.
+    pub entity_id: &'a str,
+    /// Before, as JSON.
+    pub before: Option<&'a str>,
+    /// After, as JSON.
+    pub after: Option<&'a str>,
+}
+
 /// Hash of the row before the first.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The hash of one entry: SHA-256 over the previous hash and the entry's
 /// fields, each length-prefixed so no two entries serialise alike.
-pub fn entry_hash(
-    prev: &str,
-    at: i64,
-    actor: &str,
-    action: &str,
-    entity: &str,
-    entity_id: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-) -> String {
+pub fn entry_hash(prev: &str, e: &EntryFields<'_>) -> String {
     let mut h = sha2::Sha256::new();
+    let at = e.at.to_string();
     for part in [
         Some(prev),
-        Some(&at.to_string() as &str),
-        Some(actor),
-        Some(action),
-        Some(entity),
-        Some(entity_id),
-        before,
-        after,
+        Some(at.as_str()),
+        Some(e.actor),
+        Some(e.action),
+        Some(e.entity),
+        Some(e.entity_id),
+        e.before,
+        e.after,
     ] {
         match part {
             Some(p) => {
@@ -52,7 +62,11 @@ pub fn entry_hash(
 /// statement being a write serialises writers on both backends (SQLite's
 /// write lock, PostgreSQL's row lock), so the audit chain cannot fork.
 pub fn begin_change(conn: &mut DbConnection, changes_bundle: bool) -> Result<(), ApiError> {
-    let key = if changes_bundle { "bundle_serial" } else { "audit_lock" };
+    let key = if changes_bundle {
+        "bundle_serial"
+    } else {
+        "audit_lock"
+    };
     let n = diesel::update(registry_state::table.filter(registry_state::key.eq(key)))
         .set(registry_state::value.eq(registry_state::value + 1))
         .execute(conn)?;
@@ -80,10 +94,27 @@ pub fn record<B: Serialize, A: Serialize>(
         .first(conn)
         .optional()?;
     let prev = prev.unwrap_or_else(|| GENESIS.to_string());
-    let before = before.map(serde_json::to_string).transpose().map_err(ApiError::internal)?;
-    let after = after.map(serde_json::to_string).transpose().map_err(ApiError::internal)?;
+    let before = before
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(ApiError::internal)?;
+    let after = after
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(ApiError::internal)?;
     let at = crate::now_unix();
-    let hash = entry_hash(&prev, at, actor, action, entity, entity_id, before.as_deref(), after.as_deref());
+    let hash = entry_hash(
+        &prev,
+        &EntryFields {
+            at,
+            actor,
+            action,
+            entity,
+            entity_id,
+            before: before.as_deref(),
+            after: after.as_deref(),
+        },
+    );
     diesel::insert_into(audit_log::table)
         .values(NewAuditEntry {
             at,
@@ -103,7 +134,10 @@ pub fn record<B: Serialize, A: Serialize>(
         .execute(conn)?;
     if n == 0 {
         diesel::insert_into(registry_state::table)
-            .values((registry_state::key.eq("audit_rows"), registry_state::value.eq(1i64)))
+            .values((
+                registry_state::key.eq("audit_rows"),
+                registry_state::value.eq(1i64),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -146,16 +180,21 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainVerification, diesel
         }
         let expect = entry_hash(
             &r.prev_hash,
-            r.at,
-            &r.actor,
-            &r.action,
-            &r.entity,
-            &r.entity_id,
-            r.before_json.as_deref(),
-            r.after_json.as_deref(),
+            &EntryFields {
+                at: r.at,
+                actor: &r.actor,
+                action: &r.action,
+                entity: &r.entity,
+                entity_id: &r.entity_id,
+                before: r.before_json.as_deref(),
+                after: r.after_json.as_deref(),
+            },
         );
         if expect != r.hash {
-            problems.push(ChainProblem { id: r.id, problem: "its content does not match its hash: the row was edited".into() });
+            problems.push(ChainProblem {
+                id: r.id,
+                problem: "its content does not match its hash: the row was edited".into(),
+            });
         }
         prev = r.hash.clone();
     }
@@ -175,5 +214,9 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainVerification, diesel
             ),
         });
     }
-    Ok(ChainVerification { rows: rows.len(), intact: problems.is_empty(), problems })
+    Ok(ChainVerification {
+        rows: rows.len(),
+        intact: problems.is_empty(),
+        problems,
+    })
 }

@@ -55,7 +55,13 @@ impl Role {
     }
 
     /// Every role.
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Procurement, Role::Security, Role::Inspector, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Procurement,
+        Role::Security,
+        Role::Inspector,
+        Role::Auditor,
+    ];
 }
 
 /// The authenticated caller.
@@ -94,10 +100,17 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// Creates a token, stores its hash, returns the secret (shown once).
-pub fn create_token(conn: &mut schema::DbConnection, name: &str, role: Role) -> Result<String, diesel::result::Error> {
+pub fn create_token(
+    conn: &mut schema::DbConnection,
+    name: &str,
+    role: Role,
+) -> Result<String, diesel::result::Error> {
     let mut raw = [0u8; 32];
     rand::Rng::fill(&mut rand::rng(), &mut raw);
-    let token = format!("tg_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw));
+    let token = format!(
+        "tg_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    );
     diesel::insert_into(api_tokens::table)
         .values(NewApiToken {
             name: name.to_string(),
@@ -147,8 +160,12 @@ impl FromRequest for Caller {
             })
             .await??;
             let row = row.ok_or(ApiError::Unauthorized)?;
-            let role = Role::parse(&row.role).ok_or_else(|| ApiError::internal("unknown role stored"))?;
-            let caller = Caller { name: row.name, role };
+            let role =
+                Role::parse(&row.role).ok_or_else(|| ApiError::internal("unknown role stored"))?;
+            let caller = Caller {
+                name: row.name,
+                role,
+            };
             state.token_cache.put(row.token_hash, caller.clone());
             Ok(caller)
         })

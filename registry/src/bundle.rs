@@ -8,7 +8,9 @@ use base64::engine::general_purpose::STANDARD;
 use diesel::prelude::*;
 use inspector::bundle::{BUNDLE_FORMAT, SignedBundle};
 use inspector::cert::rfc3339;
-use inspector::policy::{ComponentDocument, PolicyDocument, RevocationDocument, SigningPolicyDocument, VendorDocument};
+use inspector::policy::{
+    ComponentDocument, PolicyDocument, RevocationDocument, SigningPolicyDocument, VendorDocument,
+};
 use schema::DbConnection;
 use schema::models::{Certificate, Component, Revocation, TsaAnchor, Vendor};
 use schema::schema::{certificates, components, registry_state, revocations, tsa_anchors, vendors};
@@ -29,6 +31,9 @@ pub struct CachedBundle {
     /// The signed envelope (JSON bytes).
     pub body: Vec<u8>,
 }
+
+/// Anchors, intermediates and components of one vendor, as PEM and documents.
+type VendorMaterial = (Vec<String>, Vec<String>, Vec<ComponentDocument>);
 
 /// PEM of one certificate.
 pub fn pem_of(der: &[u8]) -> String {
@@ -54,7 +59,10 @@ pub fn build_document(
 ) -> Result<(i64, PolicyDocument), diesel::result::Error> {
     conn.transaction(|conn| {
         let serial = current_serial(conn)?;
-        let vs: Vec<Vendor> = vendors::table.order(vendors::id).select(Vendor::as_select()).load(conn)?;
+        let vs: Vec<Vendor> = vendors::table
+            .order(vendors::id)
+            .select(Vendor::as_select())
+            .load(conn)?;
         let certs: Vec<Certificate> = certificates::table
             .order(certificates::id)
             .select(Certificate::as_select())
@@ -63,10 +71,16 @@ pub fn build_document(
             .order(components::name)
             .select(Component::as_select())
             .load(conn)?;
-        let tsas: Vec<TsaAnchor> = tsa_anchors::table.order(tsa_anchors::id).select(TsaAnchor::as_select()).load(conn)?;
-        let revs: Vec<Revocation> = revocations::table.order(revocations::id).select(Revocation::as_select()).load(conn)?;
+        let tsas: Vec<TsaAnchor> = tsa_anchors::table
+            .order(tsa_anchors::id)
+            .select(TsaAnchor::as_select())
+            .load(conn)?;
+        let revs: Vec<Revocation> = revocations::table
+            .order(revocations::id)
+            .select(Revocation::as_select())
+            .load(conn)?;
 
-        let mut by_vendor: HashMap<&str, (Vec<String>, Vec<String>, Vec<ComponentDocument>)> = HashMap::new();
+        let mut by_vendor: HashMap<&str, VendorMaterial> = HashMap::new();
         for c in &certs {
             let e = by_vendor.entry(c.vendor_id.as_str()).or_default();
             if c.role == "anchor" {
@@ -80,11 +94,15 @@ pub fn build_document(
                 .entry(c.vendor_id.as_str())
                 .or_default()
                 .2
-                .push(ComponentDocument { name: c.name.clone(), min_version: c.min_version.clone() });
+                .push(ComponentDocument {
+                    name: c.name.clone(),
+                    min_version: c.min_version.clone(),
+                });
         }
         let mut vendor_docs = Vec::new();
         for v in &vs {
-            let (anchors, intermediates, components) = by_vendor.remove(v.id.as_str()).unwrap_or_default();
+            let (anchors, intermediates, components) =
+                by_vendor.remove(v.id.as_str()).unwrap_or_default();
             // A vendor without anchors cannot verify anything; it is left
             // out of the bundle (its blobs are rejected as unknown vendor).
             if anchors.is_empty() {
@@ -110,7 +128,10 @@ pub fn build_document(
                 issuer_certificate: r.issuer_der.as_deref().map(pem_of),
                 serial: r.serial.clone(),
                 reason: r.reason.clone(),
-                invalidity_date: r.invalidity_date.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok()).map(rfc3339),
+                invalidity_date: r
+                    .invalidity_date
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                    .map(rfc3339),
             })
             .collect();
         let expires = issued_at + ttl;

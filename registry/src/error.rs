@@ -117,7 +117,10 @@ impl ResponseError for ApiError {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
         }
         resp.json(ErrorBody {
-            error: ErrorDetail { code: self.code(), message: self.to_string() },
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
         })
     }
 }
@@ -128,11 +131,17 @@ pub fn json_config() -> actix_web::web::JsonConfig {
         .limit(crate::MAX_JSON_BODY)
         .error_handler(|err, _| {
             let msg = match &err {
-                actix_web::error::JsonPayloadError::Overflow { limit } | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
+                actix_web::error::JsonPayloadError::Overflow { limit }
+                | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
                     return actix_web::error::InternalError::from_response(
                         err.to_string(),
                         HttpResponse::PayloadTooLarge().json(ErrorBody {
-                            error: ErrorDetail { code: "payload_too_large", message: format!("the request body is over the limit of {limit} bytes") },
+                            error: ErrorDetail {
+                                code: "payload_too_large",
+                                message: format!(
+                                    "the request body is over the limit of {limit} bytes"
+                                ),
+                            },
                         }),
                     )
                     .into();

@@ -27,36 +27,68 @@ impl RegistryKey {
         let key_path: PathBuf = dir.join(KEY_FILE);
         let cert_path: PathBuf = dir.join(CERT_FILE);
         if key_path.exists() {
-            let key_pem = std::fs::read_to_string(&key_path)
-                .with_context(|| format!("cannot read the registry key '{}'", key_path.display()))?;
-            let signing = SigningKey::from_pkcs8_pem(&key_pem)
-                .map_err(|e| anyhow::anyhow!("registry key '{}' is not a P-256 PKCS#8 key: {e}", key_path.display()))?;
-            let certificate_pem = std::fs::read_to_string(&cert_path)
-                .with_context(|| format!("cannot read the registry certificate '{}'", cert_path.display()))?;
+            let key_pem = std::fs::read_to_string(&key_path).with_context(|| {
+                format!("cannot read the registry key '{}'", key_path.display())
+            })?;
+            let signing = SigningKey::from_pkcs8_pem(&key_pem).map_err(|e| {
+                anyhow::anyhow!(
+                    "registry key '{}' is not a P-256 PKCS#8 key: {e}",
+                    key_path.display()
+                )
+            })?;
+            let certificate_pem = std::fs::read_to_string(&cert_path).with_context(|| {
+                format!(
+                    "cannot read the registry certificate '{}'",
+                    cert_path.display()
+                )
+            })?;
             let certificate_der = pem::parse(&certificate_pem)
                 .map_err(|e| anyhow::anyhow!("registry certificate: {e}"))?
                 .into_contents();
-            return Ok((RegistryKey { signing, certificate_pem, certificate_der }, false));
+            return Ok((
+                RegistryKey {
+                    signing,
+                    certificate_pem,
+                    certificate_der,
+                },
+                false,
+            ));
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create '{}'", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create '{}'", dir.display()))?;
         let key_pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
             .context("cannot generate the registry key")?;
         let key_pem = key_pair.serialize_pem();
         let signing = SigningKey::from_pkcs8_pem(&key_pem)
             .map_err(|e| anyhow::anyhow!("cannot load the new key: {e}"))?;
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).context("certificate parameters")?;
-        params.distinguished_name.push(rcgen::DnType::OrganizationName, "Tollgate");
-        params.distinguished_name.push(rcgen::DnType::CommonName, "Tollgate Registry Trust-Bundle Signing");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new())
+            .context("certificate parameters")?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Tollgate");
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "Tollgate Registry Trust-Bundle Signing",
+        );
         params.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         params.not_after = time::OffsetDateTime::now_utc() + time::Duration::days(3650);
         params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
-        let cert = params.self_signed(&key_pair).context("cannot self-sign the registry certificate")?;
+        let cert = params
+            .self_signed(&key_pair)
+            .context("cannot self-sign the registry certificate")?;
         let certificate_pem = cert.pem();
         write_private(&key_path, key_pem.as_bytes())?;
         std::fs::write(&cert_path, &certificate_pem)
             .with_context(|| format!("cannot write '{}'", cert_path.display()))?;
         let certificate_der = cert.der().to_vec();
-        Ok((RegistryKey { signing, certificate_pem, certificate_der }, true))
+        Ok((
+            RegistryKey {
+                signing,
+                certificate_pem,
+                certificate_der,
+            },
+            true,
+        ))
     }
 
     /// DER ECDSA P-256 / SHA-256 signature over `data`.
@@ -74,7 +106,10 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     opts.write(true).create_new(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts.open(path).with_context(|| format!("cannot create '{}'", path.display()))?;
-    f.write_all(bytes).with_context(|| format!("cannot write '{}'", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create '{}'", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write '{}'", path.display()))?;
     Ok(())
 }

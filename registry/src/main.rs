@@ -18,7 +18,12 @@ use std::process::ExitCode;
 #[command(name = "tollgate-registry", version)]
 struct Cli {
     /// Database URL (SQLite path, or postgres://user@host/db).
-    #[arg(long, env = "DATABASE_URL", default_value = "tollgate.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "tollgate.db",
+        global = true
+    )]
     database_url: String,
     #[command(subcommand)]
     command: Command,
@@ -77,7 +82,9 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -118,8 +125,17 @@ fn run(cli: Cli) -> Result<bool> {
             }
             Ok(v.intact)
         }
-        Command::Serve { bind, data_dir, bundle_ttl_hours, workers } => {
-            let workers = workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        Command::Serve {
+            bind,
+            data_dir,
+            bundle_ttl_hours,
+            workers,
+        } => {
+            let workers = workers.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            });
             let pool = schema::connect(&cli.database_url, u32::try_from(workers * 4).unwrap_or(16))
                 .context("cannot open the database")?;
             let (key, created) = RegistryKey::load_or_create(&data_dir)?;
@@ -134,7 +150,8 @@ fn run(cli: Cli) -> Result<bool> {
             {
                 let mut conn = pool.get().context("cannot open the database")?;
                 if !registry::auth::has_tokens(&mut conn)? {
-                    let token = registry::auth::create_token(&mut conn, "first-admin", Role::Admin)?;
+                    let token =
+                        registry::auth::create_token(&mut conn, "first-admin", Role::Admin)?;
                     println!("first start: admin token (shown once, keep it safe):\n{token}");
                 }
             }
@@ -145,13 +162,20 @@ fn run(cli: Cli) -> Result<bool> {
                 bundle_cache: Default::default(),
                 token_cache: Default::default(),
             });
-            let backend = if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres { "PostgreSQL" } else { "SQLite" };
+            let backend =
+                if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                };
             let server = HttpServer::new(move || registry::app(state.clone()))
                 .workers(workers)
                 .bind(&bind)
                 .with_context(|| format!("cannot listen on {bind}"))?;
             for addr in server.addrs() {
-                println!("Tollgate registry listening on http://{addr}/ ({backend}); API docs at http://{addr}/api/docs/");
+                println!(
+                    "Tollgate registry listening on http://{addr}/ ({backend}); API docs at http://{addr}/api/docs/"
+                );
             }
             actix_web::rt::System::new().block_on(server.run())?;
             Ok(true)

@@ -35,7 +35,9 @@ impl TokenCache {
     /// A cached caller for this token hash.
     pub fn get(&self, hash: &str) -> Option<Caller> {
         let map = self.entries.lock().ok()?;
-        map.get(hash).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(c, _)| c.clone())
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < Self::TTL)
+            .map(|(c, _)| c.clone())
     }
 
     /// Remembers a caller.

@@ -216,14 +216,28 @@ pub fn run(o: Options) -> Result<bool> {
         let station = super::registry::station_name(o.station.as_deref());
         // Receipts need the blob's hash; an unreadable blob has none and is
         // reported in the lot report only.
-        let recordable: Vec<Report> = results.iter().filter(|r| r.blob.sha256.is_some()).cloned().collect();
+        let recordable: Vec<Report> = results
+            .iter()
+            .filter(|r| r.blob.sha256.is_some())
+            .cloned()
+            .collect();
         for chunk in recordable.chunks(5000) {
             super::registry::post_receipts(
-                &super::registry::RecordTarget { registry: &url, token: &token, station: &station, lot: &o.lot_id, serial: loaded.serial },
+                &super::registry::RecordTarget {
+                    registry: &url,
+                    token: &token,
+                    station: &station,
+                    lot: &o.lot_id,
+                    serial: loaded.serial,
+                },
                 chunk,
             )?;
         }
-        eprintln!("{} receipts recorded at {url} (station {station}, lot '{}')", recordable.len(), o.lot_id);
+        eprintln!(
+            "{} receipts recorded at {url} (station {station}, lot '{}')",
+            recordable.len(),
+            o.lot_id
+        );
     }
     Ok(accepted == results.len())
 }

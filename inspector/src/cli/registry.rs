@@ -74,7 +74,9 @@ fn state_file(dir: Option<&Path>, pinned: &ParsedCert) -> Result<PathBuf> {
 
 fn highest_seen(file: &Path) -> Result<Option<u64>> {
     match std::fs::read_to_string(file) {
-        Ok(s) => Ok(Some(s.trim().parse().with_context(|| format!("state file '{}' is corrupt", file.display()))?)),
+        Ok(s) => Ok(Some(s.trim().parse().with_context(|| {
+            format!("state file '{}' is corrupt", file.display())
+        })?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read '{}'", file.display())),
     }
@@ -82,10 +84,12 @@ fn highest_seen(file: &Path) -> Result<Option<u64>> {
 
 fn remember(file: &Path, serial: u64) -> Result<()> {
     if let Some(parent) = file.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create '{}'", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create '{}'", parent.display()))?;
     }
     let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, serial.to_string()).with_context(|| format!("cannot write '{}'", tmp.display()))?;
+    std::fs::write(&tmp, serial.to_string())
+        .with_context(|| format!("cannot write '{}'", tmp.display()))?;
     std::fs::rename(&tmp, file).with_context(|| format!("cannot write '{}'", file.display()))
 }
 
@@ -105,7 +109,10 @@ pub fn fetch_bundle(url: &str, token: &str) -> Result<Vec<u8>> {
         .read_to_vec()
         .with_context(|| format!("cannot read the trust bundle from {endpoint}"))?;
     if status != 200 {
-        bail!("the registry answered {status} for {endpoint}: {}", String::from_utf8_lossy(&body));
+        bail!(
+            "the registry answered {status} for {endpoint}: {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     Ok(body)
 }
@@ -115,13 +122,17 @@ pub fn accept_bundle(bytes: &[u8], src: &TrustSource, now: OffsetDateTime) -> Re
     let pinned = pinned_cert(src.registry_cert.as_deref())?;
     let file = state_file(src.state_dir.as_deref(), &pinned)?;
     let seen = highest_seen(&file)?;
-    let verified = verify_bundle(bytes, &pinned, now, seen).map_err(|e| anyhow!("trust bundle refused: {e}"))?;
+    let verified = verify_bundle(bytes, &pinned, now, seen)
+        .map_err(|e| anyhow!("trust bundle refused: {e}"))?;
     let policy = TrustPolicy::from_json(&verified.document, &mut inspector::policy::InlineOnly)
         .map_err(|e| anyhow!("the trust bundle's policy is invalid: {e}"))?;
     if seen.is_none_or(|s| verified.serial > s) {
         remember(&file, verified.serial)?;
     }
-    Ok(LoadedTrust { policy, serial: verified.serial })
+    Ok(LoadedTrust {
+        policy,
+        serial: verified.serial,
+    })
 }
 
 /// Loads the policy from `--trust` (plain or signed) or `--registry`.
@@ -130,7 +141,10 @@ pub fn load(src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
         (Some(_), Some(_)) => bail!("give either --trust or --registry, not both"),
         (None, None) => bail!("give --trust FILE or --registry URL"),
         (None, Some(url)) => {
-            let token = src.token.as_deref().ok_or_else(|| anyhow!("--registry needs --token (or TOLLGATE_TOKEN)"))?;
+            let token = src
+                .token
+                .as_deref()
+                .ok_or_else(|| anyhow!("--registry needs --token (or TOLLGATE_TOKEN)"))?;
             let bytes = fetch_bundle(url, token)?;
             accept_bundle(&bytes, src, now)
         }
@@ -139,7 +153,10 @@ pub fn load(src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
             if is_signed_bundle(&bytes) {
                 accept_bundle(&bytes, src, now)
             } else {
-                Ok(LoadedTrust { policy: load_policy(path)?, serial: 0 })
+                Ok(LoadedTrust {
+                    policy: load_policy(path)?,
+                    serial: 0,
+                })
             }
         }
     }
@@ -147,8 +164,14 @@ pub fn load(src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
 
 /// `tollgate-inspect trust pull`: fetch, verify, save for offline use.
 pub fn pull(src: &TrustSource, out: &Path, now: OffsetDateTime) -> Result<u64> {
-    let url = src.registry.as_deref().ok_or_else(|| anyhow!("--registry is required"))?;
-    let token = src.token.as_deref().ok_or_else(|| anyhow!("--token is required (or TOLLGATE_TOKEN)"))?;
+    let url = src
+        .registry
+        .as_deref()
+        .ok_or_else(|| anyhow!("--registry is required"))?;
+    let token = src
+        .token
+        .as_deref()
+        .ok_or_else(|| anyhow!("--token is required (or TOLLGATE_TOKEN)"))?;
     let bytes = fetch_bundle(url, token)?;
     let loaded = accept_bundle(&bytes, src, now)?;
     let tmp = out.with_extension("tmp");
@@ -189,7 +212,12 @@ pub fn post_receipts(t: &RecordTarget<'_>, reports: &[Report]) -> Result<()> {
         .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
     let status = resp.status().as_u16();
     if status != 201 {
-        let text = resp.body_mut().with_config().limit(64 * 1024).read_to_string().unwrap_or_default();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
         bail!("recording receipts failed: the registry answered {status}: {text}");
     }
     Ok(())
@@ -199,7 +227,11 @@ pub fn post_receipts(t: &RecordTarget<'_>, reports: &[Report]) -> Result<()> {
 pub fn station_name(given: Option<&str>) -> String {
     given
         .map(str::to_string)
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown-station".into())
 }

@@ -120,7 +120,13 @@ pub fn run(o: Options) -> Result<bool> {
     if let Some((url, token)) = record {
         let station = super::registry::station_name(o.station.as_deref());
         super::registry::post_receipts(
-            &super::registry::RecordTarget { registry: &url, token: &token, station: &station, lot: &o.lot, serial: loaded.serial },
+            &super::registry::RecordTarget {
+                registry: &url,
+                token: &token,
+                station: &station,
+                lot: &o.lot,
+                serial: loaded.serial,
+            },
             std::slice::from_ref(&report),
         )?;
         eprintln!("receipt recorded at {url} (station {station})");
@@ -129,12 +135,17 @@ pub fn run(o: Options) -> Result<bool> {
 }
 
 /// With `--record`, the registry URL and token, checked before any work.
-pub fn record_target_check(record: bool, src: &super::registry::TrustSource) -> Result<Option<(String, String)>> {
+pub fn record_target_check(
+    record: bool,
+    src: &super::registry::TrustSource,
+) -> Result<Option<(String, String)>> {
     if !record {
         return Ok(None);
     }
     match (&src.registry, &src.token) {
         (Some(u), Some(t)) => Ok(Some((u.clone(), t.clone()))),
-        _ => anyhow::bail!("--record needs --registry URL and --token (receipts are posted to the registry)"),
+        _ => anyhow::bail!(
+            "--record needs --registry URL and --token (receipts are posted to the registry)"
+        ),
     }
 }

@@ -316,9 +316,16 @@ fn a_blob_over_the_size_limit_is_refused_before_reading() {
     let dir = tempdir();
     let huge = dir.join("huge.bin");
     // Sparse: 65 GiB of apparent size, no disk used; reading it would take minutes.
-    std::fs::File::create(&huge).unwrap().set_len(65 * 1024 * 1024 * 1024).unwrap();
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(65 * 1024 * 1024 * 1024)
+        .unwrap();
     let f = fixtures();
-    let out = verify_cli(&huge, &f.join("sigs/p256-detached.der"), &f.join("trust.json"));
+    let out = verify_cli(
+        &huge,
+        &f.join("sigs/p256-detached.der"),
+        &f.join("trust.json"),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("over the limit"));
     std::fs::remove_file(&huge).unwrap();

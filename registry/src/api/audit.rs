@@ -52,12 +52,21 @@ const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Security];
 /// Lists the audit log, newest first.
 #[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditView>)), security(("bearer" = [])))]
 #[get("/audit")]
-pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<AuditQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(AUDIT_READERS, "read the audit log")?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0).max(0);
     let rows: Vec<AuditEntry> = with_conn(&state, move |c| {
-        Ok(audit_log::table.order(audit_log::id.desc()).limit(limit).offset(offset).select(AuditEntry::as_select()).load(c)?)
+        Ok(audit_log::table
+            .order(audit_log::id.desc())
+            .limit(limit)
+            .offset(offset)
+            .select(AuditEntry::as_select())
+            .load(c)?)
     })
     .await?;
     let parse = |s: Option<String>| s.and_then(|j| serde_json::from_str(&j).ok());

@@ -8,7 +8,11 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 /// The signed trust bundle (docs/registry.md). Supports `If-None-Match`.
 #[utoipa::path(tag = "trust-bundle", responses((status = 200, description = "signed envelope"), (status = 304, description = "unchanged")), security(("bearer" = [])))]
 #[get("/trust-bundle")]
-pub async fn get_bundle(state: web::Data<AppState>, caller: Caller, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn get_bundle(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&Role::ALL, "read the trust bundle")?;
     let st = state.clone();
     let bundle = web::block(move || crate::bundle::current(&st)).await??;
@@ -18,7 +22,9 @@ pub async fn get_bundle(state: web::Data<AppState>, caller: Caller, req: HttpReq
         .and_then(|h| h.to_str().ok())
         .is_some_and(|h| h.split(',').any(|t| t.trim() == bundle.etag));
     if matches {
-        return Ok(HttpResponse::NotModified().insert_header(("ETag", bundle.etag)).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header(("ETag", bundle.etag))
+            .finish());
     }
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", bundle.etag.clone()))
@@ -31,5 +37,7 @@ pub async fn get_bundle(state: web::Data<AppState>, caller: Caller, req: HttpReq
 #[utoipa::path(tag = "trust-bundle", responses((status = 200, description = "PEM certificate")))]
 #[get("/registry-certificate")]
 pub async fn registry_certificate(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("application/x-pem-file").body(state.key.certificate_pem.clone())
+    HttpResponse::Ok()
+        .content_type("application/x-pem-file")
+        .body(state.key.certificate_pem.clone())
 }

@@ -80,13 +80,23 @@ pub fn decode_one(pem: Option<&str>, der_base64: Option<&str>) -> Result<ParsedC
         (None, Some(b)) => base64::engine::general_purpose::STANDARD
             .decode(b.trim())
             .map_err(|e| ApiError::BadRequest(format!("der_base64 is not base64: {e}")))?,
-        _ => return Err(ApiError::BadRequest("give exactly one of 'pem' or 'der_base64'".into())),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of 'pem' or 'der_base64'".into(),
+            ));
+        }
     };
-    let mut certs = certificates_from_bytes(&bytes).map_err(|e| ApiError::BadRequest(format!("certificate refused: {e}")))?;
+    let mut certs = certificates_from_bytes(&bytes)
+        .map_err(|e| ApiError::BadRequest(format!("certificate refused: {e}")))?;
     if certs.len() != 1 {
-        return Err(ApiError::BadRequest(format!("upload one certificate at a time ({} found)", certs.len())));
+        return Err(ApiError::BadRequest(format!(
+            "upload one certificate at a time ({} found)",
+            certs.len()
+        )));
     }
-    certs.pop().ok_or_else(|| ApiError::BadRequest("no certificate found".into()))
+    certs
+        .pop()
+        .ok_or_else(|| ApiError::BadRequest("no certificate found".into()))
 }
 
 /// The checks every registered CA certificate must pass now.
@@ -112,13 +122,20 @@ pub fn check_ca(cert: &ParsedCert, role: &str, min_rsa_bits: i32) -> Result<(), 
     if let Ok(Some(ku)) = cert.key_usage()
         && !ku.key_cert_sign()
     {
-        return Err(ApiError::BadRequest(format!("certificate refused: '{}' lacks the keyCertSign key usage", cert.subject())));
+        return Err(ApiError::BadRequest(format!(
+            "certificate refused: '{}' lacks the keyCertSign key usage",
+            cert.subject()
+        )));
     }
     match cert.key_algorithm() {
-        KeyAlgorithm::Rsa { bits } if i64::from(bits) < i64::from(min_rsa_bits) => Err(ApiError::BadRequest(format!(
-            "certificate refused: RSA-{bits} key is below the vendor's minimum of {min_rsa_bits} bits"
+        KeyAlgorithm::Rsa { bits } if i64::from(bits) < i64::from(min_rsa_bits) => {
+            Err(ApiError::BadRequest(format!(
+                "certificate refused: RSA-{bits} key is below the vendor's minimum of {min_rsa_bits} bits"
+            )))
+        }
+        KeyAlgorithm::Unsupported { oid } => Err(ApiError::BadRequest(format!(
+            "certificate refused: unsupported key algorithm {oid}"
         ))),
-        KeyAlgorithm::Unsupported { oid } => Err(ApiError::BadRequest(format!("certificate refused: unsupported key algorithm {oid}"))),
         _ => Ok(()),
     }
 }
@@ -136,7 +153,10 @@ pub async fn upload(
     let id = id.into_inner();
     let body = body.into_inner();
     if body.role != "anchor" && body.role != "intermediate" {
-        return Err(ApiError::BadRequest(format!("role '{}' must be 'anchor' or 'intermediate'", body.role)));
+        return Err(ApiError::BadRequest(format!(
+            "role '{}' must be 'anchor' or 'intermediate'",
+            body.role
+        )));
     }
     let cert = decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
     let actor = caller.actor();
@@ -158,7 +178,9 @@ pub async fn upload(
                 .count()
                 .get_result(c)?;
             if dup > 0 {
-                return Err(ApiError::Conflict(format!("certificate {fp} is already registered for vendor '{id}'")));
+                return Err(ApiError::Conflict(format!(
+                    "certificate {fp} is already registered for vendor '{id}'"
+                )));
             }
             let new = NewCertificate {
                 vendor_id: id.clone(),
@@ -173,7 +195,9 @@ pub async fn upload(
                 key_algorithm: cert.key_algorithm().to_string(),
                 created_at: crate::now_unix(),
             };
-            diesel::insert_into(certificates::table).values(&new).execute(c)?;
+            diesel::insert_into(certificates::table)
+                .values(&new)
+                .execute(c)?;
             let row: Certificate = certificates::table
                 .filter(certificates::vendor_id.eq(&id))
                 .filter(certificates::sha256.eq(&fp))
@@ -181,7 +205,15 @@ pub async fn upload(
                 .first(c)?;
             let mut summary = view(&row);
             summary.pem.clear();
-            audit::record(c, &actor, "create", "certificate", &row.id.to_string(), None::<&()>, Some(&summary))?;
+            audit::record(
+                c,
+                &actor,
+                "create",
+                "certificate",
+                &row.id.to_string(),
+                None::<&()>,
+                Some(&summary),
+            )?;
             Ok(row)
         })
     })
@@ -192,11 +224,18 @@ pub async fn upload(
 /// Lists a vendor's certificates.
 #[utoipa::path(tag = "certificates", params(("id" = String, Path)), responses((status = 200, body = Vec<CertificateView>)), security(("bearer" = [])))]
 #[get("/vendors/{id}/certificates")]
-pub async fn list_for_vendor(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn list_for_vendor(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read certificates")?;
     let id = id.into_inner();
     let rows: Vec<Certificate> = with_conn(&state, move |c| {
-        let exists: i64 = vendors::table.filter(vendors::id.eq(&id)).count().get_result(c)?;
+        let exists: i64 = vendors::table
+            .filter(vendors::id.eq(&id))
+            .count()
+            .get_result(c)?;
         if exists == 0 {
             return Err(ApiError::NotFound(format!("no vendor '{id}'")));
         }
@@ -220,7 +259,11 @@ pub struct ExpiringQuery {
 /// Certificates expiring within `days` (default 90), soonest first.
 #[utoipa::path(tag = "certificates", params(ExpiringQuery), responses((status = 200, body = Vec<CertificateView>)), security(("bearer" = [])))]
 #[get("/certificates/expiring")]
-pub async fn expiring(state: web::Data<AppState>, caller: Caller, q: web::Query<ExpiringQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn expiring(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ExpiringQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read certificates")?;
     let days = q.days.unwrap_or(90).clamp(0, 36_500);
     let limit = crate::now_unix() + days * 86_400;

@@ -49,17 +49,29 @@ pub struct ComponentView {
 }
 
 fn view(c: &Component) -> ComponentView {
-    ComponentView { name: c.name.clone(), vendor_id: c.vendor_id.clone(), min_version: c.min_version.clone(), version: c.row_version }
+    ComponentView {
+        name: c.name.clone(),
+        vendor_id: c.vendor_id.clone(),
+        min_version: c.min_version.clone(),
+        version: c.row_version,
+    }
 }
 
 fn parse_version(s: &str) -> Result<semver::Version, ApiError> {
-    semver::Version::parse(s).map_err(|e| ApiError::BadRequest(format!("min_version '{s}' is not a semantic version: {e}")))
+    semver::Version::parse(s).map_err(|e| {
+        ApiError::BadRequest(format!("min_version '{s}' is not a semantic version: {e}"))
+    })
 }
 
 /// Authorises a vendor to supply a component.
 #[utoipa::path(tag = "components", params(("id" = String, Path)), request_body = ComponentRequest, responses((status = 201, body = ComponentView), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/components")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, id: web::Path<String>, body: web::Json<ComponentRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ComponentRequest>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Procurement], "authorise components")?;
     let body = body.into_inner();
     if body.name.trim().is_empty() || body.name.len() > 128 {
@@ -73,13 +85,23 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, id: web::Path<St
     let row = with_conn(&state, move |c| {
         c.transaction(|c| {
             audit::begin_change(c, true)?;
-            let exists: i64 = vendors::table.filter(vendors::id.eq(&id)).count().get_result(c)?;
+            let exists: i64 = vendors::table
+                .filter(vendors::id.eq(&id))
+                .count()
+                .get_result(c)?;
             if exists == 0 {
                 return Err(ApiError::NotFound(format!("no vendor '{id}'")));
             }
-            let taken: Option<Component> = components::table.find(&body.name).select(Component::as_select()).first(c).optional()?;
+            let taken: Option<Component> = components::table
+                .find(&body.name)
+                .select(Component::as_select())
+                .first(c)
+                .optional()?;
             if let Some(t) = taken {
-                return Err(ApiError::Conflict(format!("component '{}' is already supplied by vendor '{}'", t.name, t.vendor_id)));
+                return Err(ApiError::Conflict(format!(
+                    "component '{}' is already supplied by vendor '{}'",
+                    t.name, t.vendor_id
+                )));
             }
             let row = Component {
                 name: body.name.trim().to_string(),
@@ -88,13 +110,25 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, id: web::Path<St
                 row_version: 1,
                 updated_at: crate::now_unix(),
             };
-            diesel::insert_into(components::table).values(&row).execute(c)?;
-            audit::record(c, &actor, "create", "component", &row.name, None::<&()>, Some(&view(&row)))?;
+            diesel::insert_into(components::table)
+                .values(&row)
+                .execute(c)?;
+            audit::record(
+                c,
+                &actor,
+                "create",
+                "component",
+                &row.name,
+                None::<&()>,
+                Some(&view(&row)),
+            )?;
             Ok(row)
         })
     })
     .await?;
-    Ok(HttpResponse::Created().insert_header(("ETag", etag(row.row_version))).json(view(&row)))
+    Ok(HttpResponse::Created()
+        .insert_header(("ETag", etag(row.row_version)))
+        .json(view(&row)))
 }
 
 /// Lists components.
@@ -102,7 +136,13 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, id: web::Path<St
 #[get("/components")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read components")?;
-    let rows: Vec<Component> = with_conn(&state, |c| Ok(components::table.order(components::name).select(Component::as_select()).load(c)?)).await?;
+    let rows: Vec<Component> = with_conn(&state, |c| {
+        Ok(components::table
+            .order(components::name)
+            .select(Component::as_select())
+            .load(c)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
@@ -180,5 +220,7 @@ pub async fn set_floor(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().insert_header(("ETag", etag(row.row_version))).json(view(&row)))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(row.row_version)))
+        .json(view(&row)))
 }

@@ -54,7 +54,9 @@ pub fn etag(version: i32) -> String {
 
 /// Unix seconds to RFC 3339.
 pub fn time_str(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t).map(inspector::cert::rfc3339).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(inspector::cert::rfc3339)
+        .unwrap_or_default()
 }
 
 /// Parses an RFC 3339 time field.

@@ -89,10 +89,14 @@ fn view(r: Receipt) -> ReceiptView {
 
 fn to_row(r: &ReceiptRequest, recorded_by: &str, now: i64) -> Result<NewReceipt, ApiError> {
     if r.station.trim().is_empty() || r.station.len() > 128 || r.lot.len() > 128 {
-        return Err(ApiError::BadRequest("station must be 1-128 characters and lot at most 128".into()));
+        return Err(ApiError::BadRequest(
+            "station must be 1-128 characters and lot at most 128".into(),
+        ));
     }
     let (Some(sha), Some(size)) = (&r.report.blob.sha256, r.report.blob.size) else {
-        return Err(ApiError::BadRequest("the report lacks the blob's sha256 and size".into()));
+        return Err(ApiError::BadRequest(
+            "the report lacks the blob's sha256 and size".into(),
+        ));
     };
     Ok(NewReceipt {
         received_at: now,
@@ -116,11 +120,17 @@ fn to_row(r: &ReceiptRequest, recorded_by: &str, now: i64) -> Result<NewReceipt,
 /// Records one receipt.
 #[utoipa::path(tag = "receipts", request_body = ReceiptRequest, responses((status = 201, body = ReceiptView)), security(("bearer" = [])))]
 #[post("/receipts")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<ReceiptRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ReceiptRequest>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Inspector], "record receipts")?;
     let row = to_row(&body, &caller.actor(), crate::now_unix())?;
     let stored = with_conn(&state, move |c| {
-        diesel::insert_into(receipts::table).values(&row).execute(c)?;
+        diesel::insert_into(receipts::table)
+            .values(&row)
+            .execute(c)?;
         Ok(receipts::table
             .filter(receipts::blob_sha256.eq(&row.blob_sha256))
             .filter(receipts::received_at.eq(row.received_at))
@@ -135,20 +145,32 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
 /// Records many receipts in one transaction: all or none.
 #[utoipa::path(tag = "receipts", request_body = ReceiptBatch, responses((status = 201, description = "count recorded")), security(("bearer" = [])))]
 #[post("/receipts/batch")]
-pub async fn create_batch(state: web::Data<AppState>, caller: Caller, body: web::Json<ReceiptBatch>) -> Result<HttpResponse, ApiError> {
+pub async fn create_batch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ReceiptBatch>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Inspector], "record receipts")?;
     if body.receipts.len() > 10_000 {
-        return Err(ApiError::BadRequest("at most 10,000 receipts per batch".into()));
+        return Err(ApiError::BadRequest(
+            "at most 10,000 receipts per batch".into(),
+        ));
     }
     let now = crate::now_unix();
-    let rows = body.receipts.iter().map(|r| to_row(r, &caller.actor(), now)).collect::<Result<Vec<_>, _>>()?;
+    let rows = body
+        .receipts
+        .iter()
+        .map(|r| to_row(r, &caller.actor(), now))
+        .collect::<Result<Vec<_>, _>>()?;
     let n = rows.len();
     with_conn(&state, move |c| {
         c.transaction(|c| {
             // Row by row: diesel's multi-backend connection has no batch
             // insert; inside one transaction this is still one commit.
             for row in &rows {
-                diesel::insert_into(receipts::table).values(row).execute(c)?;
+                diesel::insert_into(receipts::table)
+                    .values(row)
+                    .execute(c)?;
             }
             Ok::<_, ApiError>(())
         })
@@ -183,16 +205,30 @@ pub struct ReceiptQuery {
 /// Lists receipts, newest first.
 #[utoipa::path(tag = "receipts", params(ReceiptQuery), responses((status = 200, body = Vec<ReceiptView>)), security(("bearer" = [])))]
 #[get("/receipts")]
-pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ReceiptQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ReceiptQuery>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read receipts")?;
     let q = q.into_inner();
-    let since = q.since.as_deref().map(|s| parse_time("since", s)).transpose()?;
-    let until = q.until.as_deref().map(|s| parse_time("until", s)).transpose()?;
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| parse_time("since", s))
+        .transpose()?;
+    let until = q
+        .until
+        .as_deref()
+        .map(|s| parse_time("until", s))
+        .transpose()?;
     if let Some(v) = &q.verdict
         && v != "accept"
         && v != "reject"
     {
-        return Err(ApiError::BadRequest(format!("verdict '{v}' must be accept or reject")));
+        return Err(ApiError::BadRequest(format!(
+            "verdict '{v}' must be accept or reject"
+        )));
     }
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let offset = q.offset.unwrap_or(0).max(0);
@@ -219,7 +255,12 @@ pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<Rece
         if let Some(u) = until {
             query = query.filter(receipts::received_at.lt(u));
         }
-        Ok(query.order(receipts::id.desc()).limit(limit).offset(offset).select(Receipt::as_select()).load(c)?)
+        Ok(query
+            .order(receipts::id.desc())
+            .limit(limit)
+            .offset(offset)
+            .select(Receipt::as_select())
+            .load(c)?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(view).collect::<Vec<_>>()))

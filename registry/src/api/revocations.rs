@@ -120,7 +120,10 @@ fn check_reason(reason: &str) -> Result<(), ApiError> {
     if REVOCATION_REASONS.contains(&reason) {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(format!("reason '{reason}' is not one of {}", REVOCATION_REASONS.join(", "))))
+        Err(ApiError::BadRequest(format!(
+            "reason '{reason}' is not one of {}",
+            REVOCATION_REASONS.join(", ")
+        )))
     }
 }
 
@@ -129,19 +132,33 @@ fn check_reason(reason: &str) -> Result<(), ApiError> {
 #[get("/revocations")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read revocations")?;
-    let rows: Vec<Revocation> = with_conn(&state, |c| Ok(revocations::table.order(revocations::id).select(Revocation::as_select()).load(c)?)).await?;
+    let rows: Vec<Revocation> = with_conn(&state, |c| {
+        Ok(revocations::table
+            .order(revocations::id)
+            .select(Revocation::as_select())
+            .load(c)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
 /// Revokes a certificate.
 #[utoipa::path(tag = "revocations", request_body = RevocationRequest, responses((status = 201, body = RevocationView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/revocations")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<RevocationRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<RevocationRequest>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Security], "revoke certificates")?;
     let body = body.into_inner();
     check_reason(&body.reason)?;
     let cert = super::certificates::decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
-    let invalidity = body.invalidity_date.as_deref().map(|s| parse_time("invalidity_date", s)).transpose()?;
+    let invalidity = body
+        .invalidity_date
+        .as_deref()
+        .map(|s| parse_time("invalidity_date", s))
+        .transpose()?;
     let actor = caller.actor();
     let row = with_conn(&state, move |c| {
         c.transaction(|c| {
@@ -156,9 +173,22 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
                 source: "api".into(),
                 created_at: crate::now_unix(),
             };
-            diesel::insert_into(revocations::table).values(&new).execute(c)?;
-            let row: Revocation = revocations::table.order(revocations::id.desc()).select(Revocation::as_select()).first(c)?;
-            audit::record(c, &actor, "revoke", "certificate", &cert.fingerprint(), None::<&()>, Some(&view(&row)))?;
+            diesel::insert_into(revocations::table)
+                .values(&new)
+                .execute(c)?;
+            let row: Revocation = revocations::table
+                .order(revocations::id.desc())
+                .select(Revocation::as_select())
+                .first(c)?;
+            audit::record(
+                c,
+                &actor,
+                "revoke",
+                "certificate",
+                &cert.fingerprint(),
+                None::<&()>,
+                Some(&view(&row)),
+            )?;
             Ok(row)
         })
     })
@@ -174,27 +204,49 @@ fn verify_crl(crl: &CertificateList, issuer: &ParsedCert) -> Result<(), ApiError
         oids::ECDSA_WITH_SHA256 | oids::SHA256_WITH_RSA => DigestAlgorithm::Sha256,
         oids::ECDSA_WITH_SHA384 | oids::SHA384_WITH_RSA => DigestAlgorithm::Sha384,
         oids::ECDSA_WITH_SHA512 | oids::SHA512_WITH_RSA => DigestAlgorithm::Sha512,
-        other => return Err(ApiError::BadRequest(format!("CRL signature algorithm {other} is not accepted"))),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "CRL signature algorithm {other} is not accepted"
+            )));
+        }
     };
-    let tbs = crl.tbs_cert_list.to_der().map_err(|e| ApiError::BadRequest(format!("CRL: {e}")))?;
+    let tbs = crl
+        .tbs_cert_list
+        .to_der()
+        .map_err(|e| ApiError::BadRequest(format!("CRL: {e}")))?;
     let key = issuer.key_algorithm();
     let spki_alg = spki_alg(alg);
-    let scheme = inspector::signature::resolve_scheme(&spki_alg, digest, &key).map_err(ApiError::BadRequest)?;
+    let scheme = inspector::signature::resolve_scheme(&spki_alg, digest, &key)
+        .map_err(ApiError::BadRequest)?;
     let hashed = digest.hash(&tbs);
-    let sig = crl.signature.as_bytes().ok_or_else(|| ApiError::BadRequest("CRL signature is not whole bytes".into()))?;
+    let sig = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| ApiError::BadRequest("CRL signature is not whole bytes".into()))?;
     inspector::signature::verify(
         scheme,
         &key,
         &issuer.spki_der(),
         digest,
-        &inspector::signature::SignedMessage { digest: &hashed, message: Some(&tbs) },
+        &inspector::signature::SignedMessage {
+            digest: &hashed,
+            message: Some(&tbs),
+        },
         sig,
     )
-    .map_err(|e| ApiError::BadRequest(format!("the CRL signature is not valid for '{}': {e}", issuer.subject())))
+    .map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the CRL signature is not valid for '{}': {e}",
+            issuer.subject()
+        ))
+    })
 }
 
 fn spki_alg(a: &x509_cert::spki::AlgorithmIdentifierOwned) -> spki::AlgorithmIdentifierOwned {
-    spki::AlgorithmIdentifierOwned { oid: a.oid, parameters: a.parameters.clone() }
+    spki::AlgorithmIdentifierOwned {
+        oid: a.oid,
+        parameters: a.parameters.clone(),
+    }
 }
 
 /// Imports a CRL: its issuer must be a registered CA certificate, its
@@ -204,24 +256,40 @@ fn spki_alg(a: &x509_cert::spki::AlgorithmIdentifierOwned) -> spki::AlgorithmIde
 /// time, any other reason from its revocation date.
 #[utoipa::path(tag = "revocations", request_body = CrlImport, responses((status = 201, body = CrlImportResult), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/revocations/crl")]
-pub async fn import_crl(state: web::Data<AppState>, caller: Caller, body: web::Json<CrlImport>) -> Result<HttpResponse, ApiError> {
+pub async fn import_crl(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CrlImport>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Security], "import CRLs")?;
     let body = body.into_inner();
     let der = match (body.pem.as_deref(), body.der_base64.as_deref()) {
         (Some(p), None) => {
             let block = pem::parse(p).map_err(|e| ApiError::BadRequest(format!("CRL PEM: {e}")))?;
             if block.tag() != "X509 CRL" {
-                return Err(ApiError::BadRequest(format!("PEM label '{}' is not 'X509 CRL'", block.tag())));
+                return Err(ApiError::BadRequest(format!(
+                    "PEM label '{}' is not 'X509 CRL'",
+                    block.tag()
+                )));
             }
             block.into_contents()
         }
         (None, Some(b)) => base64::engine::general_purpose::STANDARD
             .decode(b.trim())
             .map_err(|e| ApiError::BadRequest(format!("der_base64: {e}")))?,
-        _ => return Err(ApiError::BadRequest("give exactly one of 'pem' or 'der_base64'".into())),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of 'pem' or 'der_base64'".into(),
+            ));
+        }
     };
-    let crl = CertificateList::from_der(&der).map_err(|e| ApiError::BadRequest(format!("not a CRL: {e}")))?;
-    let issuer_name = crl.tbs_cert_list.issuer.to_der().map_err(|e| ApiError::BadRequest(format!("CRL issuer: {e}")))?;
+    let crl = CertificateList::from_der(&der)
+        .map_err(|e| ApiError::BadRequest(format!("not a CRL: {e}")))?;
+    let issuer_name = crl
+        .tbs_cert_list
+        .issuer
+        .to_der()
+        .map_err(|e| ApiError::BadRequest(format!("CRL issuer: {e}")))?;
     let actor = caller.actor();
     let result = with_conn(&state, move |c| {
         c.transaction(|c| {
@@ -310,12 +378,26 @@ fn reason_name(r: x509_cert::ext::pkix::CrlReason) -> &'static str {
 /// Lists TSA anchors.
 #[utoipa::path(tag = "tsa", responses((status = 200, body = Vec<TsaAnchorView>)), security(("bearer" = [])))]
 #[get("/tsa-anchors")]
-pub async fn list_tsa(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+pub async fn list_tsa(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read TSA anchors")?;
-    let rows: Vec<TsaAnchor> = with_conn(&state, |c| Ok(tsa_anchors::table.order(tsa_anchors::id).select(TsaAnchor::as_select()).load(c)?)).await?;
+    let rows: Vec<TsaAnchor> = with_conn(&state, |c| {
+        Ok(tsa_anchors::table
+            .order(tsa_anchors::id)
+            .select(TsaAnchor::as_select())
+            .load(c)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(
         rows.iter()
-            .map(|t| TsaAnchorView { id: t.id, subject: t.subject.clone(), sha256: t.sha256.clone(), not_after: time_str(t.not_after) })
+            .map(|t| TsaAnchorView {
+                id: t.id,
+                subject: t.subject.clone(),
+                sha256: t.sha256.clone(),
+                not_after: time_str(t.not_after),
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -323,7 +405,11 @@ pub async fn list_tsa(state: web::Data<AppState>, caller: Caller) -> Result<Http
 /// Trusts a time-stamping authority root.
 #[utoipa::path(tag = "tsa", request_body = TsaAnchorRequest, responses((status = 201, body = TsaAnchorView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/tsa-anchors")]
-pub async fn add_tsa(state: web::Data<AppState>, caller: Caller, body: web::Json<TsaAnchorRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn add_tsa(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<TsaAnchorRequest>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Security], "trust TSAs")?;
     let cert = super::certificates::decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
     super::certificates::check_ca(&cert, "a TSA anchor", 2048)?;
@@ -341,9 +427,25 @@ pub async fn add_tsa(state: web::Data<AppState>, caller: Caller, body: web::Json
                     created_at: crate::now_unix(),
                 })
                 .execute(c)?;
-            let t: TsaAnchor = tsa_anchors::table.filter(tsa_anchors::sha256.eq(&fp)).select(TsaAnchor::as_select()).first(c)?;
-            let v = TsaAnchorView { id: t.id, subject: t.subject.clone(), sha256: t.sha256.clone(), not_after: time_str(t.not_after) };
-            audit::record(c, &actor, "create", "tsa-anchor", &fp, None::<&()>, Some(&v))?;
+            let t: TsaAnchor = tsa_anchors::table
+                .filter(tsa_anchors::sha256.eq(&fp))
+                .select(TsaAnchor::as_select())
+                .first(c)?;
+            let v = TsaAnchorView {
+                id: t.id,
+                subject: t.subject.clone(),
+                sha256: t.sha256.clone(),
+                not_after: time_str(t.not_after),
+            };
+            audit::record(
+                c,
+                &actor,
+                "create",
+                "tsa-anchor",
+                &fp,
+                None::<&()>,
+                Some(&v),
+            )?;
             Ok(v)
         })
     })

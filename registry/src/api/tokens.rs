@@ -33,7 +33,11 @@ pub struct TokenCreated {
 /// Creates a token.
 #[utoipa::path(tag = "tokens", request_body = TokenRequest, responses((status = 201, body = TokenCreated)), security(("bearer" = [])))]
 #[post("/tokens")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<TokenRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<TokenRequest>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin], "create tokens")?;
     let body = body.into_inner();
     if body.name.trim().is_empty() || body.name.len() > 128 {
@@ -50,10 +54,22 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
                 name: &'a str,
                 role: Role,
             }
-            audit::record(c, &actor, "create", "token", &name, None::<&()>, Some(&Created { name: &name, role }))?;
+            audit::record(
+                c,
+                &actor,
+                "create",
+                "token",
+                &name,
+                None::<&()>,
+                Some(&Created { name: &name, role }),
+            )?;
             Ok::<_, ApiError>((name, t))
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(TokenCreated { name: token.0, role, token: token.1 }))
+    Ok(HttpResponse::Created().json(TokenCreated {
+        name: token.0,
+        role,
+        token: token.1,
+    }))
 }

@@ -14,7 +14,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Roles that may read the registry's records.
-pub const READERS: &[Role] = &[Role::Admin, Role::Procurement, Role::Security, Role::Auditor, Role::Inspector];
+pub const READERS: &[Role] = &[
+    Role::Admin,
+    Role::Procurement,
+    Role::Security,
+    Role::Auditor,
+    Role::Inspector,
+];
 
 /// A vendor as the API shows it.
 #[derive(Serialize, Deserialize, ToSchema, Clone, PartialEq, Debug)]
@@ -48,7 +54,11 @@ pub struct SigningTerms {
 
 impl Default for SigningTerms {
     fn default() -> Self {
-        SigningTerms { digests: vec!["sha256".into(), "sha384".into(), "sha512".into()], min_rsa_bits: 2048, require_timestamp: false }
+        SigningTerms {
+            digests: vec!["sha256".into(), "sha384".into(), "sha512".into()],
+            min_rsa_bits: 2048,
+            require_timestamp: false,
+        }
     }
 }
 
@@ -94,25 +104,36 @@ pub fn view(v: &Vendor) -> VendorView {
 
 fn validate_terms(t: &SigningTerms) -> Result<String, ApiError> {
     if t.digests.is_empty() {
-        return Err(ApiError::BadRequest("policy.digests must list at least one digest".into()));
+        return Err(ApiError::BadRequest(
+            "policy.digests must list at least one digest".into(),
+        ));
     }
     let mut names = Vec::new();
     for d in &t.digests {
         match DigestAlgorithm::from_name(d) {
             Some(DigestAlgorithm::Sha1) | None => {
-                return Err(ApiError::BadRequest(format!("policy.digests: '{d}' is not accepted (use sha256, sha384, sha512)")));
+                return Err(ApiError::BadRequest(format!(
+                    "policy.digests: '{d}' is not accepted (use sha256, sha384, sha512)"
+                )));
             }
             Some(a) => names.push(a.name()),
         }
     }
     if t.min_rsa_bits < 2048 {
-        return Err(ApiError::BadRequest(format!("policy.min_rsa_bits: {} is below Tollgate's floor of 2048", t.min_rsa_bits)));
+        return Err(ApiError::BadRequest(format!(
+            "policy.min_rsa_bits: {} is below Tollgate's floor of 2048",
+            t.min_rsa_bits
+        )));
     }
     Ok(names.join(","))
 }
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Lists vendors.
@@ -120,26 +141,45 @@ fn valid_id(id: &str) -> bool {
 #[get("/vendors")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read vendors")?;
-    let rows: Vec<Vendor> = with_conn(&state, |c| Ok(vendors::table.order(vendors::id).select(Vendor::as_select()).load(c)?)).await?;
+    let rows: Vec<Vendor> = with_conn(&state, |c| {
+        Ok(vendors::table
+            .order(vendors::id)
+            .select(Vendor::as_select())
+            .load(c)?)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
 /// Creates a vendor.
 #[utoipa::path(tag = "vendors", request_body = VendorRequest, responses((status = 201, body = VendorView), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors")]
-pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<VendorRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<VendorRequest>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Procurement], "create vendors")?;
     let body = body.into_inner();
-    let id = body.id.clone().ok_or_else(|| ApiError::BadRequest("id is required".into()))?;
+    let id = body
+        .id
+        .clone()
+        .ok_or_else(|| ApiError::BadRequest("id is required".into()))?;
     if !valid_id(&id) {
-        return Err(ApiError::BadRequest(format!("id '{id}' must be 1-64 lowercase letters, digits, '-' or '_'")));
+        return Err(ApiError::BadRequest(format!(
+            "id '{id}' must be 1-64 lowercase letters, digits, '-' or '_'"
+        )));
     }
     if body.name.trim().is_empty() {
         return Err(ApiError::BadRequest("name must not be empty".into()));
     }
     let terms = body.policy.clone().unwrap_or_default();
     let digests = validate_terms(&terms)?;
-    let contract_expires = body.contract_expires.as_deref().map(|s| parse_time("contract_expires", s)).transpose()?;
+    let contract_expires = body
+        .contract_expires
+        .as_deref()
+        .map(|s| parse_time("contract_expires", s))
+        .transpose()?;
     let now = crate::now_unix();
     let row = Vendor {
         id,
@@ -158,23 +198,45 @@ pub async fn create(state: web::Data<AppState>, caller: Caller, body: web::Json<
     let created = with_conn(&state, move |c| {
         c.transaction(|c| {
             audit::begin_change(c, true)?;
-            let exists: i64 = vendors::table.filter(vendors::id.eq(&row.id)).count().get_result(c)?;
+            let exists: i64 = vendors::table
+                .filter(vendors::id.eq(&row.id))
+                .count()
+                .get_result(c)?;
             if exists > 0 {
-                return Err(ApiError::Conflict(format!("vendor '{}' already exists", row.id)));
+                return Err(ApiError::Conflict(format!(
+                    "vendor '{}' already exists",
+                    row.id
+                )));
             }
-            diesel::insert_into(vendors::table).values(&row).execute(c)?;
-            audit::record(c, &actor, "create", "vendor", &row.id, None::<&()>, Some(&view(&row)))?;
+            diesel::insert_into(vendors::table)
+                .values(&row)
+                .execute(c)?;
+            audit::record(
+                c,
+                &actor,
+                "create",
+                "vendor",
+                &row.id,
+                None::<&()>,
+                Some(&view(&row)),
+            )?;
             Ok(row)
         })
     })
     .await?;
-    Ok(HttpResponse::Created().insert_header(("ETag", etag(created.row_version))).json(view(&created)))
+    Ok(HttpResponse::Created()
+        .insert_header(("ETag", etag(created.row_version)))
+        .json(view(&created)))
 }
 
 /// Reads one vendor (with its ETag).
 #[utoipa::path(tag = "vendors", params(("id" = String, Path)), responses((status = 200, body = VendorView), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[get("/vendors/{id}")]
-pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read vendors")?;
     let id = id.into_inner();
     let v: Vendor = with_conn(&state, move |c| {
@@ -186,7 +248,9 @@ pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<Strin
             .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))
     })
     .await?;
-    Ok(HttpResponse::Ok().insert_header(("ETag", etag(v.row_version))).json(view(&v)))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(v.row_version)))
+        .json(view(&v)))
 }
 
 /// Replaces a vendor's details and terms. Needs `If-Match`.
@@ -204,11 +268,17 @@ pub async fn update(
     let id = id.into_inner();
     let body = body.into_inner();
     if body.id.as_ref().is_some_and(|b| *b != id) {
-        return Err(ApiError::BadRequest("the id in the body differs from the path; ids cannot change".into()));
+        return Err(ApiError::BadRequest(
+            "the id in the body differs from the path; ids cannot change".into(),
+        ));
     }
     let terms = body.policy.clone().unwrap_or_default();
     let digests = validate_terms(&terms)?;
-    let contract_expires = body.contract_expires.as_deref().map(|s| parse_time("contract_expires", s)).transpose()?;
+    let contract_expires = body
+        .contract_expires
+        .as_deref()
+        .map(|s| parse_time("contract_expires", s))
+        .transpose()?;
     let actor = caller.actor();
     let updated = with_conn(&state, move |c| {
         c.transaction(|c| {
@@ -248,5 +318,7 @@ pub async fn update(
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().insert_header(("ETag", etag(updated.row_version))).json(view(&updated)))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(updated.row_version)))
+        .json(view(&updated)))
 }

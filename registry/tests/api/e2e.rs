@@ -1,0 +1,384 @@
+//! End to end: start the `tollgate-registry` binary, register a vendor and
+//! its certificates over HTTP, run `tollgate-inspect verify --registry` on
+//! fixture blobs, and compare with the local trust-policy file.
+
+use super::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: Db, dir: &Path) -> Server {
+    let url = fresh_database(db, dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "--data-dir",
+        ])
+        .arg(dir)
+        .env("DATABASE_URL", &url)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut token = String::new();
+    let mut base = String::new();
+    while let Some(Ok(line)) = lines.next() {
+        if line.starts_with("tg_") {
+            token = line.trim().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("Tollgate registry listening on ") {
+            base = rest.split('/').take(3).collect::<Vec<_>>().join("/");
+            break;
+        }
+    }
+    assert!(
+        !token.is_empty() && !base.is_empty(),
+        "the registry did not start"
+    );
+    Server {
+        child,
+        url: base,
+        token,
+    }
+}
+
+fn http(method: &str, url: &str, token: &str, body: Option<serde_json::Value>) -> (u16, String) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let auth = format!("Bearer {token}");
+    let mut resp = match (method, body) {
+        ("GET", _) => agent
+            .get(url)
+            .header("Authorization", &auth)
+            .call()
+            .unwrap(),
+        (_, Some(b)) => agent
+            .post(url)
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/json")
+            .send(serde_json::to_vec(&b).unwrap().as_slice())
+            .unwrap(),
+        _ => panic!(),
+    };
+    (
+        resp.status().as_u16(),
+        resp.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn inspect_binary() -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_BIN_EXE_tollgate-registry")).with_file_name("tollgate-inspect");
+    if !path.exists() {
+        // `cargo test -p registry` alone does not build the other package's binary.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo)
+            .args(["build", "-p", "inspector", "--bin", "tollgate-inspect"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    path
+}
+
+#[::core::prelude::v1::test]
+fn registry_binary_serves_the_inspector_end_to_end() {
+    use serde_json::json;
+    let inspect = inspect_binary();
+    for db in BACKENDS {
+        let dir = tempdir();
+        let srv = start(db, &dir);
+        let api = format!("{}/api/v1", srv.url);
+        let t = &srv.token;
+        assert_eq!(
+            http(
+                "POST",
+                &format!("{api}/vendors"),
+                t,
+                Some(json!({"id": "acme", "name": "Acme Chips"}))
+            )
+            .0,
+            201
+        );
+        assert_eq!(
+            http(
+                "POST",
+                &format!("{api}/vendors"),
+                t,
+                Some(json!({"id": "globex", "name": "Globex Radio"}))
+            )
+            .0,
+            201
+        );
+        for (v, file, role) in [
+            ("acme", "acme-root.pem", "anchor"),
+            ("globex", "globex-root.pem", "anchor"),
+            ("globex", "globex-int.pem", "intermediate"),
+        ] {
+            let (s, b) = http(
+                "POST",
+                &format!("{api}/vendors/{v}/certificates"),
+                t,
+                Some(json!({"role": role, "pem": pem(file)})),
+            );
+            assert_eq!(s, 201, "{b}");
+        }
+        assert_eq!(
+            http(
+                "POST",
+                &format!("{api}/vendors/acme/components"),
+                t,
+                Some(json!({"name": "acme-wifi-fw", "min_version": "1.5.0"}))
+            )
+            .0,
+            201
+        );
+        assert_eq!(
+            http(
+                "POST",
+                &format!("{api}/vendors/globex/components"),
+                t,
+                Some(json!({"name": "globex-bt-fw", "min_version": "2.0.0"}))
+            )
+            .0,
+            201
+        );
+        assert_eq!(
+            http(
+                "POST",
+                &format!("{api}/tsa-anchors"),
+                t,
+                Some(json!({"pem": pem("tsa-root.pem")}))
+            )
+            .0,
+            201
+        );
+        for (file, reason, date) in [
+            (
+                "old-signer.pem",
+                "keyCompromise",
+                Some("2026-08-16T00:00:00Z"),
+            ),
+            ("acme-int2.pem", "cACompromise", None),
+        ] {
+            let mut body = json!({"pem": pem(file), "reason": reason});
+            if let Some(d) = date {
+                body["invalidity_date"] = d.into();
+            }
+            assert_eq!(
+                http("POST", &format!("{api}/revocations"), t, Some(body)).0,
+                201
+            );
+        }
+        let inspector_token = http(
+            "POST",
+            &format!("{api}/tokens"),
+            t,
+            Some(json!({"name": "station-7", "role": "inspector"})),
+        );
+        let inspector_token = serde_json::from_str::<serde_json::Value>(&inspector_token.1)
+            .unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, cert) = http("GET", &format!("{api}/registry-certificate"), t, None);
+        std::fs::write(dir.join("registry.pem"), cert).unwrap();
+
+        let f = fixtures();
+        let run = |extra: &[&str], sig: &str, vendor: &str, component: &str, version: &str| {
+            Command::new(&inspect)
+                .arg("verify")
+                .args(extra)
+                .args([
+                    "--vendor",
+                    vendor,
+                    "--component",
+                    component,
+                    "--version",
+                    version,
+                    "--at",
+                    "2026-10-01T00:00:00Z",
+                    "--format",
+                    "json",
+                    "--signature",
+                ])
+                .arg(f.join("sigs").join(sig))
+                .arg(f.join("blobs/fw.bin"))
+                .output()
+                .unwrap()
+        };
+        let reg_cert = dir.join("registry.pem").display().to_string();
+        let state = dir.join("state").display().to_string();
+        let remote = [
+            "--registry",
+            &srv.url,
+            "--token",
+            &inspector_token,
+            "--registry-cert",
+            &reg_cert,
+            "--state-dir",
+            &state,
+            "--record",
+            "--station",
+            "e2e",
+            "--lot",
+            "LOT-1",
+        ];
+        let local_trust = f.join("trust.json").display().to_string();
+        let local = ["--trust", &local_trust];
+        let cases = [
+            ("p256-detached.der", "acme", "acme-wifi-fw", "1.5.0"),
+            ("ts-good.der", "acme", "acme-wifi-fw", "1.6.0"),
+            ("revoked-ts-before.der", "acme", "acme-wifi-fw", "1.5.0"),
+            ("revoked-nots.der", "acme", "acme-wifi-fw", "1.5.0"),
+            ("int2.der", "acme", "acme-wifi-fw", "1.5.0"),
+            ("globex.der", "acme", "acme-wifi-fw", "1.5.0"),
+            ("globex.der", "globex", "globex-bt-fw", "2.0.0"),
+            ("p256-detached.der", "acme", "acme-wifi-fw", "1.4.0"),
+            ("rogue.der", "acme", "acme-wifi-fw", "1.5.0"),
+        ];
+        let mut codes = Vec::new();
+        for (sig, v, c, ver) in cases {
+            let r = run(&remote, sig, v, c, ver);
+            let l = run(&local, sig, v, c, ver);
+            assert_eq!(
+                r.status.code(),
+                l.status.code(),
+                "{db:?} {sig} {v}: registry {} vs local {}",
+                String::from_utf8_lossy(&r.stderr),
+                String::from_utf8_lossy(&l.stderr)
+            );
+            let rr: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+            let lr: serde_json::Value = serde_json::from_slice(&l.stdout).unwrap();
+            assert_eq!(rr["verdict"], lr["verdict"], "{sig}");
+            codes.push(r.status.code().unwrap());
+        }
+        assert_eq!(codes, vec![0, 0, 0, 1, 1, 1, 0, 1, 1], "{db:?}");
+
+        // Every verdict became a receipt.
+        let (_, list) = http(
+            "GET",
+            &format!("{api}/receipts?lot=LOT-1&limit=100"),
+            t,
+            None,
+        );
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), cases.len());
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["station"] == "e2e" && r["bundle_serial"].as_i64().unwrap() > 1)
+        );
+
+        // Offline: pull once, then verify from the saved bundle.
+        let saved = dir.join("bundle.json");
+        let out = Command::new(&inspect)
+            .args([
+                "trust",
+                "pull",
+                "--registry",
+                &srv.url,
+                "--token",
+                &inspector_token,
+                "--registry-cert",
+                &reg_cert,
+                "--state-dir",
+                &state,
+                "--out",
+            ])
+            .arg(&saved)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let saved_s = saved.display().to_string();
+        let offline = [
+            "--trust",
+            &saved_s,
+            "--registry-cert",
+            &reg_cert,
+            "--state-dir",
+            &state,
+        ];
+        assert_eq!(
+            run(&offline, "ts-good.der", "acme", "acme-wifi-fw", "1.5.0")
+                .status
+                .code(),
+            Some(0)
+        );
+        // Without the pinned certificate a signed bundle is not used.
+        let out = run(
+            &["--trust", &saved_s],
+            "ts-good.der",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--registry-cert"));
+        // A newer serial seen; the old saved bundle is now a rollback.
+        http(
+            "POST",
+            &format!("{api}/vendors/acme/components"),
+            t,
+            Some(json!({"name": "acme-bt-fw"})),
+        );
+        assert_eq!(
+            run(&remote, "ts-good.der", "acme", "acme-wifi-fw", "1.5.0")
+                .status
+                .code(),
+            Some(0)
+        );
+        let out = run(&offline, "ts-good.der", "acme", "acme-wifi-fw", "1.5.0");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("rollback refused"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // A wrong token is a clear error.
+        let out = run(
+            &[
+                "--registry",
+                &srv.url,
+                "--token",
+                "tg_wrong",
+                "--registry-cert",
+                &reg_cert,
+                "--state-dir",
+                &state,
+            ],
+            "ts-good.der",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+    }
+}

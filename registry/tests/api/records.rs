@@ -1,0 +1,608 @@
+//! Vendors, certificates, components, receipts, CRLs: both directions, both backends.
+
+use super::*;
+use serde_json::json;
+
+#[actix_rt::test]
+async fn vendors_need_if_match_and_never_lose_a_concurrent_edit() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        let (s, hdr, v) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "acme", "name": "Acme Chips"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{db:?} {v}");
+        assert_eq!(hdr.get("etag").unwrap(), "\"1\"");
+        assert_eq!(v["policy"]["min_rsa_bits"], 2048);
+        // Duplicate, bad id, bad terms.
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/vendors",
+                a,
+                Some(json!({"id": "acme", "name": "x"})),
+                &[]
+            )
+            .await
+            .0,
+            409
+        );
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/vendors",
+                a,
+                Some(json!({"id": "Bad Id", "name": "x"})),
+                &[]
+            )
+            .await
+            .0,
+            400
+        );
+        let (s, _, e) = call(&app, "POST", "/api/v1/vendors", a, Some(json!({"id": "weak", "name": "x", "policy": {"digests": ["sha1"], "min_rsa_bits": 2048, "require_timestamp": false}})), &[]).await;
+        assert_eq!(s, 400);
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("sha1"),
+            "{e}"
+        );
+        // Update without If-Match: 428. With it: 200, version 2.
+        let body = json!({"name": "Acme Chips Ltd", "contract_ref": "C-2", "security_contact": "psirt@acme.example"});
+        assert_eq!(
+            call(
+                &app,
+                "PUT",
+                "/api/v1/vendors/acme",
+                a,
+                Some(body.clone()),
+                &[]
+            )
+            .await
+            .0,
+            428
+        );
+        let (s, hdr, v) = call(
+            &app,
+            "PUT",
+            "/api/v1/vendors/acme",
+            a,
+            Some(body.clone()),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(hdr.get("etag").unwrap(), "\"2\"");
+        assert_eq!(v["name"], "Acme Chips Ltd");
+        // A second editor who read version 1 is refused, not silently overwritten.
+        let (s, _, e) = call(
+            &app,
+            "PUT",
+            "/api/v1/vendors/acme",
+            a,
+            Some(json!({"name": "Stale"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+        assert_eq!(s, 412, "{e}");
+        assert_eq!(e["error"]["code"], "precondition_failed");
+        let (_, _, v) = call(&app, "GET", "/api/v1/vendors/acme", a, None, &[]).await;
+        assert_eq!(v["name"], "Acme Chips Ltd");
+        assert_eq!(
+            call(&app, "GET", "/api/v1/vendors/nobody", a, None, &[])
+                .await
+                .0,
+            404
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn certificates_are_checked_on_upload() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "acme", "name": "Acme"})),
+            &[],
+        )
+        .await;
+        let up = |role: &str, pem: String| json!({"role": role, "pem": pem});
+        let (s, _, c) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            a,
+            Some(up("anchor", pem("acme-root.pem"))),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{c}");
+        assert_eq!(c["subject"], "CN=Acme Firmware Root CA,O=Acme Chips");
+        assert_eq!(c["key_algorithm"], "ECDSA P-384");
+        assert_eq!(c["sha256"].as_str().unwrap().len(), 64);
+        assert_eq!(c["not_after"], "2035-01-01T00:00:00Z");
+        // DER upload works too.
+        let der = ::pem::parse(pem("acme-int.pem")).unwrap().into_contents();
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der);
+        let (s, _, c) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            a,
+            Some(json!({"role": "intermediate", "der_base64": b64})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{c}");
+        // Refusals, each with a specific message.
+        for (body, status, text) in [
+            (
+                up("anchor", pem("acme-root.pem")),
+                409,
+                "already registered",
+            ),
+            (
+                up("anchor", pem("acme-signer-p256.pem")),
+                400,
+                "is not a CA certificate",
+            ),
+            (
+                up("anchor", pem("acme-expired.pem")),
+                400,
+                "expired on 2026-03-01",
+            ),
+            (
+                up(
+                    "anchor",
+                    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+                ),
+                400,
+                "certificate refused",
+            ),
+            (up("anchor", "hello".into()), 400, "certificate refused"),
+            (
+                up("root", pem("acme-root.pem")),
+                400,
+                "must be 'anchor' or 'intermediate'",
+            ),
+            (
+                json!({"role": "anchor", "der_base64": "!!"}),
+                400,
+                "not base64",
+            ),
+            (json!({"role": "anchor"}), 400, "exactly one of"),
+        ] {
+            let (s, _, e) = call(
+                &app,
+                "POST",
+                "/api/v1/vendors/acme/certificates",
+                a,
+                Some(body),
+                &[],
+            )
+            .await;
+            assert_eq!(s, status, "{db:?} {e}");
+            assert!(
+                e["error"]["message"].as_str().unwrap().contains(text),
+                "{db:?}: expected '{text}' in {e}"
+            );
+        }
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/vendors/ghost/certificates",
+                a,
+                Some(up("anchor", pem("globex-root.pem"))),
+                &[]
+            )
+            .await
+            .0,
+            404
+        );
+        let (_, _, list) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/certificates",
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        // Nothing registered expires within 90 days (2035); everything within 10 years.
+        let (_, _, soon) = call(&app, "GET", "/api/v1/certificates/expiring", a, None, &[]).await;
+        assert_eq!(soon.as_array().unwrap().len(), 0);
+        let (_, _, later) = call(
+            &app,
+            "GET",
+            "/api/v1/certificates/expiring?days=3700",
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(later.as_array().unwrap().len(), 2);
+    }
+}
+
+#[actix_rt::test]
+async fn floors_go_down_only_with_the_security_role_and_a_reason() {
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        seed_acme(&app, &h.admin).await;
+        let security = h.token(Role::Security);
+        let procurement = h.token(Role::Procurement);
+        let put = |v: serde_json::Value| Some(v);
+        let (s, _, e) = call(
+            &app,
+            "PUT",
+            "/api/v1/components/acme-wifi-fw/floor",
+            Some(&procurement),
+            put(json!({"min_version": "1.6.0"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+        assert_eq!(s, 403, "{e}");
+        let (s, _, c) = call(
+            &app,
+            "PUT",
+            "/api/v1/components/acme-wifi-fw/floor",
+            Some(&security),
+            put(json!({"min_version": "1.6.0"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+        assert_eq!(s, 200, "{c}");
+        assert_eq!(c["min_version"], "1.6.0");
+        let (s, _, e) = call(
+            &app,
+            "PUT",
+            "/api/v1/components/acme-wifi-fw/floor",
+            Some(&security),
+            put(json!({"min_version": "1.2.0"})),
+            &[("If-Match", "\"2\"")],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("give a reason"),
+            "{e}"
+        );
+        let (s, _, _) = call(
+            &app,
+            "PUT",
+            "/api/v1/components/acme-wifi-fw/floor",
+            Some(&security),
+            put(json!({"min_version": "1.2.0", "reason": "1.6.0 bricks rev A boards; INC-4411"})),
+            &[("If-Match", "\"2\"")],
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, _, _) = call(
+            &app,
+            "PUT",
+            "/api/v1/components/acme-wifi-fw/floor",
+            Some(&security),
+            put(json!({"min_version": "x"})),
+            &[("If-Match", "\"3\"")],
+        )
+        .await;
+        assert_eq!(s, 400);
+        // The lowering and its reason are in the audit log.
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit", Some(&h.admin), None, &[]).await;
+        let lower = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "lower-floor")
+            .unwrap();
+        assert_eq!(
+            lower["after"]["reason"],
+            "1.6.0 bricks rev A boards; INC-4411"
+        );
+        assert_eq!(lower["before"]["min_version"], "1.6.0");
+        assert!(lower["actor"].as_str().unwrap().contains("security"));
+        // Components are unique across vendors.
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            Some(&h.admin),
+            Some(json!({"id": "globex", "name": "Globex"})),
+            &[],
+        )
+        .await;
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/globex/components",
+            Some(&h.admin),
+            Some(json!({"name": "acme-wifi-fw"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already supplied by vendor 'acme'")
+        );
+    }
+}
+
+fn report_json(verdict: &str, sha: &str) -> serde_json::Value {
+    json!({
+        "report_version": 1, "verdict": verdict, "summary": "x", "vendor": "acme", "component": "acme-wifi-fw",
+        "version": "1.5.0", "blob": {"sha256": sha, "size": 4096}, "signature": {"kind": "cms"},
+        "verification_time": "2026-10-01T00:00:00Z", "checks": [], "signers": []
+    })
+}
+
+#[actix_rt::test]
+async fn receipts_are_append_only_filterable_and_batches_are_all_or_nothing() {
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let inspector = h.token(Role::Inspector);
+        let i = Some(inspector.as_str());
+        for (n, verdict) in [(0, "accept"), (1, "reject"), (2, "accept")] {
+            let (s, _, r) = call(&app, "POST", "/api/v1/receipts", i, Some(json!({"station": format!("st-{n}"), "lot": "L1", "bundle_serial": 7, "report": report_json(verdict, &format!("{n:064}"))})), &[]).await;
+            assert_eq!(s, 201, "{db:?} {r}");
+            assert_eq!(r["verdict"], verdict);
+            assert_eq!(r["bundle_serial"], 7);
+            assert!(r["recorded_by"].as_str().unwrap().contains("inspector"));
+        }
+        let (_, _, all) = call(&app, "GET", "/api/v1/receipts?lot=L1", i, None, &[]).await;
+        assert_eq!(all.as_array().unwrap().len(), 3);
+        let (_, _, rej) = call(
+            &app,
+            "GET",
+            "/api/v1/receipts?verdict=reject&vendor=acme&component=acme-wifi-fw",
+            i,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(rej.as_array().unwrap().len(), 1);
+        assert_eq!(rej[0]["station"], "st-1");
+        let (_, _, st) = call(
+            &app,
+            "GET",
+            "/api/v1/receipts?station=st-2&since=2000-01-01T00:00:00Z",
+            i,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(st.as_array().unwrap().len(), 1);
+        let (_, _, none) = call(
+            &app,
+            "GET",
+            "/api/v1/receipts?until=2000-01-01T00:00:00Z",
+            i,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(none.as_array().unwrap().len(), 0);
+        assert_eq!(
+            call(&app, "GET", "/api/v1/receipts?verdict=maybe", i, None, &[])
+                .await
+                .0,
+            400
+        );
+        assert_eq!(
+            call(
+                &app,
+                "GET",
+                "/api/v1/receipts?since=yesterday",
+                i,
+                None,
+                &[]
+            )
+            .await
+            .0,
+            400
+        );
+        // A batch with one bad receipt (empty station) stores nothing.
+        let good = json!({"station": "st-9", "lot": "L2", "bundle_serial": 7, "report": report_json("accept", &"a".repeat(64))});
+        let bad = json!({"station": "", "lot": "L2", "bundle_serial": 7, "report": report_json("accept", &"b".repeat(64))});
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/receipts/batch",
+                i,
+                Some(json!({"receipts": [good.clone(), bad]})),
+                &[]
+            )
+            .await
+            .0,
+            400
+        );
+        let (_, _, l2) = call(&app, "GET", "/api/v1/receipts?lot=L2", i, None, &[]).await;
+        assert_eq!(l2.as_array().unwrap().len(), 0);
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts/batch",
+            i,
+            Some(json!({"receipts": [good.clone(), good]})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["recorded"], 2);
+        // No endpoint edits or deletes receipts.
+        assert_eq!(
+            call(
+                &app,
+                "DELETE",
+                "/api/v1/receipts",
+                Some(&h.admin),
+                None,
+                &[]
+            )
+            .await
+            .0,
+            404
+        );
+        // Malformed JSON and oversized bodies get the one error shape.
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            i,
+            Some(json!({"station": 5})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400);
+        assert_eq!(e["error"]["code"], "bad_request");
+    }
+}
+
+#[actix_rt::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let h = Harness::new(Db::Sqlite);
+    let app = test::init_service(registry::app(h.state.clone())).await;
+    let big = "x".repeat(registry::MAX_JSON_BODY + 10);
+    let (s, _, e) = call(
+        &app,
+        "POST",
+        "/api/v1/vendors",
+        Some(&h.admin),
+        Some(json!({"id": "a", "name": big})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 413, "{e}");
+    assert_eq!(e["error"]["code"], "payload_too_large");
+}
+
+#[actix_rt::test]
+async fn crl_import_revokes_by_serial_only_when_signed_by_a_registered_ca() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        let crl = std::fs::read_to_string(fixtures().join("certs/acme-int.crl.pem")).unwrap();
+        // Before the CA is registered, the CRL cannot be authenticated.
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "acme", "name": "Acme"})),
+            &[],
+        )
+        .await;
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            a,
+            Some(json!({"pem": crl.clone()})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a registered certificate")
+        );
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            a,
+            Some(json!({"role": "anchor", "pem": pem("acme-root.pem")})),
+            &[],
+        )
+        .await;
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            a,
+            Some(json!({"role": "intermediate", "pem": pem("acme-int.pem")})),
+            &[],
+        )
+        .await;
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            a,
+            Some(json!({"pem": crl.clone()})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["imported"], 1);
+        assert_eq!(r["issuer"], "CN=Acme Firmware Signing CA 1,O=Acme Chips");
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            a,
+            Some(json!({"pem": crl})),
+            &[],
+        )
+        .await;
+        assert_eq!(r["already_present"], 1);
+        let (_, _, list) = call(&app, "GET", "/api/v1/revocations", a, None, &[]).await;
+        assert_eq!(list[0]["reason"], "keyCompromise");
+        assert_eq!(list[0]["source"], "crl");
+        // Garbage is refused.
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/revocations/crl",
+                a,
+                Some(json!({"der_base64": "AAAA"})),
+                &[]
+            )
+            .await
+            .0,
+            400
+        );
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/revocations",
+                a,
+                Some(json!({"pem": pem("old-signer.pem"), "reason": "whoops"})),
+                &[]
+            )
+            .await
+            .0,
+            400
+        );
+    }
+}

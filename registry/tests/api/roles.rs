@@ -1,0 +1,152 @@
+//! Every endpoint with every role, and with no token.
+
+use super::*;
+use registry::auth::Role;
+use serde_json::json;
+
+#[actix_rt::test]
+async fn every_endpoint_with_every_role_and_none() {
+    use Role::*;
+    const ALL: &[Role] = &[Admin, Procurement, Security, Inspector, Auditor];
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        seed_acme(&app, &h.admin).await;
+        let tokens: Vec<(Role, String)> = ALL.iter().map(|r| (*r, h.token(*r))).collect();
+        let receipt = json!({"station": "s", "lot": "l", "bundle_serial": 1, "report": {
+            "report_version": 1, "verdict": "accept", "summary": "x", "vendor": "acme", "component": "acme-wifi-fw",
+            "version": "1.5.0", "blob": {"sha256": "00", "size": 1}, "signature": {"kind": "cms"},
+            "verification_time": "2026-10-01T00:00:00Z", "checks": [], "signers": []}});
+        let crl = std::fs::read_to_string(fixtures().join("certs/acme-int.crl.pem")).unwrap();
+        let endpoints: Vec<(&str, &str, Option<serde_json::Value>, &[Role])> = vec![
+            ("GET", "/api/v1/vendors", None, ALL),
+            (
+                "POST",
+                "/api/v1/vendors",
+                Some(json!({"id": "v", "name": "V"})),
+                &[Admin, Procurement],
+            ),
+            ("GET", "/api/v1/vendors/acme", None, ALL),
+            (
+                "PUT",
+                "/api/v1/vendors/acme",
+                Some(json!({"name": "Acme"})),
+                &[Admin, Procurement],
+            ),
+            (
+                "POST",
+                "/api/v1/vendors/acme/certificates",
+                Some(json!({"role": "anchor", "pem": pem("globex-root.pem")})),
+                &[Admin, Procurement],
+            ),
+            ("GET", "/api/v1/vendors/acme/certificates", None, ALL),
+            ("GET", "/api/v1/certificates/expiring", None, ALL),
+            (
+                "POST",
+                "/api/v1/vendors/acme/components",
+                Some(json!({"name": "c"})),
+                &[Admin, Procurement],
+            ),
+            ("GET", "/api/v1/components", None, ALL),
+            (
+                "PUT",
+                "/api/v1/components/acme-wifi-fw/floor",
+                Some(json!({"min_version": "1.5.0"})),
+                &[Admin, Security],
+            ),
+            ("GET", "/api/v1/tsa-anchors", None, ALL),
+            (
+                "POST",
+                "/api/v1/tsa-anchors",
+                Some(json!({"pem": pem("evil-tsa-root.pem")})),
+                &[Admin, Security],
+            ),
+            ("GET", "/api/v1/revocations", None, ALL),
+            (
+                "POST",
+                "/api/v1/revocations",
+                Some(json!({"pem": pem("acme-server.pem"), "reason": "superseded"})),
+                &[Admin, Security],
+            ),
+            (
+                "POST",
+                "/api/v1/revocations/crl",
+                Some(json!({"pem": crl})),
+                &[Admin, Security],
+            ),
+            (
+                "POST",
+                "/api/v1/receipts",
+                Some(receipt.clone()),
+                &[Admin, Inspector],
+            ),
+            (
+                "POST",
+                "/api/v1/receipts/batch",
+                Some(json!({"receipts": [receipt]})),
+                &[Admin, Inspector],
+            ),
+            ("GET", "/api/v1/receipts", None, ALL),
+            ("GET", "/api/v1/trust-bundle", None, ALL),
+            ("GET", "/api/v1/audit", None, &[Admin, Security, Auditor]),
+            (
+                "GET",
+                "/api/v1/audit/verify",
+                None,
+                &[Admin, Security, Auditor],
+            ),
+            (
+                "POST",
+                "/api/v1/tokens",
+                Some(json!({"name": "n", "role": "auditor"})),
+                &[Admin],
+            ),
+        ];
+        for (method, uri, body, allowed) in &endpoints {
+            let (s, hdr, e) = call(&app, method, uri, None, body.clone(), &[]).await;
+            assert_eq!(s, 401, "{db:?} {method} {uri} without a token: {e}");
+            assert_eq!(hdr.get("www-authenticate").unwrap(), "Bearer");
+            let (s, _, _) = call(
+                &app,
+                method,
+                uri,
+                Some("tg_not-a-real-token"),
+                body.clone(),
+                &[],
+            )
+            .await;
+            assert_eq!(s, 401, "{method} {uri} with a bogus token");
+            for (role, token) in &tokens {
+                let (s, _, e) = call(
+                    &app,
+                    method,
+                    uri,
+                    Some(token),
+                    body.clone(),
+                    &[("If-Match", "\"1\"")],
+                )
+                .await;
+                if allowed.contains(role) {
+                    assert!(
+                        s != 401 && s != 403,
+                        "{db:?} {method} {uri} as {role:?} must be allowed, got {s}: {e}"
+                    );
+                    assert!(s < 500, "{db:?} {method} {uri} as {role:?}: {s} {e}");
+                } else {
+                    assert_eq!(
+                        s, 403,
+                        "{db:?} {method} {uri} as {role:?} must be forbidden: {e}"
+                    );
+                    assert_eq!(e["error"]["code"], "forbidden");
+                }
+            }
+        }
+        // The registry certificate is public.
+        assert_eq!(
+            call(&app, "GET", "/api/v1/registry-certificate", None, None, &[])
+                .await
+                .0,
+            200
+        );
+    }
+}
