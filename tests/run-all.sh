@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with the Rust toolchain:
-# installs what is missing, then runs formatting, lints and every test.
+# installs what is missing, makes sure PostgreSQL answers, then runs
+# formatting, lints and every test (SQLite and PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# ring (used by rustls-webpki) compiles C and assembly: it needs a C compiler.
+SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 need=()
+# ring (rustls-webpki) and the bundled SQLite compile C: a C compiler.
 command -v cc >/dev/null || need+=(gcc libc6-dev)
+# diesel's PostgreSQL backend links libpq.
+[[ -e /usr/include/postgresql/libpq-fe.h ]] || need+=(libpq-dev)
+command -v psql >/dev/null || need+=(postgresql-client)
 if ((${#need[@]})); then
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq "${need[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+# The tests need PostgreSQL at 127.0.0.1:5432 (or TOLLGATE_TEST_PG_URL).
+PG_URL=${TOLLGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+if ! psql "$PG_URL" -qtAc 'select 1' >/dev/null 2>&1; then
+  if command -v pg_ctlcluster >/dev/null && ls /etc/postgresql >/dev/null 2>&1; then
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    sleep 2
+  fi
+  psql "$PG_URL" -qtAc 'select 1' >/dev/null || { echo "PostgreSQL is not reachable at $PG_URL" >&2; exit 1; }
 fi
 
 cargo fmt --all -- --check
