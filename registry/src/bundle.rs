@@ -28,8 +28,8 @@ pub struct CachedBundle {
     pub expires_at: OffsetDateTime,
     /// Strong ETag.
     pub etag: String,
-    /// The signed envelope (JSON bytes).
-    pub body: Vec<u8>,
+    /// The signed envelope (JSON bytes); shared, so a cache hit copies nothing.
+    pub body: actix_web::web::Bytes,
 }
 
 /// Anchors, intermediates and components of one vendor, as PEM and documents.
@@ -179,7 +179,7 @@ pub fn current(state: &AppState) -> Result<CachedBundle, ApiError> {
         issued_at: now,
         expires_at: now + state.bundle_ttl,
         etag: format!("\"bundle-{serial}-{}\"", now.unix_timestamp()),
-        body,
+        body: actix_web::web::Bytes::from(body),
     };
     if let Ok(mut guard) = state.bundle_cache.write() {
         *guard = Some(cached.clone());
