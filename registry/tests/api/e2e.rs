@@ -291,6 +291,96 @@ fn registry_binary_serves_the_inspector_end_to_end() {
                 .all(|r| r["station"] == "e2e" && r["bundle_serial"].as_i64().unwrap() > 1)
         );
 
+        // A lot, recorded in one batch.
+        let manifest = dir.join("lot.csv");
+        std::fs::write(
+            &manifest,
+            format!(
+                "blob,signature,vendor,component,version\n{f}/blobs/fw.bin,{f}/sigs/p384-sha384.der,acme,acme-wifi-fw,1.5.0\n{f}/blobs/fw-tampered.bin,{f}/sigs/p256-detached.der,acme,acme-wifi-fw,1.5.0\n",
+                f = f.display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new(&inspect)
+            .args([
+                "verify-lot",
+                "--registry",
+                &srv.url,
+                "--token",
+                &inspector_token,
+                "--registry-cert",
+                &reg_cert,
+                "--state-dir",
+                &state,
+            ])
+            .args([
+                "--record",
+                "--station",
+                "e2e",
+                "--lot",
+                "LOT-2",
+                "--at",
+                "2026-10-01T00:00:00Z",
+            ])
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, lot2) = http("GET", &format!("{api}/receipts?lot=LOT-2"), t, None);
+        let lot2: serde_json::Value = serde_json::from_str(&lot2).unwrap();
+        let verdicts: Vec<&str> = lot2
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["verdict"].as_str().unwrap())
+            .collect();
+        assert_eq!(verdicts.len(), 2);
+        assert!(verdicts.contains(&"accept") && verdicts.contains(&"reject"));
+
+        // Eight editors PUT the same vendor at once with the same If-Match:
+        // exactly one wins, the others are told, nothing is lost silently.
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let (api, t) = (api.clone(), t.clone());
+                    scope.spawn(move || {
+                        let agent = ureq::Agent::config_builder()
+                            .http_status_as_error(false)
+                            .build()
+                            .new_agent();
+                        let body =
+                            serde_json::to_vec(&json!({"name": format!("Globex Radio {i}")}))
+                                .unwrap();
+                        agent
+                            .put(&format!("{api}/vendors/globex"))
+                            .header("Authorization", &format!("Bearer {t}"))
+                            .header("Content-Type", "application/json")
+                            .header("If-Match", "\"1\"")
+                            .send(body.as_slice())
+                            .unwrap()
+                            .status()
+                            .as_u16()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{db:?} {statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 412).count(),
+            7,
+            "{db:?} {statuses:?}"
+        );
+
         // Offline: pull once, then verify from the saved bundle.
         let saved = dir.join("bundle.json");
         let out = Command::new(&inspect)
