@@ -23,6 +23,7 @@ pub mod policy;
 pub mod report;
 pub mod signature;
 pub mod signer;
+pub mod sigstore;
 pub mod timestamp;
 pub mod verify;
 

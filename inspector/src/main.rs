@@ -152,17 +152,25 @@ struct VerifyArgs {
     /// Component version (semantic version, checked against the rollback floor).
     #[arg(long, value_name = "VER")]
     version: String,
-    /// Signature file (default: BLOB.p7s, BLOB.sig, then BLOB.cms).
+    /// Signature file: CMS, or a Sigstore bundle (recognised by content).
+    /// Default: BLOB.p7s, BLOB.sig, BLOB.cms, BLOB.sigstore.json, BLOB.sigstore.
     #[arg(long, value_name = "SIG")]
     signature: Option<PathBuf>,
+    /// Sigstore bundle (v0.1, v0.2, v0.3; default BLOB.sigstore.json, then BLOB.sigstore).
+    #[arg(long, value_name = "FILE", conflicts_with = "signature")]
+    bundle: Option<PathBuf>,
+    /// Verify a Sigstore bundle against this digest instead of a BLOB
+    /// (sha256:HEX or sha512:HEX), for images hashed elsewhere.
+    #[arg(long, value_name = "ALG:HEX")]
+    digest: Option<String>,
     /// Verification time (RFC 3339, e.g. 2026-10-01T00:00:00Z); default: now.
     #[arg(long, value_name = "RFC3339")]
     at: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    /// The firmware blob (a regular file).
-    blob: PathBuf,
+    /// The firmware blob (a regular file). Omit it with --digest.
+    blob: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -227,6 +235,8 @@ fn main() -> ExitCode {
             at: a.at,
             format: a.format,
             blob: a.blob,
+            bundle: a.bundle,
+            digest: a.digest,
         }),
         Command::VerifyLot(a) => cli::lot::run(cli::lot::Options {
             source: a.source.source(),

@@ -38,6 +38,45 @@ pub struct PolicyDocument {
     /// Freshness deadline (RFC 3339): stations refuse the bundle after it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// Sigstore trusted roots (public-good, private instances).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigstore_trusted_roots: Vec<TrustedRootDocument>,
+}
+
+/// A named Sigstore `trusted_root.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedRootDocument {
+    /// A name for reasons and logs (`public-good`).
+    pub name: String,
+    /// A path to the `trusted_root.json`, or the JSON itself (starting with `{`).
+    pub trusted_root: String,
+}
+
+/// A vendor's Sigstore identities and keys.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorSigstoreDocument {
+    /// Keyless identities: OIDC issuer plus certificate SAN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<IdentityDocument>,
+    /// Public keys (path or inline PEM) for keyed bundles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+}
+
+/// One keyless identity.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDocument {
+    /// OIDC issuer, exact (`https://token.actions.githubusercontent.com`).
+    pub issuer: String,
+    /// Certificate SAN, exact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub san: Option<String>,
+    /// Certificate SAN as a regular expression, anchored at both ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub san_regex: Option<String>,
 }
 
 /// One vendor in the document.
@@ -60,6 +99,9 @@ pub struct VendorDocument {
     /// The contract's signing terms.
     #[serde(default)]
     pub policy: SigningPolicyDocument,
+    /// Sigstore identities and keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigstore: Option<VendorSigstoreDocument>,
 }
 
 /// A component a vendor may supply.
@@ -177,9 +219,9 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    fn new(field: impl AsRef<str>, message: impl Into<String>) -> Self {
         PolicyError {
-            field: field.into(),
+            field: field.as_ref().to_string(),
             message: message.into(),
         }
     }
@@ -200,6 +242,8 @@ pub struct Vendor {
     pub components: Vec<Component>,
     /// Signing terms.
     pub policy: SigningPolicy,
+    /// Sigstore identities and keys.
+    pub sigstore: crate::sigstore::VendorSigstore,
 }
 
 /// An authorised component and its floor.
@@ -287,6 +331,8 @@ pub struct TrustPolicy {
     pub serial: Option<u64>,
     /// Freshness deadline, when the document came from a registry.
     pub expires_at: Option<OffsetDateTime>,
+    /// Sigstore trusted roots.
+    pub sigstore_roots: Vec<std::sync::Arc<crate::sigstore::SigstoreRoot>>,
 }
 
 /// Parses hexadecimal (colons and spaces allowed) into bytes.
@@ -433,7 +479,27 @@ impl TrustPolicy {
                     ),
                 ));
             }
+            let mut sigstore = crate::sigstore::VendorSigstore::default();
+            if let Some(sd) = &v.sigstore {
+                for (j, idn) in sd.identities.iter().enumerate() {
+                    sigstore.identities.push(
+                        crate::sigstore::SigstoreIdentity::new(&idn.issuer, idn.san.as_deref(), idn.san_regex.as_deref())
+                            .map_err(|e| PolicyError::new(at(&format!("sigstore.identities[{j}]")), e))?,
+                    );
+                }
+                for (j, k) in sd.keys.iter().enumerate() {
+                    let field = at(&format!("sigstore.keys[{j}]"));
+                    let text = if k.contains("-----BEGIN") {
+                        k.clone()
+                    } else {
+                        String::from_utf8(source.load(k).map_err(|e| PolicyError::new(&field, e))?)
+                            .map_err(|_| PolicyError::new(&field, "not a PEM file"))?
+                    };
+                    sigstore.keys.push(crate::sigstore::parse_public_key(&text).map_err(|e| PolicyError::new(&field, e))?);
+                }
+            }
             vendors.push(Vendor {
+                sigstore,
                 id: v.id.clone(),
                 name: v.name.clone(),
                 anchors,
@@ -528,12 +594,26 @@ impl TrustPolicy {
                 PolicyError::new("expires_at", format!("'{s}' is not an RFC 3339 time: {e}"))
             })?),
         };
+        let mut sigstore_roots = Vec::new();
+        for (j, r) in doc.sigstore_trusted_roots.iter().enumerate() {
+            let field = format!("sigstore_trusted_roots[{j}]");
+            let json = if r.trusted_root.trim_start().starts_with('{') {
+                r.trusted_root.clone()
+            } else {
+                String::from_utf8(source.load(&r.trusted_root).map_err(|e| PolicyError::new(&field, e))?)
+                    .map_err(|_| PolicyError::new(&field, "not UTF-8 JSON"))?
+            };
+            let root = crate::sigstore::SigstoreRoot::from_json(&r.name, &json)
+                .map_err(|e| PolicyError::new(format!("{field}.trusted_root"), e))?;
+            sigstore_roots.push(std::sync::Arc::new(root));
+        }
         Ok(TrustPolicy {
             vendors,
             tsa_anchors,
             revocations,
             serial: doc.serial,
             expires_at,
+            sigstore_roots,
         })
     }
 

@@ -59,6 +59,10 @@ pub enum CheckId {
     SignerUsage,
     /// No certificate of the path is revoked at the signing time.
     Revocation,
+    /// Sigstore: the transparency-log entry is proven and matches the bundle.
+    TransparencyLog,
+    /// Sigstore: the signer identity (or key) belongs to the claimed vendor.
+    Identity,
 }
 
 impl CheckId {
@@ -77,6 +81,8 @@ impl CheckId {
             CheckId::Chain => "chain",
             CheckId::SignerUsage => "signer-usage",
             CheckId::Revocation => "revocation",
+            CheckId::TransparencyLog => "transparency-log",
+            CheckId::Identity => "identity",
         }
     }
 }

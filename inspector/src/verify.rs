@@ -274,7 +274,7 @@ fn summarize(report: &Report) -> String {
     }
 }
 
-fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
+pub(crate) fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
     let Some(v) = vendor else {
         return Check::fail(
             CheckId::Component,
@@ -312,7 +312,7 @@ fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
     }
 }
 
-fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
+pub(crate) fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
     let version = match semver::Version::parse(req.version) {
         Ok(v) => v,
         Err(e) => {

@@ -119,6 +119,7 @@ pub fn build_document(
                     min_rsa_bits: u32::try_from(v.min_rsa_bits).unwrap_or(2048),
                     require_timestamp: v.require_timestamp,
                 },
+                sigstore: None,
             });
         }
         let revocation_docs = revs
@@ -145,6 +146,7 @@ pub fn build_document(
                 serial: Some(u64::try_from(serial).unwrap_or(0)),
                 issued_at: Some(rfc3339(issued_at)),
                 expires_at: Some(rfc3339(expires)),
+                sigstore_trusted_roots: vec![],
             },
         ))
     })

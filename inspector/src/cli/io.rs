@@ -76,9 +76,10 @@ pub fn load_policy(path: &Path) -> Result<TrustPolicy> {
         .map_err(|e| anyhow!("trust policy '{}' is invalid: {e}", path.display()))
 }
 
-/// Finds the signature next to a blob: BLOB.p7s, BLOB.sig, BLOB.cms.
+/// Finds the signature next to a blob: BLOB.p7s, BLOB.sig, BLOB.cms, then
+/// the Sigstore bundles BLOB.sigstore.json and BLOB.sigstore.
 pub fn default_signature(blob: &Path) -> Result<PathBuf> {
-    for ext in ["p7s", "sig", "cms"] {
+    for ext in ["p7s", "sig", "cms", "sigstore.json", "sigstore"] {
         let mut name = blob.as_os_str().to_owned();
         name.push(".");
         name.push(ext);
@@ -88,7 +89,7 @@ pub fn default_signature(blob: &Path) -> Result<PathBuf> {
         }
     }
     bail!(
-        "no signature given and none found next to the blob ('{0}.p7s', '{0}.sig' or '{0}.cms'); use --signature",
+        "no signature given and none found next to the blob ('{0}.p7s', '{0}.sig', '{0}.cms', '{0}.sigstore.json' or '{0}.sigstore'); use --signature or --bundle",
         blob.display()
     )
 }

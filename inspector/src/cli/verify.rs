@@ -24,7 +24,9 @@ pub struct Options {
     pub signature: Option<PathBuf>,
     pub at: Option<String>,
     pub format: Format,
-    pub blob: PathBuf,
+    pub blob: Option<PathBuf>,
+    pub bundle: Option<PathBuf>,
+    pub digest: Option<String>,
 }
 
 /// One verification job.
@@ -34,6 +36,43 @@ pub struct Job<'a> {
     pub version: &'a str,
     pub blob: &'a Path,
     pub signature: &'a Path,
+}
+
+/// Parses `--digest sha256:HEX` or `sha512:HEX`.
+pub fn parse_digest(s: &str) -> Result<(inspector::digest::DigestAlgorithm, Vec<u8>)> {
+    use inspector::digest::DigestAlgorithm;
+    let (alg, hexv) = s
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("--digest '{s}' must look like sha256:HEX or sha512:HEX"))?;
+    let (alg, len) = match alg {
+        "sha256" => (DigestAlgorithm::Sha256, 32),
+        "sha512" => (DigestAlgorithm::Sha512, 64),
+        other => anyhow::bail!("--digest algorithm '{other}' must be sha256 or sha512"),
+    };
+    let value = inspector::policy::parse_hex(hexv)
+        .filter(|v| v.len() == len)
+        .ok_or_else(|| anyhow::anyhow!("--digest value must be {} hexadecimal digits", len * 2))?;
+    Ok((alg, value))
+}
+
+/// Verifies a Sigstore bundle against a digest computed elsewhere.
+pub fn inspect_digest(
+    policy: &TrustPolicy,
+    limits: &Limits,
+    time: OffsetDateTime,
+    job: &Job<'_>,
+    digest: &str,
+) -> Result<Report> {
+    let (algorithm, value) = parse_digest(digest)?;
+    let signature = read_limited(job.signature, limits.max_signature_bytes as u64).context("cannot read the bundle")?;
+    if !inspector::sigstore::looks_like_bundle(&signature) {
+        anyhow::bail!("--digest works with Sigstore bundles only; '{}' is not one (a CMS signature needs the blob)", job.signature.display());
+    }
+    let req = VerifyRequest { policy, vendor: job.vendor, component: job.component, version: job.version, signature: &signature, time, limits, cache: None };
+    let mut report = inspector::sigstore::verify_sigstore(&req, inspector::sigstore::SigstoreArtifact::Digest { algorithm, value })?;
+    report.blob.path = Some(digest.to_string());
+    report.signature.path = Some(job.signature.display().to_string());
+    Ok(report)
 }
 
 /// Reads the files and runs the core. `Err` means a file could not be read.
@@ -78,8 +117,12 @@ pub fn inspect(
         limits,
         cache,
     };
-    let mut report =
-        verify_cms(&req, &mut reader).with_context(|| format!("'{}'", job.blob.display()))?;
+    let mut report = if inspector::sigstore::looks_like_bundle(&signature) {
+        inspector::sigstore::verify_sigstore(&req, inspector::sigstore::SigstoreArtifact::Reader(&mut reader))
+    } else {
+        verify_cms(&req, &mut reader)
+    }
+    .with_context(|| format!("'{}'", job.blob.display()))?;
     bar.finish_and_clear();
     report.blob.path = Some(job.blob.display().to_string());
     report.signature.path = Some(job.signature.display().to_string());
@@ -93,26 +136,36 @@ pub fn run(o: Options) -> Result<bool> {
     let loaded = super::registry::load(&o.source, time::OffsetDateTime::now_utc())?;
     let policy = loaded.policy;
     let limits = Limits::default();
-    // Refuse a non-regular blob before looking for its signature.
-    open_regular(&o.blob).context("cannot read the blob")?;
-    let signature = match o.signature {
-        Some(s) => s,
-        None => default_signature(&o.blob)?,
+    let report = match (&o.blob, &o.digest) {
+        (Some(_), Some(_)) => anyhow::bail!("give either BLOB or --digest, not both"),
+        (None, None) => anyhow::bail!("give the BLOB to verify (or --digest sha256:HEX with a Sigstore bundle)"),
+        (None, Some(d)) => {
+            let bundle = o.bundle.clone().or(o.signature.clone()).ok_or_else(|| anyhow::anyhow!("--digest needs --bundle FILE"))?;
+            inspect_digest(
+                &policy,
+                &limits,
+                time,
+                &Job { vendor: &o.vendor, component: &o.component, version: &o.version, blob: Path::new(""), signature: &bundle },
+                d,
+            )?
+        }
+        (Some(blob), None) => {
+            // Refuse a non-regular blob before looking for its signature.
+            open_regular(blob).context("cannot read the blob")?;
+            let signature = match o.bundle.clone().or(o.signature.clone()) {
+                Some(s) => s,
+                None => default_signature(blob)?,
+            };
+            inspect(
+                &policy,
+                &limits,
+                time,
+                None,
+                true,
+                &Job { vendor: &o.vendor, component: &o.component, version: &o.version, blob, signature: &signature },
+            )?
+        }
     };
-    let report = inspect(
-        &policy,
-        &limits,
-        time,
-        None,
-        true,
-        &Job {
-            vendor: &o.vendor,
-            component: &o.component,
-            version: &o.version,
-            blob: &o.blob,
-            signature: &signature,
-        },
-    )?;
     match o.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", text::report(&report)),

@@ -1,0 +1,456 @@
+//! Sigstore bundle verification (keyless identities and vendor keys), fully
+//! offline against the trusted roots in the trust policy.
+//!
+//! The cryptographic work is done by the Sigstore project's
+//! `sigstore-verify` crate, chosen over `sigstore` (sigstore-rs) because it
+//! verifies the signed entry timestamp, the Merkle inclusion proof and the
+//! checkpoint, the SCT, RFC 3161 timestamps and DSSE subjects, and works with
+//! no networking (see docs/ARCHITECTURE.md). Tollgate adds around it what it
+//! lacks: identities matched by regular expression, per-vendor keys chosen
+//! from the registry (never from the bundle's hint), several trusted roots,
+//! component authorisation and rollback floors, and the report.
+
+use crate::cert::{ParsedCert, rfc3339};
+use crate::digest::{DigestAlgorithm, MultiHasher, hex};
+use crate::report::{
+    BlobInfo, Check, CheckId, Outcome, REPORT_VERSION, Report, SignatureInfo, SignerReport, SigningTime, TimeSource,
+    Verdict,
+};
+use crate::verify::{VerifyError, VerifyRequest, component_check, version_check};
+use sigstore_types::{Artifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash, Sha512Hash};
+use sigstore_verify::{Error as SigError, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier};
+use std::io::Read;
+use time::OffsetDateTime;
+
+/// A named Sigstore trusted root (Fulcio CAs, Rekor keys, CT logs, TSAs).
+pub struct SigstoreRoot {
+    /// Name from the policy (`public-good`, `acme-private`).
+    pub name: String,
+    /// A verifier prepared for this root.
+    pub verifier: Verifier,
+}
+
+impl std::fmt::Debug for SigstoreRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigstoreRoot").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl SigstoreRoot {
+    /// Parses a `trusted_root.json` and prepares its verifier.
+    pub fn from_json(name: &str, json: &str) -> Result<Self, String> {
+        let root = sigstore_trust_root::TrustedRoot::from_json(json).map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
+        let verifier = Verifier::new(&root).map_err(|e| format!("unusable Sigstore trusted root: {e}"))?;
+        Ok(SigstoreRoot { name: name.to_string(), verifier })
+    }
+}
+
+/// How a keyless identity is matched.
+#[derive(Clone, Debug)]
+pub enum SanMatcher {
+    /// Equal to this string.
+    Exact(String),
+    /// Matches this regular expression, anchored at both ends.
+    Regex(regex::Regex),
+}
+
+/// A keyless identity: OIDC issuer plus certificate SAN.
+#[derive(Clone, Debug)]
+pub struct SigstoreIdentity {
+    /// OIDC issuer (exact).
+    pub issuer: String,
+    /// SAN matcher.
+    pub san: SanMatcher,
+}
+
+impl SigstoreIdentity {
+    /// Builds an identity; a regular expression is anchored at both ends.
+    pub fn new(issuer: &str, san: Option<&str>, san_regex: Option<&str>) -> Result<Self, String> {
+        if issuer.trim().is_empty() {
+            return Err("issuer must not be empty".into());
+        }
+        let san = match (san, san_regex) {
+            (Some(s), None) if !s.is_empty() => SanMatcher::Exact(s.to_string()),
+            (None, Some(r)) => {
+                let anchored = format!("^(?:{r})$");
+                SanMatcher::Regex(
+                    regex::RegexBuilder::new(&anchored)
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| format!("san_regex '{r}' is not a valid regular expression: {e}"))?,
+                )
+            }
+            _ => return Err("give exactly one of 'san' or 'san_regex'".into()),
+        };
+        Ok(SigstoreIdentity { issuer: issuer.to_string(), san })
+    }
+
+    /// Whether a certificate's SAN and issuer satisfy this identity.
+    pub fn matches(&self, san: &str, issuer: &str) -> bool {
+        issuer == self.issuer
+            && match &self.san {
+                SanMatcher::Exact(e) => san == e,
+                SanMatcher::Regex(r) => r.is_match(san),
+            }
+    }
+
+    /// For messages.
+    pub fn describe(&self) -> String {
+        match &self.san {
+            SanMatcher::Exact(e) => format!("{e} from {}", self.issuer),
+            SanMatcher::Regex(r) => format!("/{}/ from {}", r.as_str(), self.issuer),
+        }
+    }
+}
+
+/// A vendor's Sigstore material.
+#[derive(Clone, Debug, Default)]
+pub struct VendorSigstore {
+    /// Keyless identities.
+    pub identities: Vec<SigstoreIdentity>,
+    /// Vendor public keys for keyed bundles, with their SPKI SHA-256.
+    pub keys: Vec<(DerPublicKey, String)>,
+}
+
+/// Parses a PEM public key for keyed bundles.
+pub fn parse_public_key(pem_text: &str) -> Result<(DerPublicKey, String), String> {
+    let key = DerPublicKey::from_pem(pem_text).map_err(|e| format!("not a PEM public key: {e}"))?;
+    let fp = hex(&DigestAlgorithm::Sha256.hash(key.as_bytes()));
+    Ok((key, fp))
+}
+
+/// What the bundle signs.
+pub enum SigstoreArtifact<'a> {
+    /// The blob, read once.
+    Reader(&'a mut dyn Read),
+    /// A digest computed elsewhere (`--digest sha256:HEX`).
+    Digest {
+        /// SHA-256 or SHA-512.
+        algorithm: DigestAlgorithm,
+        /// The digest bytes.
+        value: Vec<u8>,
+    },
+}
+
+/// Whether these bytes look like a Sigstore bundle: a JSON object with a
+/// `mediaType` or `verificationMaterial` (an unknown media type is then
+/// rejected by the bundle parser with a clear message, not mistaken for CMS).
+pub fn looks_like_bundle(bytes: &[u8]) -> bool {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    first == Some(&b'{')
+        && serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .is_some_and(|v| v.get("mediaType").is_some() || v.get("verificationMaterial").is_some())
+}
+
+fn media_version(b: &Bundle) -> String {
+    let s = b.media_type.to_string();
+    if s.contains("0.1") {
+        "v0.1".into()
+    } else if s.contains("0.2") {
+        "v0.2".into()
+    } else {
+        "v0.3".into()
+    }
+}
+
+/// Maps a sigstore-verify error to the check it breaks.
+fn check_of(e: &SigError) -> CheckId {
+    match e {
+        SigError::IdentityMismatch { .. } | SigError::IssuerMismatch { .. } => CheckId::Identity,
+        SigError::SignatureInvalid(_) | SigError::Crypto(_) => CheckId::Signature,
+        SigError::ArtifactMismatch(_) | SigError::UnsupportedArtifact(_) | SigError::ArtifactRead(_) => CheckId::Content,
+        SigError::Certificate(_) => CheckId::Chain,
+        SigError::TransparencyLog(_) => CheckId::TransparencyLog,
+        SigError::Timestamp(_) => CheckId::Timestamp,
+        _ => CheckId::Format,
+    }
+}
+
+/// The blob's digests (and bytes, if small enough for schemes that sign the message).
+struct Scanned {
+    sha256: Vec<u8>,
+    sha512: Vec<u8>,
+    size: u64,
+    bytes: Option<Vec<u8>>,
+}
+
+fn scan(reader: &mut dyn Read, keep_limit: usize, max: u64) -> Result<Option<Scanned>, VerifyError> {
+    let mut h = MultiHasher::new([DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut kept = Some(Vec::new());
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let chunk = buf.get(..n).unwrap_or(&[]);
+        if h.length().saturating_add(n as u64) > max {
+            return Ok(None);
+        }
+        h.update(chunk);
+        if let Some(k) = &mut kept {
+            if k.len() + n > keep_limit {
+                kept = None;
+            } else {
+                k.extend_from_slice(chunk);
+            }
+        }
+    }
+    let d = h.finish();
+    Ok(Some(Scanned {
+        sha256: d.get(DigestAlgorithm::Sha256).unwrap_or(&[]).to_vec(),
+        sha512: d.get(DigestAlgorithm::Sha512).unwrap_or(&[]).to_vec(),
+        size: d.length,
+        bytes: kept,
+    }))
+}
+
+fn digest_artifact(alg: DigestAlgorithm, value: &[u8]) -> Option<Artifact<'static>> {
+    match alg {
+        DigestAlgorithm::Sha256 => <[u8; 32]>::try_from(value).ok().map(|a| Artifact::from(Sha256Hash::new(a))),
+        DigestAlgorithm::Sha512 => <[u8; 64]>::try_from(value)
+            .ok()
+            .and_then(|a| ArtifactDigest::new(HashAlgorithm::Sha2512, Sha512Hash::new(a)).ok())
+            .map(Artifact::from),
+        _ => None,
+    }
+}
+
+enum Attempt {
+    Keyless,
+    Key(usize),
+}
+
+/// Verifies a Sigstore bundle for the claimed vendor, component and version.
+pub fn verify_sigstore(req: &VerifyRequest<'_>, artifact: SigstoreArtifact<'_>) -> Result<Report, VerifyError> {
+    let mut checks = Vec::new();
+    let vendor = req.policy.vendor(req.vendor);
+    checks.push(component_check(req, vendor));
+    checks.push(version_check(req, vendor));
+    let mut sig_info = SignatureInfo { path: None, kind: "sigstore".into(), encoding: None, attached: None };
+
+    // The artifact, as digests (and bytes when small).
+    let mut blob = BlobInfo::default();
+    let mut inputs: Vec<Artifact<'_>> = Vec::new();
+    let scanned;
+    match artifact {
+        SigstoreArtifact::Reader(r) => match scan(r, req.limits.max_unhashed_content_bytes, req.limits.max_blob_bytes)? {
+            None => checks.push(Check::fail(CheckId::Content, format!("the blob is larger than the limit of {} bytes", req.limits.max_blob_bytes))),
+            Some(s) => {
+                scanned = s;
+                blob.sha256 = Some(hex(&scanned.sha256));
+                blob.size = Some(scanned.size);
+                inputs.extend(digest_artifact(DigestAlgorithm::Sha256, &scanned.sha256));
+                inputs.extend(digest_artifact(DigestAlgorithm::Sha512, &scanned.sha512));
+                if let Some(b) = &scanned.bytes {
+                    inputs.push(Artifact::from(b.as_slice()));
+                }
+            }
+        },
+        SigstoreArtifact::Digest { algorithm, value } => match digest_artifact(algorithm, &value) {
+            Some(a) => {
+                if algorithm == DigestAlgorithm::Sha256 {
+                    blob.sha256 = Some(hex(&value));
+                }
+                inputs.push(a);
+            }
+            None => checks.push(Check::fail(CheckId::Content, format!("a {algorithm} digest must be {} bytes", if algorithm == DigestAlgorithm::Sha512 { 64 } else { 32 }))),
+        },
+    }
+
+    let bundle = if req.signature.len() > req.limits.max_signature_bytes {
+        Err(format!("the bundle is {} bytes, over the limit of {}", req.signature.len(), req.limits.max_signature_bytes))
+    } else {
+        std::str::from_utf8(req.signature)
+            .map_err(|_| "the bundle is not UTF-8 JSON".to_string())
+            .and_then(|s| Bundle::from_json(s).map_err(|e| format!("not a supported Sigstore bundle (v0.1, v0.2 or v0.3): {e}")))
+    };
+    let bundle = match bundle {
+        Ok(b) => {
+            sig_info.encoding = Some(media_version(&b));
+            let kind = if matches!(b.content, sigstore_types::SignatureContent::DsseEnvelope(_)) { "DSSE envelope" } else { "message signature" };
+            let keyed = matches!(b.verification_material.content, sigstore_types::VerificationMaterialContent::PublicKey(_));
+            checks.push(Check::pass(
+                CheckId::Format,
+                format!("Sigstore bundle {} ({kind}, {})", media_version(&b), if keyed { "vendor key" } else { "keyless certificate" }),
+            ));
+            Some(b)
+        }
+        Err(e) => {
+            checks.push(Check::fail(CheckId::Format, e));
+            None
+        }
+    };
+
+    let mut signers = Vec::new();
+    if let (Some(b), Some(v)) = (&bundle, vendor)
+        && !inputs.is_empty()
+    {
+        signers.push(evaluate(req, v, b, &inputs));
+    }
+
+    let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
+    let verdict = if general_ok && signers.iter().any(|s| s.accepted) { Verdict::Accept } else { Verdict::Reject };
+    let mut report = Report {
+        report_version: REPORT_VERSION,
+        verdict,
+        summary: String::new(),
+        vendor: req.vendor.to_string(),
+        component: req.component.to_string(),
+        version: req.version.to_string(),
+        blob,
+        signature: sig_info,
+        verification_time: rfc3339(req.time),
+        checks,
+        signers,
+    };
+    report.summary = match report.verdict {
+        Verdict::Accept => {
+            let who = report.signers.first().and_then(|s| s.checks.iter().find(|c| c.id == CheckId::Identity)).map(|c| c.reason.clone()).unwrap_or_default();
+            format!("accepted: {who}")
+        }
+        Verdict::Reject => report.first_failure().map(|c| format!("rejected: {}", c.reason)).unwrap_or_else(|| "rejected".into()),
+    };
+    Ok(report)
+}
+
+fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bundle, inputs: &[Artifact<'_>]) -> SignerReport {
+    let keyed = matches!(bundle.verification_material.content, sigstore_types::VerificationMaterialContent::PublicKey(_));
+    let mut checks = Vec::new();
+    let roots = &req.policy.sigstore_roots;
+    let attempts: Vec<Attempt> = if keyed { (0..vendor.sigstore.keys.len()).map(Attempt::Key).collect() } else { vec![Attempt::Keyless] };
+    if roots.is_empty() {
+        checks.push(Check::fail(CheckId::TransparencyLog, "the trust policy has no Sigstore trusted roots"));
+    } else if keyed && vendor.sigstore.keys.is_empty() {
+        checks.push(Check::fail(CheckId::Identity, format!("the bundle is signed with a key, and vendor '{}' has no Sigstore keys registered (the bundle's key hint is never trusted)", vendor.id)));
+    } else if !keyed && vendor.sigstore.identities.is_empty() {
+        checks.push(Check::fail(CheckId::Identity, format!("vendor '{}' has no Sigstore identities registered", vendor.id)));
+    }
+    if checks.iter().any(|c| c.outcome == Outcome::Fail) {
+        return SignerReport { index: 0, certificate: None, digest_algorithm: None, signing_time: None, accepted: false, checks };
+    }
+
+    // Try every (root, key) combination; the first that verifies wins.
+    let mut failures: Vec<(String, SigError)> = Vec::new();
+    let mut success: Option<(VerificationResult, &SigstoreRoot, Option<usize>)> = None;
+    'outer: for root in roots {
+        for attempt in &attempts {
+            let mut last_err = None;
+            for input in inputs {
+                let result = match attempt {
+                    Attempt::Keyless => root.verifier.verify(input.clone(), bundle, &VerificationPolicy::any_identity()),
+                    Attempt::Key(i) => match vendor.sigstore.keys.get(*i) {
+                        Some((k, _)) => root.verifier.verify(input.clone(), bundle, &PublicKeyVerificationPolicy::new(k.clone())),
+                        None => continue,
+                    },
+                };
+                match result {
+                    Ok(r) => {
+                        success = Some((r, root, match attempt { Attempt::Key(i) => Some(*i), Attempt::Keyless => None }));
+                        break 'outer;
+                    }
+                    // Another form of the same artifact may suit the bundle (digest algorithm, bytes).
+                    Err(SigError::UnsupportedArtifact(m)) => last_err = Some(SigError::UnsupportedArtifact(m)),
+                    Err(SigError::ArtifactMismatch(m)) if inputs.len() > 1 => last_err = Some(SigError::ArtifactMismatch(m)),
+                    Err(e) => {
+                        last_err = Some(e);
+                        break;
+                    }
+                }
+            }
+            if let Some(e) = last_err {
+                let label = match attempt {
+                    Attempt::Keyless => format!("trusted root '{}'", root.name),
+                    Attempt::Key(i) => format!("trusted root '{}' with vendor key {}", root.name, vendor.sigstore.keys.get(*i).map(|k| k.1.get(..16).unwrap_or("")).unwrap_or("")),
+                };
+                failures.push((label, e));
+            }
+        }
+    }
+
+    let Some((result, root, key_index)) = success else {
+        // Report the failure at its check; the others could not be evaluated.
+        let (id, reason) = match failures.first() {
+            Some((_, e)) => {
+                let all: Vec<String> = failures.iter().map(|(l, e)| format!("{l}: {e}")).collect();
+                (check_of(e), if failures.len() == 1 { failures.first().map(|(_, e)| e.to_string()).unwrap_or_default() } else { all.join("; ") })
+            }
+            None => (CheckId::Signature, "no verification was possible".to_string()),
+        };
+        checks.push(Check::fail(id, reason));
+        for c in [CheckId::Signature, CheckId::TransparencyLog, CheckId::Chain, CheckId::Timestamp, CheckId::Identity] {
+            if c != id {
+                checks.push(Check::skip(c, "not evaluated: verification stopped at the failing check"));
+            }
+        }
+        return SignerReport { index: 0, certificate: None, digest_algorithm: None, signing_time: None, accepted: false, checks };
+    };
+
+    checks.push(Check::pass(CheckId::Signature, format!("the signature over the artifact verifies (trusted root '{}')", root.name)));
+    if result.tlog_verified() {
+        checks.push(Check::pass(CheckId::TransparencyLog, "the transparency-log entry verifies (inclusion proof and checkpoint, or signed entry timestamp) and matches the bundle"));
+    } else {
+        checks.push(Check::fail(CheckId::TransparencyLog, "the transparency log was not verified"));
+    }
+    let times: Vec<OffsetDateTime> = result
+        .verified_timestamps()
+        .iter()
+        .filter_map(|t| OffsetDateTime::from_unix_timestamp(t.as_second()).ok())
+        .collect();
+    let signing_time = times.iter().min().copied();
+    match signing_time {
+        Some(t) => checks.push(Check::pass(CheckId::Timestamp, format!("verified signing time {} ({} trusted time source(s))", rfc3339(t), times.len()))),
+        None => checks.push(Check::skip(CheckId::Timestamp, "no verified timestamp")),
+    }
+    let mut cert_summary = None;
+    match key_index {
+        Some(i) => {
+            checks.push(Check::skip(CheckId::Chain, "keyed bundle: no certificate"));
+            let fp = vendor.sigstore.keys.get(i).map(|k| k.1.clone()).unwrap_or_default();
+            checks.push(Check::pass(CheckId::Identity, format!("signed with vendor '{}' key (SPKI SHA-256 {fp})", vendor.id)));
+        }
+        None => {
+            if result.certificate_verified() && result.sct_verified() {
+                checks.push(Check::pass(CheckId::Chain, "the certificate chains to the trusted root's Fulcio CA at the signing time, with a valid SCT"));
+            } else {
+                checks.push(Check::fail(CheckId::Chain, "the certificate or its SCT was not verified"));
+            }
+            cert_summary = leaf_certificate(bundle).map(|c| c.summary());
+            let san = result.identity().map(|s| s.as_str().to_string()).unwrap_or_default();
+            let issuer = result.issuer().unwrap_or_default().to_string();
+            match vendor.sigstore.identities.iter().find(|i| i.matches(&san, &issuer)) {
+                Some(i) => checks.push(Check::pass(CheckId::Identity, format!("signed by {san} (issuer {issuer}) for vendor '{}', matching {}", vendor.id, i.describe()))),
+                None => {
+                    let owner = req.policy.vendors.iter().find(|o| o.id != vendor.id && o.sigstore.identities.iter().any(|i| i.matches(&san, &issuer)));
+                    let hint = owner.map(|o| format!("; it is an identity of vendor '{}'", o.id)).unwrap_or_default();
+                    checks.push(Check::fail(
+                        CheckId::Identity,
+                        format!("the signer {san} (issuer {issuer}) is not an identity of vendor '{}'{hint}", vendor.id),
+                    ));
+                }
+            }
+        }
+    }
+    let accepted = checks.iter().all(|c| c.outcome != Outcome::Fail);
+    SignerReport {
+        index: 0,
+        certificate: cert_summary,
+        digest_algorithm: None,
+        signing_time: signing_time.map(|t| SigningTime { time: rfc3339(t), source: TimeSource::Timestamp, tsa: None }),
+        accepted,
+        checks,
+    }
+}
+
+fn leaf_certificate(bundle: &Bundle) -> Option<ParsedCert> {
+    use sigstore_types::VerificationMaterialContent as V;
+    let der = match &bundle.verification_material.content {
+        V::Certificate(c) => c.raw_bytes.as_bytes().to_vec(),
+        V::X509CertificateChain { certificates } => certificates.first()?.raw_bytes.as_bytes().to_vec(),
+        _ => return None,
+    };
+    ParsedCert::from_der(der).ok()
+}
