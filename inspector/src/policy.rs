@@ -483,8 +483,14 @@ impl TrustPolicy {
             if let Some(sd) = &v.sigstore {
                 for (j, idn) in sd.identities.iter().enumerate() {
                     sigstore.identities.push(
-                        crate::sigstore::SigstoreIdentity::new(&idn.issuer, idn.san.as_deref(), idn.san_regex.as_deref())
-                            .map_err(|e| PolicyError::new(at(&format!("sigstore.identities[{j}]")), e))?,
+                        crate::sigstore::SigstoreIdentity::new(
+                            &idn.issuer,
+                            idn.san.as_deref(),
+                            idn.san_regex.as_deref(),
+                        )
+                        .map_err(|e| {
+                            PolicyError::new(at(&format!("sigstore.identities[{j}]")), e)
+                        })?,
                     );
                 }
                 for (j, k) in sd.keys.iter().enumerate() {
@@ -495,7 +501,10 @@ impl TrustPolicy {
                         String::from_utf8(source.load(k).map_err(|e| PolicyError::new(&field, e))?)
                             .map_err(|_| PolicyError::new(&field, "not a PEM file"))?
                     };
-                    sigstore.keys.push(crate::sigstore::parse_public_key(&text).map_err(|e| PolicyError::new(&field, e))?);
+                    sigstore.keys.push(
+                        crate::sigstore::parse_public_key(&text)
+                            .map_err(|e| PolicyError::new(&field, e))?,
+                    );
                 }
             }
             vendors.push(Vendor {
@@ -600,8 +609,12 @@ impl TrustPolicy {
             let json = if r.trusted_root.trim_start().starts_with('{') {
                 r.trusted_root.clone()
             } else {
-                String::from_utf8(source.load(&r.trusted_root).map_err(|e| PolicyError::new(&field, e))?)
-                    .map_err(|_| PolicyError::new(&field, "not UTF-8 JSON"))?
+                String::from_utf8(
+                    source
+                        .load(&r.trusted_root)
+                        .map_err(|e| PolicyError::new(&field, e))?,
+                )
+                .map_err(|_| PolicyError::new(&field, "not UTF-8 JSON"))?
             };
             let root = crate::sigstore::SigstoreRoot::from_json(&r.name, &json)
                 .map_err(|e| PolicyError::new(format!("{field}.trusted_root"), e))?;

@@ -13,12 +13,17 @@
 use crate::cert::{ParsedCert, rfc3339};
 use crate::digest::{DigestAlgorithm, MultiHasher, hex};
 use crate::report::{
-    BlobInfo, Check, CheckId, Outcome, REPORT_VERSION, Report, SignatureInfo, SignerReport, SigningTime, TimeSource,
-    Verdict,
+    BlobInfo, Check, CheckId, Outcome, REPORT_VERSION, Report, SignatureInfo, SignerReport,
+    SigningTime, TimeSource, Verdict,
 };
 use crate::verify::{VerifyError, VerifyRequest, component_check, version_check};
-use sigstore_types::{Artifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash, Sha512Hash};
-use sigstore_verify::{Error as SigError, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult, Verifier};
+use sigstore_types::{
+    Artifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash, Sha512Hash,
+};
+use sigstore_verify::{
+    Error as SigError, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult,
+    Verifier,
+};
 use std::io::Read;
 use time::OffsetDateTime;
 
@@ -32,16 +37,23 @@ pub struct SigstoreRoot {
 
 impl std::fmt::Debug for SigstoreRoot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigstoreRoot").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("SigstoreRoot")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
 impl SigstoreRoot {
     /// Parses a `trusted_root.json` and prepares its verifier.
     pub fn from_json(name: &str, json: &str) -> Result<Self, String> {
-        let root = sigstore_trust_root::TrustedRoot::from_json(json).map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
-        let verifier = Verifier::new(&root).map_err(|e| format!("unusable Sigstore trusted root: {e}"))?;
-        Ok(SigstoreRoot { name: name.to_string(), verifier })
+        let root = sigstore_trust_root::TrustedRoot::from_json(json)
+            .map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
+        let verifier =
+            Verifier::new(&root).map_err(|e| format!("unusable Sigstore trusted root: {e}"))?;
+        Ok(SigstoreRoot {
+            name: name.to_string(),
+            verifier,
+        })
     }
 }
 
@@ -77,12 +89,17 @@ impl SigstoreIdentity {
                     regex::RegexBuilder::new(&anchored)
                         .size_limit(1 << 20)
                         .build()
-                        .map_err(|e| format!("san_regex '{r}' is not a valid regular expression: {e}"))?,
+                        .map_err(|e| {
+                            format!("san_regex '{r}' is not a valid regular expression: {e}")
+                        })?,
                 )
             }
             _ => return Err("give exactly one of 'san' or 'san_regex'".into()),
         };
-        Ok(SigstoreIdentity { issuer: issuer.to_string(), san })
+        Ok(SigstoreIdentity {
+            issuer: issuer.to_string(),
+            san,
+        })
     }
 
     /// Whether a certificate's SAN and issuer satisfy this identity.
@@ -140,7 +157,9 @@ pub fn looks_like_bundle(bytes: &[u8]) -> bool {
     first == Some(&b'{')
         && serde_json::from_slice::<serde_json::Value>(bytes)
             .ok()
-            .is_some_and(|v| v.get("mediaType").is_some() || v.get("verificationMaterial").is_some())
+            .is_some_and(|v| {
+                v.get("mediaType").is_some() || v.get("verificationMaterial").is_some()
+            })
 }
 
 fn media_version(b: &Bundle) -> String {
@@ -159,7 +178,9 @@ fn check_of(e: &SigError) -> CheckId {
     match e {
         SigError::IdentityMismatch { .. } | SigError::IssuerMismatch { .. } => CheckId::Identity,
         SigError::SignatureInvalid(_) | SigError::Crypto(_) => CheckId::Signature,
-        SigError::ArtifactMismatch(_) | SigError::UnsupportedArtifact(_) | SigError::ArtifactRead(_) => CheckId::Content,
+        SigError::ArtifactMismatch(_)
+        | SigError::UnsupportedArtifact(_)
+        | SigError::ArtifactRead(_) => CheckId::Content,
         SigError::Certificate(_) => CheckId::Chain,
         SigError::TransparencyLog(_) => CheckId::TransparencyLog,
         SigError::Timestamp(_) => CheckId::Timestamp,
@@ -175,7 +196,11 @@ struct Scanned {
     bytes: Option<Vec<u8>>,
 }
 
-fn scan(reader: &mut dyn Read, keep_limit: usize, max: u64) -> Result<Option<Scanned>, VerifyError> {
+fn scan(
+    reader: &mut dyn Read,
+    keep_limit: usize,
+    max: u64,
+) -> Result<Option<Scanned>, VerifyError> {
     let mut h = MultiHasher::new([DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]);
     let mut buf = vec![0u8; 1 << 20];
     let mut kept = Some(Vec::new());
@@ -210,7 +235,9 @@ fn scan(reader: &mut dyn Read, keep_limit: usize, max: u64) -> Result<Option<Sca
 
 fn digest_artifact(alg: DigestAlgorithm, value: &[u8]) -> Option<Artifact<'static>> {
     match alg {
-        DigestAlgorithm::Sha256 => <[u8; 32]>::try_from(value).ok().map(|a| Artifact::from(Sha256Hash::new(a))),
+        DigestAlgorithm::Sha256 => <[u8; 32]>::try_from(value)
+            .ok()
+            .map(|a| Artifact::from(Sha256Hash::new(a))),
         DigestAlgorithm::Sha512 => <[u8; 64]>::try_from(value)
             .ok()
             .and_then(|a| ArtifactDigest::new(HashAlgorithm::Sha2512, Sha512Hash::new(a)).ok())
@@ -225,20 +252,38 @@ enum Attempt {
 }
 
 /// Verifies a Sigstore bundle for the claimed vendor, component and version.
-pub fn verify_sigstore(req: &VerifyRequest<'_>, artifact: SigstoreArtifact<'_>) -> Result<Report, VerifyError> {
+pub fn verify_sigstore(
+    req: &VerifyRequest<'_>,
+    artifact: SigstoreArtifact<'_>,
+) -> Result<Report, VerifyError> {
     let mut checks = Vec::new();
     let vendor = req.policy.vendor(req.vendor);
     checks.push(component_check(req, vendor));
     checks.push(version_check(req, vendor));
-    let mut sig_info = SignatureInfo { path: None, kind: "sigstore".into(), encoding: None, attached: None };
+    let mut sig_info = SignatureInfo {
+        path: None,
+        kind: "sigstore".into(),
+        encoding: None,
+        attached: None,
+    };
 
     // The artifact, as digests (and bytes when small).
     let mut blob = BlobInfo::default();
     let mut inputs: Vec<Artifact<'_>> = Vec::new();
     let scanned;
     match artifact {
-        SigstoreArtifact::Reader(r) => match scan(r, req.limits.max_unhashed_content_bytes, req.limits.max_blob_bytes)? {
-            None => checks.push(Check::fail(CheckId::Content, format!("the blob is larger than the limit of {} bytes", req.limits.max_blob_bytes))),
+        SigstoreArtifact::Reader(r) => match scan(
+            r,
+            req.limits.max_unhashed_content_bytes,
+            req.limits.max_blob_bytes,
+        )? {
+            None => checks.push(Check::fail(
+                CheckId::Content,
+                format!(
+                    "the blob is larger than the limit of {} bytes",
+                    req.limits.max_blob_bytes
+                ),
+            )),
             Some(s) => {
                 scanned = s;
                 blob.sha256 = Some(hex(&scanned.sha256));
@@ -257,25 +302,58 @@ pub fn verify_sigstore(req: &VerifyRequest<'_>, artifact: SigstoreArtifact<'_>) 
                 }
                 inputs.push(a);
             }
-            None => checks.push(Check::fail(CheckId::Content, format!("a {algorithm} digest must be {} bytes", if algorithm == DigestAlgorithm::Sha512 { 64 } else { 32 }))),
+            None => checks.push(Check::fail(
+                CheckId::Content,
+                format!(
+                    "a {algorithm} digest must be {} bytes",
+                    if algorithm == DigestAlgorithm::Sha512 {
+                        64
+                    } else {
+                        32
+                    }
+                ),
+            )),
         },
     }
 
     let bundle = if req.signature.len() > req.limits.max_signature_bytes {
-        Err(format!("the bundle is {} bytes, over the limit of {}", req.signature.len(), req.limits.max_signature_bytes))
+        Err(format!(
+            "the bundle is {} bytes, over the limit of {}",
+            req.signature.len(),
+            req.limits.max_signature_bytes
+        ))
     } else {
         std::str::from_utf8(req.signature)
             .map_err(|_| "the bundle is not UTF-8 JSON".to_string())
-            .and_then(|s| Bundle::from_json(s).map_err(|e| format!("not a supported Sigstore bundle (v0.1, v0.2 or v0.3): {e}")))
+            .and_then(|s| {
+                Bundle::from_json(s).map_err(|e| {
+                    format!("not a supported Sigstore bundle (v0.1, v0.2 or v0.3): {e}")
+                })
+            })
     };
     let bundle = match bundle {
         Ok(b) => {
             sig_info.encoding = Some(media_version(&b));
-            let kind = if matches!(b.content, sigstore_types::SignatureContent::DsseEnvelope(_)) { "DSSE envelope" } else { "message signature" };
-            let keyed = matches!(b.verification_material.content, sigstore_types::VerificationMaterialContent::PublicKey(_));
+            let kind = if matches!(b.content, sigstore_types::SignatureContent::DsseEnvelope(_)) {
+                "DSSE envelope"
+            } else {
+                "message signature"
+            };
+            let keyed = matches!(
+                b.verification_material.content,
+                sigstore_types::VerificationMaterialContent::PublicKey(_)
+            );
             checks.push(Check::pass(
                 CheckId::Format,
-                format!("Sigstore bundle {} ({kind}, {})", media_version(&b), if keyed { "vendor key" } else { "keyless certificate" }),
+                format!(
+                    "Sigstore bundle {} ({kind}, {})",
+                    media_version(&b),
+                    if keyed {
+                        "vendor key"
+                    } else {
+                        "keyless certificate"
+                    }
+                ),
             ));
             Some(b)
         }
@@ -293,7 +371,11 @@ pub fn verify_sigstore(req: &VerifyRequest<'_>, artifact: SigstoreArtifact<'_>) 
     }
 
     let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
-    let verdict = if general_ok && signers.iter().any(|s| s.accepted) { Verdict::Accept } else { Verdict::Reject };
+    let verdict = if general_ok && signers.iter().any(|s| s.accepted) {
+        Verdict::Accept
+    } else {
+        Verdict::Reject
+    };
     let mut report = Report {
         report_version: REPORT_VERSION,
         verdict,
@@ -309,28 +391,64 @@ pub fn verify_sigstore(req: &VerifyRequest<'_>, artifact: SigstoreArtifact<'_>) 
     };
     report.summary = match report.verdict {
         Verdict::Accept => {
-            let who = report.signers.first().and_then(|s| s.checks.iter().find(|c| c.id == CheckId::Identity)).map(|c| c.reason.clone()).unwrap_or_default();
+            let who = report
+                .signers
+                .first()
+                .and_then(|s| s.checks.iter().find(|c| c.id == CheckId::Identity))
+                .map(|c| c.reason.clone())
+                .unwrap_or_default();
             format!("accepted: {who}")
         }
-        Verdict::Reject => report.first_failure().map(|c| format!("rejected: {}", c.reason)).unwrap_or_else(|| "rejected".into()),
+        Verdict::Reject => report
+            .first_failure()
+            .map(|c| format!("rejected: {}", c.reason))
+            .unwrap_or_else(|| "rejected".into()),
     };
     Ok(report)
 }
 
-fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bundle, inputs: &[Artifact<'_>]) -> SignerReport {
-    let keyed = matches!(bundle.verification_material.content, sigstore_types::VerificationMaterialContent::PublicKey(_));
+fn evaluate(
+    req: &VerifyRequest<'_>,
+    vendor: &crate::policy::Vendor,
+    bundle: &Bundle,
+    inputs: &[Artifact<'_>],
+) -> SignerReport {
+    let keyed = matches!(
+        bundle.verification_material.content,
+        sigstore_types::VerificationMaterialContent::PublicKey(_)
+    );
     let mut checks = Vec::new();
     let roots = &req.policy.sigstore_roots;
-    let attempts: Vec<Attempt> = if keyed { (0..vendor.sigstore.keys.len()).map(Attempt::Key).collect() } else { vec![Attempt::Keyless] };
+    let attempts: Vec<Attempt> = if keyed {
+        (0..vendor.sigstore.keys.len()).map(Attempt::Key).collect()
+    } else {
+        vec![Attempt::Keyless]
+    };
     if roots.is_empty() {
-        checks.push(Check::fail(CheckId::TransparencyLog, "the trust policy has no Sigstore trusted roots"));
+        checks.push(Check::fail(
+            CheckId::TransparencyLog,
+            "the trust policy has no Sigstore trusted roots",
+        ));
     } else if keyed && vendor.sigstore.keys.is_empty() {
         checks.push(Check::fail(CheckId::Identity, format!("the bundle is signed with a key, and vendor '{}' has no Sigstore keys registered (the bundle's key hint is never trusted)", vendor.id)));
     } else if !keyed && vendor.sigstore.identities.is_empty() {
-        checks.push(Check::fail(CheckId::Identity, format!("vendor '{}' has no Sigstore identities registered", vendor.id)));
+        checks.push(Check::fail(
+            CheckId::Identity,
+            format!(
+                "vendor '{}' has no Sigstore identities registered",
+                vendor.id
+            ),
+        ));
     }
     if checks.iter().any(|c| c.outcome == Outcome::Fail) {
-        return SignerReport { index: 0, certificate: None, digest_algorithm: None, signing_time: None, accepted: false, checks };
+        return SignerReport {
+            index: 0,
+            certificate: None,
+            digest_algorithm: None,
+            signing_time: None,
+            accepted: false,
+            checks,
+        };
     }
 
     // Try every (root, key) combination; the first that verifies wins.
@@ -341,20 +459,39 @@ fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bu
             let mut last_err = None;
             for input in inputs {
                 let result = match attempt {
-                    Attempt::Keyless => root.verifier.verify(input.clone(), bundle, &VerificationPolicy::any_identity()),
+                    Attempt::Keyless => root.verifier.verify(
+                        input.clone(),
+                        bundle,
+                        &VerificationPolicy::any_identity(),
+                    ),
                     Attempt::Key(i) => match vendor.sigstore.keys.get(*i) {
-                        Some((k, _)) => root.verifier.verify(input.clone(), bundle, &PublicKeyVerificationPolicy::new(k.clone())),
+                        Some((k, _)) => root.verifier.verify(
+                            input.clone(),
+                            bundle,
+                            &PublicKeyVerificationPolicy::new(k.clone()),
+                        ),
                         None => continue,
                     },
                 };
                 match result {
                     Ok(r) => {
-                        success = Some((r, root, match attempt { Attempt::Key(i) => Some(*i), Attempt::Keyless => None }));
+                        success = Some((
+                            r,
+                            root,
+                            match attempt {
+                                Attempt::Key(i) => Some(*i),
+                                Attempt::Keyless => None,
+                            },
+                        ));
                         break 'outer;
                     }
                     // Another form of the same artifact may suit the bundle (digest algorithm, bytes).
-                    Err(SigError::UnsupportedArtifact(m)) => last_err = Some(SigError::UnsupportedArtifact(m)),
-                    Err(SigError::ArtifactMismatch(m)) if inputs.len() > 1 => last_err = Some(SigError::ArtifactMismatch(m)),
+                    Err(SigError::UnsupportedArtifact(m)) => {
+                        last_err = Some(SigError::UnsupportedArtifact(m))
+                    }
+                    Err(SigError::ArtifactMismatch(m)) if inputs.len() > 1 => {
+                        last_err = Some(SigError::ArtifactMismatch(m))
+                    }
                     Err(e) => {
                         last_err = Some(e);
                         break;
@@ -364,7 +501,16 @@ fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bu
             if let Some(e) = last_err {
                 let label = match attempt {
                     Attempt::Keyless => format!("trusted root '{}'", root.name),
-                    Attempt::Key(i) => format!("trusted root '{}' with vendor key {}", root.name, vendor.sigstore.keys.get(*i).map(|k| k.1.get(..16).unwrap_or("")).unwrap_or("")),
+                    Attempt::Key(i) => format!(
+                        "trusted root '{}' with vendor key {}",
+                        root.name,
+                        vendor
+                            .sigstore
+                            .keys
+                            .get(*i)
+                            .map(|k| k.1.get(..16).unwrap_or(""))
+                            .unwrap_or("")
+                    ),
                 };
                 failures.push((label, e));
             }
@@ -376,24 +522,62 @@ fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bu
         let (id, reason) = match failures.first() {
             Some((_, e)) => {
                 let all: Vec<String> = failures.iter().map(|(l, e)| format!("{l}: {e}")).collect();
-                (check_of(e), if failures.len() == 1 { failures.first().map(|(_, e)| e.to_string()).unwrap_or_default() } else { all.join("; ") })
+                (
+                    check_of(e),
+                    if failures.len() == 1 {
+                        failures
+                            .first()
+                            .map(|(_, e)| e.to_string())
+                            .unwrap_or_default()
+                    } else {
+                        all.join("; ")
+                    },
+                )
             }
-            None => (CheckId::Signature, "no verification was possible".to_string()),
+            None => (
+                CheckId::Signature,
+                "no verification was possible".to_string(),
+            ),
         };
         checks.push(Check::fail(id, reason));
-        for c in [CheckId::Signature, CheckId::TransparencyLog, CheckId::Chain, CheckId::Timestamp, CheckId::Identity] {
+        for c in [
+            CheckId::Signature,
+            CheckId::TransparencyLog,
+            CheckId::Chain,
+            CheckId::Timestamp,
+            CheckId::Identity,
+        ] {
             if c != id {
-                checks.push(Check::skip(c, "not evaluated: verification stopped at the failing check"));
+                checks.push(Check::skip(
+                    c,
+                    "not evaluated: verification stopped at the failing check",
+                ));
             }
         }
-        return SignerReport { index: 0, certificate: None, digest_algorithm: None, signing_time: None, accepted: false, checks };
+        return SignerReport {
+            index: 0,
+            certificate: None,
+            digest_algorithm: None,
+            signing_time: None,
+            accepted: false,
+            checks,
+        };
     };
 
-    checks.push(Check::pass(CheckId::Signature, format!("the signature over the artifact verifies (trusted root '{}')", root.name)));
+    checks.push(Check::pass(
+        CheckId::Signature,
+        format!(
+            "the signature over the artifact verifies (trusted root '{}')",
+            root.name
+        ),
+    ));
     if result.tlog_verified() {
         checks.push(Check::pass(CheckId::TransparencyLog, "the transparency-log entry verifies (inclusion proof and checkpoint, or signed entry timestamp) and matches the bundle"));
     } else {
-        checks.push(Check::fail(CheckId::TransparencyLog, "the transparency log was not verified"));
+        checks.push(Check::fail(
+            CheckId::TransparencyLog,
+            "the transparency log was not verified",
+        ));
     }
     let times: Vec<OffsetDateTime> = result
         .verified_timestamps()
@@ -402,30 +586,71 @@ fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bu
         .collect();
     let signing_time = times.iter().min().copied();
     match signing_time {
-        Some(t) => checks.push(Check::pass(CheckId::Timestamp, format!("verified signing time {} ({} trusted time source(s))", rfc3339(t), times.len()))),
+        Some(t) => checks.push(Check::pass(
+            CheckId::Timestamp,
+            format!(
+                "verified signing time {} ({} trusted time source(s))",
+                rfc3339(t),
+                times.len()
+            ),
+        )),
         None => checks.push(Check::skip(CheckId::Timestamp, "no verified timestamp")),
     }
     let mut cert_summary = None;
     match key_index {
         Some(i) => {
             checks.push(Check::skip(CheckId::Chain, "keyed bundle: no certificate"));
-            let fp = vendor.sigstore.keys.get(i).map(|k| k.1.clone()).unwrap_or_default();
-            checks.push(Check::pass(CheckId::Identity, format!("signed with vendor '{}' key (SPKI SHA-256 {fp})", vendor.id)));
+            let fp = vendor
+                .sigstore
+                .keys
+                .get(i)
+                .map(|k| k.1.clone())
+                .unwrap_or_default();
+            checks.push(Check::pass(
+                CheckId::Identity,
+                format!("signed with vendor '{}' key (SPKI SHA-256 {fp})", vendor.id),
+            ));
         }
         None => {
             if result.certificate_verified() && result.sct_verified() {
                 checks.push(Check::pass(CheckId::Chain, "the certificate chains to the trusted root's Fulcio CA at the signing time, with a valid SCT"));
             } else {
-                checks.push(Check::fail(CheckId::Chain, "the certificate or its SCT was not verified"));
+                checks.push(Check::fail(
+                    CheckId::Chain,
+                    "the certificate or its SCT was not verified",
+                ));
             }
             cert_summary = leaf_certificate(bundle).map(|c| c.summary());
-            let san = result.identity().map(|s| s.as_str().to_string()).unwrap_or_default();
+            let san = result
+                .identity()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
             let issuer = result.issuer().unwrap_or_default().to_string();
-            match vendor.sigstore.identities.iter().find(|i| i.matches(&san, &issuer)) {
-                Some(i) => checks.push(Check::pass(CheckId::Identity, format!("signed by {san} (issuer {issuer}) for vendor '{}', matching {}", vendor.id, i.describe()))),
+            match vendor
+                .sigstore
+                .identities
+                .iter()
+                .find(|i| i.matches(&san, &issuer))
+            {
+                Some(i) => checks.push(Check::pass(
+                    CheckId::Identity,
+                    format!(
+                        "signed by {san} (issuer {issuer}) for vendor '{}', matching {}",
+                        vendor.id,
+                        i.describe()
+                    ),
+                )),
                 None => {
-                    let owner = req.policy.vendors.iter().find(|o| o.id != vendor.id && o.sigstore.identities.iter().any(|i| i.matches(&san, &issuer)));
-                    let hint = owner.map(|o| format!("; it is an identity of vendor '{}'", o.id)).unwrap_or_default();
+                    let owner = req.policy.vendors.iter().find(|o| {
+                        o.id != vendor.id
+                            && o.sigstore
+                                .identities
+                                .iter()
+                                .any(|i| i.matches(&san, &issuer))
+                    });
+                    let hint = owner
+                        .map(|o| format!("; it is an identity of vendor '{}'", o.id))
+                        .unwrap_or_default();
                     checks.push(Check::fail(
                         CheckId::Identity,
                         format!("the signer {san} (issuer {issuer}) is not an identity of vendor '{}'{hint}", vendor.id),
@@ -439,7 +664,11 @@ fn evaluate(req: &VerifyRequest<'_>, vendor: &crate::policy::Vendor, bundle: &Bu
         index: 0,
         certificate: cert_summary,
         digest_algorithm: None,
-        signing_time: signing_time.map(|t| SigningTime { time: rfc3339(t), source: TimeSource::Timestamp, tsa: None }),
+        signing_time: signing_time.map(|t| SigningTime {
+            time: rfc3339(t),
+            source: TimeSource::Timestamp,
+            tsa: None,
+        }),
         accepted,
         checks,
     }
@@ -449,7 +678,9 @@ fn leaf_certificate(bundle: &Bundle) -> Option<ParsedCert> {
     use sigstore_types::VerificationMaterialContent as V;
     let der = match &bundle.verification_material.content {
         V::Certificate(c) => c.raw_bytes.as_bytes().to_vec(),
-        V::X509CertificateChain { certificates } => certificates.first()?.raw_bytes.as_bytes().to_vec(),
+        V::X509CertificateChain { certificates } => {
+            certificates.first()?.raw_bytes.as_bytes().to_vec()
+        }
         _ => return None,
     };
     ParsedCert::from_der(der).ok()

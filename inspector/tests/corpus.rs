@@ -469,3 +469,5 @@ pub fn tempdir() -> PathBuf {
 mod hostile;
 #[path = "corpus/lot_and_chain.rs"]
 mod lot_and_chain;
+#[path = "corpus/sigstore.rs"]
+mod sigstore;

@@ -64,12 +64,28 @@ pub fn inspect_digest(
     digest: &str,
 ) -> Result<Report> {
     let (algorithm, value) = parse_digest(digest)?;
-    let signature = read_limited(job.signature, limits.max_signature_bytes as u64).context("cannot read the bundle")?;
+    let signature = read_limited(job.signature, limits.max_signature_bytes as u64)
+        .context("cannot read the bundle")?;
     if !inspector::sigstore::looks_like_bundle(&signature) {
-        anyhow::bail!("--digest works with Sigstore bundles only; '{}' is not one (a CMS signature needs the blob)", job.signature.display());
+        anyhow::bail!(
+            "--digest works with Sigstore bundles only; '{}' is not one (a CMS signature needs the blob)",
+            job.signature.display()
+        );
     }
-    let req = VerifyRequest { policy, vendor: job.vendor, component: job.component, version: job.version, signature: &signature, time, limits, cache: None };
-    let mut report = inspector::sigstore::verify_sigstore(&req, inspector::sigstore::SigstoreArtifact::Digest { algorithm, value })?;
+    let req = VerifyRequest {
+        policy,
+        vendor: job.vendor,
+        component: job.component,
+        version: job.version,
+        signature: &signature,
+        time,
+        limits,
+        cache: None,
+    };
+    let mut report = inspector::sigstore::verify_sigstore(
+        &req,
+        inspector::sigstore::SigstoreArtifact::Digest { algorithm, value },
+    )?;
     report.blob.path = Some(digest.to_string());
     report.signature.path = Some(job.signature.display().to_string());
     Ok(report)
@@ -118,7 +134,10 @@ pub fn inspect(
         cache,
     };
     let mut report = if inspector::sigstore::looks_like_bundle(&signature) {
-        inspector::sigstore::verify_sigstore(&req, inspector::sigstore::SigstoreArtifact::Reader(&mut reader))
+        inspector::sigstore::verify_sigstore(
+            &req,
+            inspector::sigstore::SigstoreArtifact::Reader(&mut reader),
+        )
     } else {
         verify_cms(&req, &mut reader)
     }
@@ -138,14 +157,26 @@ pub fn run(o: Options) -> Result<bool> {
     let limits = Limits::default();
     let report = match (&o.blob, &o.digest) {
         (Some(_), Some(_)) => anyhow::bail!("give either BLOB or --digest, not both"),
-        (None, None) => anyhow::bail!("give the BLOB to verify (or --digest sha256:HEX with a Sigstore bundle)"),
+        (None, None) => {
+            anyhow::bail!("give the BLOB to verify (or --digest sha256:HEX with a Sigstore bundle)")
+        }
         (None, Some(d)) => {
-            let bundle = o.bundle.clone().or(o.signature.clone()).ok_or_else(|| anyhow::anyhow!("--digest needs --bundle FILE"))?;
+            let bundle = o
+                .bundle
+                .clone()
+                .or(o.signature.clone())
+                .ok_or_else(|| anyhow::anyhow!("--digest needs --bundle FILE"))?;
             inspect_digest(
                 &policy,
                 &limits,
                 time,
-                &Job { vendor: &o.vendor, component: &o.component, version: &o.version, blob: Path::new(""), signature: &bundle },
+                &Job {
+                    vendor: &o.vendor,
+                    component: &o.component,
+                    version: &o.version,
+                    blob: Path::new(""),
+                    signature: &bundle,
+                },
                 d,
             )?
         }
@@ -162,7 +193,13 @@ pub fn run(o: Options) -> Result<bool> {
                 time,
                 None,
                 true,
-                &Job { vendor: &o.vendor, component: &o.component, version: &o.version, blob, signature: &signature },
+                &Job {
+                    vendor: &o.vendor,
+                    component: &o.component,
+                    version: &o.version,
+                    blob,
+                    signature: &signature,
+                },
             )?
         }
     };

@@ -1,0 +1,617 @@
+//! Sigstore: real public bundles (tests/fixtures/sigstore/PROVENANCE.md)
+//! accepted for their vendor, rejected under a wrong identity, and rejected
+//! when altered.
+
+use super::*;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use inspector::digest::DigestAlgorithm;
+use inspector::sigstore::{SigstoreArtifact, verify_sigstore};
+
+fn sfix() -> PathBuf {
+    fixtures().join("../sigstore")
+}
+
+fn spolicy() -> TrustPolicy {
+    let json = std::fs::read(sfix().join("trust.json")).unwrap();
+    TrustPolicy::from_json(&json, &mut Files(sfix())).unwrap()
+}
+
+enum Art {
+    Blob(&'static str),
+    Digest(DigestAlgorithm, &'static str),
+}
+
+struct SCase {
+    bundle: &'static str,
+    vendor: &'static str,
+    component: &'static str,
+    version: &'static str,
+    art: Art,
+    /// The vendor whose identity it is *not* (for the wrong-identity run).
+    wrong_vendor: &'static str,
+}
+
+const SHA256_WHL: &str = "c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201";
+const SHA512_SIGJS: &str = "46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c";
+const SHA512_DSSE: &str = "bbfd372fc9beeb777fe35d05bb10c0c70a9733d366a75fed7dd18866c7391de3ee7e88ba74dd47abf3e15c845e547fcf0e5c3da80854c751554224d3a6d4e55f";
+
+fn scases() -> Vec<SCase> {
+    vec![
+        SCase {
+            bundle: "cosign-v3-blob.sigstore.json",
+            vendor: "vollprecht",
+            component: "sensor-fw",
+            version: "1.2.0",
+            art: Art::Blob("cosign-v3-blob.txt"),
+            wrong_vendor: "dehamer",
+        },
+        SCase {
+            bundle: "bundle_v3_github.whl.sigstore",
+            vendor: "trailofbits",
+            component: "rfc8785-wheel",
+            version: "0.1.2",
+            art: Art::Digest(DigestAlgorithm::Sha256, SHA256_WHL),
+            wrong_vendor: "sigstore-js",
+        },
+        SCase {
+            bundle: "sigstore.js@2.0.0-provenance.sigstore.json",
+            vendor: "sigstore-js",
+            component: "sigstore-npm",
+            version: "2.0.0",
+            art: Art::Digest(DigestAlgorithm::Sha512, SHA512_SIGJS),
+            wrong_vendor: "trailofbits",
+        },
+        SCase {
+            bundle: "dsse.sigstore.json",
+            vendor: "dehamer",
+            component: "test-artifact",
+            version: "1.0.0",
+            art: Art::Digest(DigestAlgorithm::Sha512, SHA512_DSSE),
+            wrong_vendor: "vollprecht",
+        },
+        SCase {
+            bundle: "conda-attestation.sigstore.json",
+            vendor: "prefix",
+            component: "signed-package",
+            version: "2.1.0",
+            art: Art::Blob("signed-package-2.1.0-hb0f4dca_0.conda"),
+            wrong_vendor: "trailofbits",
+        },
+        SCase {
+            bundle: "managed-key.sigstore.json",
+            vendor: "keyco",
+            component: "keyco-fw",
+            version: "1.0.0",
+            art: Art::Blob("managed-key-artifact.txt"),
+            wrong_vendor: "vollprecht",
+        },
+    ]
+}
+
+fn run_s(
+    p: &TrustPolicy,
+    bundle: &[u8],
+    vendor: &str,
+    component: &str,
+    version: &str,
+    art: &Art,
+) -> Report {
+    let limits = Limits::default();
+    let req = VerifyRequest {
+        policy: p,
+        vendor,
+        component,
+        version,
+        signature: bundle,
+        time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+        limits: &limits,
+        cache: None,
+    };
+    match art {
+        Art::Blob(name) => {
+            let mut f = std::fs::File::open(sfix().join(name)).unwrap();
+            verify_sigstore(&req, SigstoreArtifact::Reader(&mut f)).unwrap()
+        }
+        Art::Digest(alg, hexv) => {
+            let value = inspector::policy::parse_hex(hexv).unwrap();
+            verify_sigstore(
+                &req,
+                SigstoreArtifact::Digest {
+                    algorithm: *alg,
+                    value,
+                },
+            )
+            .unwrap()
+        }
+    }
+}
+
+fn failing(r: &Report) -> Vec<(CheckId, String)> {
+    r.all_checks()
+        .filter(|c| c.outcome == Outcome::Fail)
+        .map(|c| (c.id, c.reason.clone()))
+        .collect()
+}
+
+#[test]
+fn real_bundles_are_accepted_for_their_vendor_and_rejected_for_another() {
+    let p = spolicy();
+    let mut versions = std::collections::BTreeSet::new();
+    for c in scases() {
+        let bundle = std::fs::read(sfix().join(c.bundle)).unwrap();
+        let r = run_s(&p, &bundle, c.vendor, c.component, c.version, &c.art);
+        assert_eq!(
+            r.verdict,
+            Verdict::Accept,
+            "{}: {:#?}",
+            c.bundle,
+            failing(&r)
+        );
+        assert_eq!(r.signature.kind, "sigstore");
+        versions.insert(r.signature.encoding.clone().unwrap());
+        for id in [
+            CheckId::Signature,
+            CheckId::TransparencyLog,
+            CheckId::Identity,
+            CheckId::Timestamp,
+        ] {
+            assert_eq!(
+                r.outcome_of(id),
+                Some(Outcome::Pass),
+                "{}: {id:?}",
+                c.bundle
+            );
+        }
+        // The same bundle claimed for another vendor: the identity check fails.
+        let wrong = p.vendor(c.wrong_vendor).unwrap();
+        let comp = wrong.components[0].name.clone();
+        let r = run_s(&p, &bundle, c.wrong_vendor, &comp, "9.9.9", &c.art);
+        assert_eq!(
+            r.verdict,
+            Verdict::Reject,
+            "{} must be rejected for {}",
+            c.bundle,
+            c.wrong_vendor
+        );
+        let f = failing(&r);
+        assert!(
+            f.iter().any(|(id, reason)| *id == CheckId::Identity
+                && (reason.contains("is not an identity of vendor")
+                    || reason.contains("has no Sigstore"))),
+            "{}: {f:#?}",
+            c.bundle
+        );
+    }
+    assert_eq!(
+        versions.into_iter().collect::<Vec<_>>(),
+        vec!["v0.1", "v0.2", "v0.3"]
+    );
+}
+
+#[test]
+fn regex_identities_are_anchored_at_both_ends() {
+    use inspector::sigstore::SigstoreIdentity;
+    let i = SigstoreIdentity::new("https://issuer", None, Some("https://github\\.com/acme/.*"))
+        .unwrap();
+    assert!(i.matches(
+        "https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main",
+        "https://issuer"
+    ));
+    assert!(
+        !i.matches(
+            "https://evil.example/https://github.com/acme/x",
+            "https://issuer"
+        ),
+        "must be anchored at the start"
+    );
+    assert!(
+        !i.matches("https://github.com/acme/x", "https://other-issuer"),
+        "issuer must match exactly"
+    );
+    let j = SigstoreIdentity::new("https://issuer", None, Some("a|b")).unwrap();
+    assert!(j.matches("a", "https://issuer") && j.matches("b", "https://issuer"));
+    assert!(
+        !j.matches("ab", "https://issuer") && !j.matches("xa", "https://issuer"),
+        "alternation must stay anchored"
+    );
+    assert!(SigstoreIdentity::new("https://issuer", None, Some("(")).is_err());
+    assert!(SigstoreIdentity::new("https://issuer", Some("x"), Some("y")).is_err());
+    assert!(SigstoreIdentity::new("", Some("x"), None).is_err());
+}
+
+fn flip_b64(v: &mut serde_json::Value) {
+    let mut bytes = B64.decode(v.as_str().unwrap()).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    *v = B64.encode(bytes).into();
+}
+
+/// Alters a real bundle and expects a rejection at `expect` (or, when
+/// `None`, any failing check).
+fn altered(case: usize, alter: impl Fn(&mut serde_json::Value), expect: Option<CheckId>) {
+    let p = spolicy();
+    let c = &scases()[case];
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix().join(c.bundle)).unwrap()).unwrap();
+    alter(&mut v);
+    let r = run_s(
+        &p,
+        &serde_json::to_vec(&v).unwrap(),
+        c.vendor,
+        c.component,
+        c.version,
+        &c.art,
+    );
+    assert_eq!(
+        r.verdict,
+        Verdict::Reject,
+        "altered {} was accepted",
+        c.bundle
+    );
+    let f = failing(&r);
+    assert!(!f.is_empty());
+    if let Some(id) = expect {
+        assert!(
+            f.iter().any(|(i, _)| *i == id),
+            "altered {}: expected {id:?} to fail, got {f:#?}",
+            c.bundle
+        );
+    }
+}
+
+#[test]
+fn altered_bundles_are_rejected() {
+    // Signature over the artifact (message signature, and DSSE).
+    altered(
+        0,
+        |v| flip_b64(&mut v["messageSignature"]["signature"]),
+        None,
+    );
+    altered(
+        5,
+        |v| flip_b64(&mut v["messageSignature"]["signature"]),
+        None,
+    );
+    altered(
+        4,
+        |v| flip_b64(&mut v["dsseEnvelope"]["signatures"][0]["sig"]),
+        None,
+    );
+    // Log proof: an inclusion-proof hash, the checkpoint, the SET, the entry time.
+    altered(
+        0,
+        |v| {
+            flip_b64(
+                &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0],
+            )
+        },
+        Some(CheckId::TransparencyLog),
+    );
+    altered(
+        0,
+        |v| {
+            let env = v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"].as_str().unwrap().to_string();
+            let mut lines: Vec<String> = env.lines().map(str::to_string).collect();
+            lines[1] = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+            v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] =
+                (lines.join("\n") + "\n").into();
+        },
+        Some(CheckId::TransparencyLog),
+    );
+    altered(
+        2,
+        |v| {
+            flip_b64(
+                &mut v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"],
+            )
+        },
+        None,
+    );
+    altered(
+        1,
+        |v| {
+            let t: i64 = v["verificationMaterial"]["tlogEntries"][0]["integratedTime"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            v["verificationMaterial"]["tlogEntries"][0]["integratedTime"] =
+                (t - 3600).to_string().into();
+        },
+        None,
+    );
+    // The certificate.
+    altered(
+        0,
+        |v| flip_b64(&mut v["verificationMaterial"]["certificate"]["rawBytes"]),
+        None,
+    );
+    // The bundle version / media type.
+    altered(
+        0,
+        |v| v["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.9".into(),
+        Some(CheckId::Format),
+    );
+    altered(
+        0,
+        |v| v["mediaType"] = "application/json".into(),
+        Some(CheckId::Format),
+    );
+    // The log entry's body (it must describe this bundle).
+    altered(
+        5,
+        |v| flip_b64(&mut v["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]),
+        None,
+    );
+}
+
+#[test]
+fn wrong_artifact_wrong_key_and_floors_are_rejected() {
+    let p = spolicy();
+    let cosign = std::fs::read(sfix().join("cosign-v3-blob.sigstore.json")).unwrap();
+    // Another artifact.
+    let r = run_s(
+        &p,
+        &cosign,
+        "vollprecht",
+        "sensor-fw",
+        "1.2.0",
+        &Art::Blob("managed-key-artifact.txt"),
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert!(
+        failing(&r)
+            .iter()
+            .any(|(id, reason)| *id == CheckId::Content && reason.contains("does not match")),
+        "{:#?}",
+        failing(&r)
+    );
+    // A digest of the right length but wrong value.
+    let r = run_s(
+        &p,
+        &cosign,
+        "vollprecht",
+        "sensor-fw",
+        "1.2.0",
+        &Art::Digest(DigestAlgorithm::Sha256, SHA256_WHL),
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    // Rollback floor applies as for CMS.
+    let r = run_s(
+        &p,
+        &cosign,
+        "vollprecht",
+        "sensor-fw",
+        "0.9.0",
+        &Art::Blob("cosign-v3-blob.txt"),
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert!(
+        failing(&r)
+            .iter()
+            .any(|(id, _)| *id == CheckId::VersionFloor)
+    );
+    // A keyed bundle under a vendor whose registered key is another one:
+    // the bundle's key hint is never used.
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
+    let other_key = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(fixtures().join("keys/acme-signer-p256.key"))
+        .output()
+        .unwrap();
+    assert!(other_key.status.success());
+    doc["vendors"][5]["sigstore"]["keys"] =
+        serde_json::json!([String::from_utf8(other_key.stdout).unwrap()]);
+    let p2 = TrustPolicy::from_json(doc.to_string().as_bytes(), &mut Files(sfix())).unwrap();
+    let keyed = std::fs::read(sfix().join("managed-key.sigstore.json")).unwrap();
+    let r = run_s(
+        &p2,
+        &keyed,
+        "keyco",
+        "keyco-fw",
+        "1.0.0",
+        &Art::Blob("managed-key-artifact.txt"),
+    );
+    assert_eq!(
+        r.verdict,
+        Verdict::Reject,
+        "a bundle signed by another key must be rejected"
+    );
+    // A vendor without keys.
+    let r = run_s(
+        &p,
+        &keyed,
+        "vollprecht",
+        "sensor-fw",
+        "1.2.0",
+        &Art::Blob("managed-key-artifact.txt"),
+    );
+    assert!(
+        failing(&r).iter().any(
+            |(id, reason)| *id == CheckId::Identity && reason.contains("hint is never trusted")
+        )
+    );
+    // No trusted roots at all.
+    doc["sigstore_trusted_roots"] = serde_json::json!([]);
+    let p3 = TrustPolicy::from_json(doc.to_string().as_bytes(), &mut Files(sfix())).unwrap();
+    let r = run_s(
+        &p3,
+        &cosign,
+        "vollprecht",
+        "sensor-fw",
+        "1.2.0",
+        &Art::Blob("cosign-v3-blob.txt"),
+    );
+    assert!(
+        failing(&r)
+            .iter()
+            .any(|(_, reason)| reason.contains("no Sigstore trusted roots"))
+    );
+}
+
+#[test]
+fn sigstore_through_the_cli_bundle_digest_defaults_and_lots() {
+    let f = sfix();
+    let trust = f.join("trust.json");
+    let base = |extra: &[&str]| {
+        let mut c = cli();
+        c.arg("verify")
+            .arg("--trust")
+            .arg(&trust)
+            .args(["--at", AT, "--format", "json"])
+            .args(extra);
+        c
+    };
+    let out = base(&[
+        "--vendor",
+        "vollprecht",
+        "--component",
+        "sensor-fw",
+        "--version",
+        "1.2.0",
+        "--bundle",
+    ])
+    .arg(f.join("cosign-v3-blob.sigstore.json"))
+    .arg(f.join("cosign-v3-blob.txt"))
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r.blob.sha256.as_deref(),
+        Some("e194b99df6639501325c5f44da79fe3a8efae6f239bd79443a19787e06fb1764")
+    );
+    // --digest in place of BLOB.
+    let out = base(&[
+        "--vendor",
+        "sigstore-js",
+        "--component",
+        "sigstore-npm",
+        "--version",
+        "2.0.0",
+        "--digest",
+        &format!("sha512:{SHA512_SIGJS}"),
+        "--bundle",
+    ])
+    .arg(f.join("sigstore.js@2.0.0-provenance.sigstore.json"))
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Bad digests and a CMS signature with --digest are usage errors.
+    for d in ["sha256:abcd", "md5:00", "nonsense"] {
+        let out = base(&[
+            "--vendor",
+            "sigstore-js",
+            "--component",
+            "sigstore-npm",
+            "--version",
+            "2.0.0",
+            "--digest",
+            d,
+            "--bundle",
+        ])
+        .arg(f.join("sigstore.js@2.0.0-provenance.sigstore.json"))
+        .output()
+        .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{d}");
+    }
+    let out = base(&[
+        "--vendor",
+        "vollprecht",
+        "--component",
+        "sensor-fw",
+        "--version",
+        "1.2.0",
+        "--digest",
+        &format!("sha256:{SHA256_WHL}"),
+        "--signature",
+    ])
+    .arg(fixtures().join("sigs/p256-detached.der"))
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Default lookup: BLOB.sigstore.json next to the blob; and an unknown bundle version.
+    let dir = tempdir();
+    std::fs::copy(f.join("cosign-v3-blob.txt"), dir.join("fw.bin")).unwrap();
+    std::fs::copy(
+        f.join("cosign-v3-blob.sigstore.json"),
+        dir.join("fw.bin.sigstore.json"),
+    )
+    .unwrap();
+    let out = base(&[
+        "--vendor",
+        "vollprecht",
+        "--component",
+        "sensor-fw",
+        "--version",
+        "1.2.0",
+    ])
+    .arg(dir.join("fw.bin"))
+    .output()
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = base(&[
+        "--vendor",
+        "vollprecht",
+        "--component",
+        "sensor-fw",
+        "--version",
+        "1.2.0",
+        "--bundle",
+    ])
+    .arg(f.join("bundle_invalid_version.txt.sigstore"))
+    .arg(dir.join("fw.bin"))
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r.summary.contains("Invalid media type"), "{}", r.summary);
+    // A lot mixing Sigstore and CMS.
+    let manifest = dir.join("lot.csv");
+    std::fs::write(
+        &manifest,
+        format!(
+            "blob,signature,vendor,component,version\nfw.bin,,vollprecht,sensor-fw,1.2.0\n{m},{m}.sigstore,keyco,keyco-fw,1.0.0\n",
+            m = f.join("managed-key-artifact.txt").display()
+        ),
+    )
+    .unwrap();
+    std::fs::copy(
+        f.join("managed-key.sigstore.json"),
+        f.join("managed-key-artifact.txt.sigstore"),
+    )
+    .unwrap();
+    let out = cli()
+        .args(["verify-lot", "--trust"])
+        .arg(&trust)
+        .args(["--at", AT, "--format", "json"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    std::fs::remove_file(f.join("managed-key-artifact.txt.sigstore")).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let lot: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(lot["accepted"], 2);
+}
