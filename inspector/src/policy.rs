@@ -88,7 +88,9 @@ pub struct VendorDocument {
     /// Display name.
     #[serde(default)]
     pub name: String,
-    /// Trust anchors for this vendor only.
+    /// Trust anchors for this vendor only (may be empty for a vendor that
+    /// signs with Sigstore only).
+    #[serde(default)]
     pub anchors: Vec<String>,
     /// Registered intermediates: help path building, never anchors.
     #[serde(default)]
@@ -393,10 +395,14 @@ impl TrustPolicy {
                     format!("duplicate vendor id '{}'", v.id),
                 ));
             }
-            if v.anchors.is_empty() {
+            let has_sigstore = v
+                .sigstore
+                .as_ref()
+                .is_some_and(|s| !s.identities.is_empty() || !s.keys.is_empty());
+            if v.anchors.is_empty() && !has_sigstore {
                 return Err(PolicyError::new(
                     at("anchors"),
-                    "a vendor needs at least one trust anchor",
+                    "a vendor needs at least one trust anchor (or Sigstore identities or keys)",
                 ));
             }
             let mut anchors = Vec::new();

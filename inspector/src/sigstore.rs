@@ -46,6 +46,30 @@ impl std::fmt::Debug for SigstoreRoot {
 impl SigstoreRoot {
     /// Parses a `trusted_root.json` and prepares its verifier.
     pub fn from_json(name: &str, json: &str) -> Result<Self, String> {
+        // The parser below is lenient; a document without the trusted-root
+        // media type, or without any transparency log or TSA, cannot verify anything
+        // and is refused here rather than failing every bundle later.
+        let v: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
+        let media = v
+            .get("mediaType")
+            .and_then(|m| m.as_str())
+            .unwrap_or_default();
+        if !media.starts_with("application/vnd.dev.sigstore.trustedroot") {
+            return Err(format!(
+                "mediaType '{media}' is not a Sigstore trusted root"
+            ));
+        }
+        let listed = |k: &str| {
+            v.get(k)
+                .and_then(|t| t.as_array())
+                .is_some_and(|t| !t.is_empty())
+        };
+        if !listed("tlogs") && !listed("timestampAuthorities") {
+            return Err(
+                "the trusted root lists no transparency log and no timestamp authority".into(),
+            );
+        }
         let root = sigstore_trust_root::TrustedRoot::from_json(json)
             .map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
         let verifier =

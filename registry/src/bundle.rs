@@ -9,11 +9,18 @@ use diesel::prelude::*;
 use inspector::bundle::{BUNDLE_FORMAT, SignedBundle};
 use inspector::cert::rfc3339;
 use inspector::policy::{
-    ComponentDocument, PolicyDocument, RevocationDocument, SigningPolicyDocument, VendorDocument,
+    ComponentDocument, IdentityDocument, PolicyDocument, RevocationDocument, SigningPolicyDocument,
+    TrustedRootDocument, VendorDocument, VendorSigstoreDocument,
 };
 use schema::DbConnection;
-use schema::models::{Certificate, Component, Revocation, TsaAnchor, Vendor};
-use schema::schema::{certificates, components, registry_state, revocations, tsa_anchors, vendors};
+use schema::models::{
+    Certificate, Component, Revocation, SigstoreIdentity, SigstoreKey, SigstoreTrustedRoot,
+    TsaAnchor, Vendor,
+};
+use schema::schema::{
+    certificates, components, registry_state, revocations, sigstore_identities, sigstore_keys,
+    sigstore_trusted_roots, tsa_anchors, vendors,
+};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -79,6 +86,37 @@ pub fn build_document(
             .order(revocations::id)
             .select(Revocation::as_select())
             .load(conn)?;
+        let idents: Vec<SigstoreIdentity> = sigstore_identities::table
+            .order(sigstore_identities::id)
+            .select(SigstoreIdentity::as_select())
+            .load(conn)?;
+        let skeys: Vec<SigstoreKey> = sigstore_keys::table
+            .order(sigstore_keys::id)
+            .select(SigstoreKey::as_select())
+            .load(conn)?;
+        let sroots: Vec<SigstoreTrustedRoot> = sigstore_trusted_roots::table
+            .order(sigstore_trusted_roots::name)
+            .select(SigstoreTrustedRoot::as_select())
+            .load(conn)?;
+        let mut sig_by_vendor: HashMap<&str, VendorSigstoreDocument> = HashMap::new();
+        for i in &idents {
+            sig_by_vendor
+                .entry(i.vendor_id.as_str())
+                .or_default()
+                .identities
+                .push(IdentityDocument {
+                    issuer: i.issuer.clone(),
+                    san: i.san.clone(),
+                    san_regex: i.san_regex.clone(),
+                });
+        }
+        for k in &skeys {
+            sig_by_vendor
+                .entry(k.vendor_id.as_str())
+                .or_default()
+                .keys
+                .push(k.pem.clone());
+        }
 
         let mut by_vendor: HashMap<&str, VendorMaterial> = HashMap::new();
         for c in &certs {
@@ -103,9 +141,11 @@ pub fn build_document(
         for v in &vs {
             let (anchors, intermediates, components) =
                 by_vendor.remove(v.id.as_str()).unwrap_or_default();
-            // A vendor without anchors cannot verify anything; it is left
-            // out of the bundle (its blobs are rejected as unknown vendor).
-            if anchors.is_empty() {
+            let sigstore = sig_by_vendor.remove(v.id.as_str());
+            // A vendor with neither anchors nor Sigstore material cannot
+            // verify anything; it is left out of the bundle (its blobs are
+            // rejected as from an unknown vendor).
+            if anchors.is_empty() && sigstore.is_none() {
                 continue;
             }
             vendor_docs.push(VendorDocument {
@@ -119,7 +159,7 @@ pub fn build_document(
                     min_rsa_bits: u32::try_from(v.min_rsa_bits).unwrap_or(2048),
                     require_timestamp: v.require_timestamp,
                 },
-                sigstore: None,
+                sigstore,
             });
         }
         let revocation_docs = revs
@@ -146,7 +186,13 @@ pub fn build_document(
                 serial: Some(u64::try_from(serial).unwrap_or(0)),
                 issued_at: Some(rfc3339(issued_at)),
                 expires_at: Some(rfc3339(expires)),
-                sigstore_trusted_roots: vec![],
+                sigstore_trusted_roots: sroots
+                    .iter()
+                    .map(|r| TrustedRootDocument {
+                        name: r.name.clone(),
+                        trusted_root: r.trusted_root.clone(),
+                    })
+                    .collect(),
             },
         ))
     })

@@ -25,6 +25,8 @@ mod e2e;
 mod records;
 #[path = "api/roles.rs"]
 mod roles;
+#[path = "api/sigstore.rs"]
+mod sigstore;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 

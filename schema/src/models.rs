@@ -194,3 +194,52 @@ pub struct NewAuditEntry {
     pub prev_hash: String,
     pub hash: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = sigstore_identities)]
+pub struct SigstoreIdentity {
+    pub id: i64,
+    pub vendor_id: String,
+    pub issuer: String,
+    pub san: Option<String>,
+    pub san_regex: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sigstore_identities)]
+pub struct NewSigstoreIdentity {
+    pub vendor_id: String,
+    pub issuer: String,
+    pub san: Option<String>,
+    pub san_regex: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = sigstore_keys)]
+pub struct SigstoreKey {
+    pub id: i64,
+    pub vendor_id: String,
+    pub pem: String,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sigstore_keys)]
+pub struct NewSigstoreKey {
+    pub vendor_id: String,
+    pub pem: String,
+    pub sha256: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = sigstore_trusted_roots)]
+pub struct SigstoreTrustedRoot {
+    pub name: String,
+    pub trusted_root: String,
+    pub sha256: String,
+    pub created_at: i64,
+}

@@ -120,7 +120,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sigstore_identities (id) {
+        id -> BigInt,
+        vendor_id -> Text,
+        issuer -> Text,
+        san -> Nullable<Text>,
+        san_regex -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sigstore_keys (id) {
+        id -> BigInt,
+        vendor_id -> Text,
+        pem -> Text,
+        sha256 -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sigstore_trusted_roots (name) {
+        name -> Text,
+        trusted_root -> Text,
+        sha256 -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(certificates -> vendors (vendor_id));
+diesel::joinable!(sigstore_identities -> vendors (vendor_id));
+diesel::joinable!(sigstore_keys -> vendors (vendor_id));
 diesel::joinable!(components -> vendors (vendor_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -133,4 +165,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     audit_log,
     registry_state,
+    sigstore_identities,
+    sigstore_keys,
+    sigstore_trusted_roots,
 );

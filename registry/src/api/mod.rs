@@ -7,6 +7,7 @@ pub mod certificates;
 pub mod components;
 pub mod receipts;
 pub mod revocations;
+pub mod sigstore;
 pub mod tokens;
 pub mod vendors;
 
@@ -90,5 +91,11 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(bundle::registry_certificate)
         .service(audit::list)
         .service(audit::verify)
-        .service(tokens::create);
+        .service(tokens::create)
+        .service(sigstore::add_identity)
+        .service(sigstore::list_identities)
+        .service(sigstore::add_key)
+        .service(sigstore::list_keys)
+        .service(sigstore::add_root)
+        .service(sigstore::list_roots);
 }

@@ -1,0 +1,235 @@
+//! Sigstore identities, keys and trusted roots in the registry, served in
+//! the trust bundle and used by the inspector.
+
+use super::*;
+use inspector::report::Verdict;
+use inspector::sigstore::{SigstoreArtifact, verify_sigstore};
+use inspector::{Limits, TrustPolicy, VerifyRequest};
+use serde_json::json;
+
+fn sfix(name: &str) -> PathBuf {
+    fixtures().join("../sigstore").join(name)
+}
+
+#[actix_rt::test]
+async fn sigstore_material_is_validated_stored_and_exported() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        for (id, name) in [
+            ("vollprecht", "W. Vollprecht"),
+            ("trailofbits", "Trail of Bits"),
+            ("keyco", "KeyCo"),
+        ] {
+            assert_eq!(
+                call(
+                    &app,
+                    "POST",
+                    "/api/v1/vendors",
+                    a,
+                    Some(json!({"id": id, "name": name})),
+                    &[]
+                )
+                .await
+                .0,
+                201
+            );
+        }
+        for (v, c) in [
+            ("vollprecht", "sensor-fw"),
+            ("trailofbits", "rfc8785-wheel"),
+            ("keyco", "keyco-fw"),
+        ] {
+            assert_eq!(
+                call(
+                    &app,
+                    "POST",
+                    &format!("/api/v1/vendors/{v}/components"),
+                    a,
+                    Some(json!({"name": c})),
+                    &[]
+                )
+                .await
+                .0,
+                201
+            );
+        }
+        let (s, _, b) = call(&app, "POST", "/api/v1/vendors/vollprecht/sigstore-identities", a, Some(json!({"issuer": "https://github.com/login/oauth", "san": "w.vollprecht@gmail.com"})), &[]).await;
+        assert_eq!(s, 201, "{b}");
+        let (s, _, b) = call(&app, "POST", "/api/v1/vendors/trailofbits/sigstore-identities", a, Some(json!({"issuer": "https://token.actions.githubusercontent.com", "san_regex": "https://github\\.com/trailofbits/.*"})), &[]).await;
+        assert_eq!(s, 201, "{b}");
+        let key = std::fs::read_to_string(sfix("managed-key.pub")).unwrap();
+        let (s, _, k) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/keyco/sigstore-keys",
+            a,
+            Some(json!({"pem": key.clone()})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{k}");
+        assert_eq!(
+            k["sha256"],
+            "4cb32c4837c6dda8cfb1681efb3fef5f94ffce5b979e6bdb9139302c857af139"
+        );
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/vendors/keyco/sigstore-keys",
+                a,
+                Some(json!({"pem": key})),
+                &[]
+            )
+            .await
+            .0,
+            409
+        );
+        for (name, file) in [
+            ("public-good", "trusted_root-public-good.json"),
+            ("github", "trusted_root-github.json"),
+        ] {
+            let root: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(sfix(file)).unwrap()).unwrap();
+            let (s, _, r) = call(
+                &app,
+                "POST",
+                "/api/v1/sigstore-trusted-roots",
+                a,
+                Some(json!({"name": name, "trusted_root": root})),
+                &[],
+            )
+            .await;
+            assert_eq!(s, 201, "{r}");
+        }
+        // Refusals.
+        for (uri, body, text) in [
+            (
+                "/api/v1/vendors/vollprecht/sigstore-identities",
+                json!({"issuer": "https://x", "san_regex": "("}),
+                "not a valid regular expression",
+            ),
+            (
+                "/api/v1/vendors/vollprecht/sigstore-identities",
+                json!({"issuer": "https://x", "san": "a", "san_regex": "b"}),
+                "exactly one",
+            ),
+            (
+                "/api/v1/vendors/vollprecht/sigstore-identities",
+                json!({"issuer": "", "san": "a"}),
+                "issuer",
+            ),
+            (
+                "/api/v1/vendors/keyco/sigstore-keys",
+                json!({"pem": pem("acme-root.pem")}),
+                "key refused",
+            ),
+            (
+                "/api/v1/sigstore-trusted-roots",
+                json!({"name": "junk", "trusted_root": {"mediaType": "nope"}}),
+                "trusted root refused",
+            ),
+            (
+                "/api/v1/sigstore-trusted-roots",
+                json!({"name": "empty", "trusted_root": {"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1", "tlogs": []}}),
+                "no transparency log",
+            ),
+        ] {
+            let (s, _, e) = call(&app, "POST", uri, a, Some(body), &[]).await;
+            assert_eq!(s, 400, "{db:?} {uri}: {e}");
+            assert!(
+                e["error"]["message"].as_str().unwrap().contains(text),
+                "{e}"
+            );
+        }
+        let (_, _, roots) = call(&app, "GET", "/api/v1/sigstore-trusted-roots", a, None, &[]).await;
+        assert_eq!(roots.as_array().unwrap().len(), 2);
+        let (_, _, ids) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/trailofbits/sigstore-identities",
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(ids[0]["san_regex"], "https://github\\.com/trailofbits/.*");
+
+        // The bundle carries it all, and the inspector accepts and rejects as it should.
+        let req = test::TestRequest::get()
+            .uri("/api/v1/trust-bundle")
+            .insert_header(("Authorization", format!("Bearer {}", h.admin)))
+            .to_request();
+        let body = test::read_body(test::call_service(&app, req).await).await;
+        let pinned =
+            inspector::cert::certificates_from_bytes(h.state.key.certificate_pem.as_bytes())
+                .unwrap()
+                .remove(0);
+        let b =
+            inspector::bundle::verify_bundle(&body, &pinned, time::OffsetDateTime::now_utc(), None)
+                .unwrap();
+        let policy =
+            TrustPolicy::from_json(&b.document, &mut inspector::policy::InlineOnly).unwrap();
+        assert_eq!(policy.sigstore_roots.len(), 2);
+        let limits = Limits::default();
+        let verdict = |vendor: &str, component: &str, bundle: &str, blob: &str| {
+            let sig = std::fs::read(sfix(bundle)).unwrap();
+            let req = VerifyRequest {
+                policy: &policy,
+                vendor,
+                component,
+                version: "1.0.0",
+                signature: &sig,
+                time: time::OffsetDateTime::now_utc(),
+                limits: &limits,
+                cache: None,
+            };
+            let mut f = std::fs::File::open(sfix(blob)).unwrap();
+            verify_sigstore(&req, SigstoreArtifact::Reader(&mut f))
+                .unwrap()
+                .verdict
+        };
+        assert_eq!(
+            verdict(
+                "vollprecht",
+                "sensor-fw",
+                "cosign-v3-blob.sigstore.json",
+                "cosign-v3-blob.txt"
+            ),
+            Verdict::Accept,
+            "{db:?}"
+        );
+        assert_eq!(
+            verdict(
+                "keyco",
+                "keyco-fw",
+                "managed-key.sigstore.json",
+                "managed-key-artifact.txt"
+            ),
+            Verdict::Accept,
+            "{db:?}"
+        );
+        assert_eq!(
+            verdict(
+                "trailofbits",
+                "rfc8785-wheel",
+                "cosign-v3-blob.sigstore.json",
+                "cosign-v3-blob.txt"
+            ),
+            Verdict::Reject,
+            "{db:?}"
+        );
+        assert_eq!(
+            verdict(
+                "keyco",
+                "keyco-fw",
+                "cosign-v3-blob.sigstore.json",
+                "cosign-v3-blob.txt"
+            ),
+            Verdict::Reject,
+            "{db:?}"
+        );
+    }
+}
