@@ -226,7 +226,9 @@ fn scan(
     max: u64,
 ) -> Result<Option<Scanned>, VerifyError> {
     let mut h = MultiHasher::new([DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]);
-    let mut buf = vec![0u8; 1 << 20];
+    // Start small (most blobs in a lot are small) and grow to 1 MiB.
+    let max_buf = 1 << 20;
+    let mut buf = vec![0u8; 64 * 1024];
     let mut kept = Some(Vec::new());
     loop {
         let n = match reader.read(&mut buf) {
@@ -235,6 +237,7 @@ fn scan(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e.into()),
         };
+        let full = n == buf.len();
         let chunk = buf.get(..n).unwrap_or(&[]);
         if h.length().saturating_add(n as u64) > max {
             return Ok(None);
@@ -246,6 +249,9 @@ fn scan(
             } else {
                 k.extend_from_slice(chunk);
             }
+        }
+        if full && buf.len() < max_buf {
+            buf.resize((buf.len() * 2).min(max_buf), 0);
         }
     }
     let d = h.finish();
@@ -312,11 +318,14 @@ pub fn verify_sigstore(
                 scanned = s;
                 blob.sha256 = Some(hex(&scanned.sha256));
                 blob.size = Some(scanned.size);
-                inputs.extend(digest_artifact(DigestAlgorithm::Sha256, &scanned.sha256));
-                inputs.extend(digest_artifact(DigestAlgorithm::Sha512, &scanned.sha512));
+                // The bytes first, when small enough: the verifier derives
+                // whatever digest the bundle uses in one attempt. Larger
+                // blobs go by digest (SHA-256, then SHA-512).
                 if let Some(b) = &scanned.bytes {
                     inputs.push(Artifact::from(b.as_slice()));
                 }
+                inputs.extend(digest_artifact(DigestAlgorithm::Sha256, &scanned.sha256));
+                inputs.extend(digest_artifact(DigestAlgorithm::Sha512, &scanned.sha512));
             }
         },
         SigstoreArtifact::Digest { algorithm, value } => match digest_artifact(algorithm, &value) {

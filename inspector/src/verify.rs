@@ -71,7 +71,9 @@ fn scan_blob(
     limits: &Limits,
 ) -> Result<BlobScan, VerifyError> {
     let mut hasher = MultiHasher::new(algs);
-    let mut buf = vec![0u8; limits.read_buffer_bytes.max(4096)];
+    // Start small (most blobs in a lot are small) and grow to the limit.
+    let max_buf = limits.read_buffer_bytes.max(4096);
+    let mut buf = vec![0u8; max_buf.min(64 * 1024)];
     let mut offset: u64 = 0;
     let mut mismatch: Option<String> = None;
     let mut kept: Option<Vec<u8>> = keep.then(Vec::new);
@@ -83,6 +85,7 @@ fn scan_blob(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e.into()),
         };
+        let full = n == buf.len();
         let chunk = buf.get(..n).unwrap_or(&[]);
         if offset.saturating_add(n as u64) > limits.max_blob_bytes {
             too_large = true;
@@ -111,6 +114,9 @@ fn scan_blob(
             }
         }
         offset += n as u64;
+        if full && buf.len() < max_buf {
+            buf.resize((buf.len() * 2).min(max_buf), 0);
+        }
     }
     if let (Some(content), None) = (attached, &mismatch)
         && (content.len() as u64) != offset

@@ -122,7 +122,9 @@ pub fn inspect(
     ) {
         bar.set_style(style);
     }
-    let mut reader = BufReader::with_capacity(limits.read_buffer_bytes, bar.wrap_read(file));
+    // The core reads in large chunks itself; a small buffer suffices here
+    // (a 1 MiB one per blob would dominate lots of small blobs).
+    let mut reader = BufReader::with_capacity(8 * 1024, bar.wrap_read(file));
     let req = VerifyRequest {
         policy,
         vendor: job.vendor,
