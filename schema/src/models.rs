@@ -243,3 +243,32 @@ pub struct SigstoreTrustedRoot {
     pub sha256: String,
     pub created_at: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = web_sessions)]
+pub struct WebSession {
+    pub id_hash: String,
+    pub principal: String,
+    pub role: String,
+    pub csrf: String,
+    pub expires_at: i64,
+}

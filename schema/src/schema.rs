@@ -150,6 +150,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    web_sessions (id_hash) {
+        id_hash -> Text,
+        principal -> Text,
+        role -> Text,
+        csrf -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(certificates -> vendors (vendor_id));
 diesel::joinable!(sigstore_identities -> vendors (vendor_id));
 diesel::joinable!(sigstore_keys -> vendors (vendor_id));
@@ -168,4 +188,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sigstore_identities,
     sigstore_keys,
     sigstore_trusted_roots,
+    users,
+    web_sessions,
 );

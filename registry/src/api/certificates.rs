@@ -140,6 +140,75 @@ pub fn check_ca(cert: &ParsedCert, role: &str, min_rsa_bits: i32) -> Result<(), 
     }
 }
 
+/// Registers a vendor CA certificate after the upload checks.
+pub fn register_certificate(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    id: String,
+    role: String,
+    cert: ParsedCert,
+) -> Result<Certificate, ApiError> {
+    if role != "anchor" && role != "intermediate" {
+        return Err(ApiError::BadRequest(format!(
+            "role '{role}' must be 'anchor' or 'intermediate'"
+        )));
+    }
+    c.transaction(|c| {
+        audit::begin_change(c, true)?;
+        let vendor: Vendor = vendors::table
+            .find(&id)
+            .select(Vendor::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
+        check_ca(&cert, &role, vendor.min_rsa_bits)?;
+        let fp = cert.fingerprint();
+        let dup: i64 = certificates::table
+            .filter(certificates::vendor_id.eq(&id))
+            .filter(certificates::sha256.eq(&fp))
+            .count()
+            .get_result(c)?;
+        if dup > 0 {
+            return Err(ApiError::Conflict(format!(
+                "certificate {fp} is already registered for vendor '{id}'"
+            )));
+        }
+        let new = NewCertificate {
+            vendor_id: id.clone(),
+            role: role.clone(),
+            der: cert.der.clone(),
+            sha256: fp.clone(),
+            subject: cert.subject(),
+            issuer: cert.issuer(),
+            serial: cert.serial_hex(),
+            not_before: cert.not_before().unix_timestamp(),
+            not_after: cert.not_after().unix_timestamp(),
+            key_algorithm: cert.key_algorithm().to_string(),
+            created_at: crate::now_unix(),
+        };
+        diesel::insert_into(certificates::table)
+            .values(&new)
+            .execute(c)?;
+        let row: Certificate = certificates::table
+            .filter(certificates::vendor_id.eq(&id))
+            .filter(certificates::sha256.eq(&fp))
+            .select(Certificate::as_select())
+            .first(c)?;
+        let mut summary = view(&row);
+        summary.pem.clear();
+        audit::record(
+            c,
+            actor,
+            "create",
+            "certificate",
+            &row.id.to_string(),
+            None::<&()>,
+            Some(&summary),
+        )?;
+        Ok(row)
+    })
+}
+
 /// Uploads a vendor certificate (anchor or intermediate).
 #[utoipa::path(tag = "certificates", params(("id" = String, Path)), request_body = CertificateUpload, responses((status = 201, body = CertificateView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/certificates")]
@@ -152,70 +221,10 @@ pub async fn upload(
     caller.require(&[Role::Admin, Role::Procurement], "register certificates")?;
     let id = id.into_inner();
     let body = body.into_inner();
-    if body.role != "anchor" && body.role != "intermediate" {
-        return Err(ApiError::BadRequest(format!(
-            "role '{}' must be 'anchor' or 'intermediate'",
-            body.role
-        )));
-    }
     let cert = decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
     let actor = caller.actor();
-    let role = body.role;
     let row = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let vendor: Vendor = vendors::table
-                .find(&id)
-                .select(Vendor::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
-            check_ca(&cert, &role, vendor.min_rsa_bits)?;
-            let fp = cert.fingerprint();
-            let dup: i64 = certificates::table
-                .filter(certificates::vendor_id.eq(&id))
-                .filter(certificates::sha256.eq(&fp))
-                .count()
-                .get_result(c)?;
-            if dup > 0 {
-                return Err(ApiError::Conflict(format!(
-                    "certificate {fp} is already registered for vendor '{id}'"
-                )));
-            }
-            let new = NewCertificate {
-                vendor_id: id.clone(),
-                role: role.clone(),
-                der: cert.der.clone(),
-                sha256: fp.clone(),
-                subject: cert.subject(),
-                issuer: cert.issuer(),
-                serial: cert.serial_hex(),
-                not_before: cert.not_before().unix_timestamp(),
-                not_after: cert.not_after().unix_timestamp(),
-                key_algorithm: cert.key_algorithm().to_string(),
-                created_at: crate::now_unix(),
-            };
-            diesel::insert_into(certificates::table)
-                .values(&new)
-                .execute(c)?;
-            let row: Certificate = certificates::table
-                .filter(certificates::vendor_id.eq(&id))
-                .filter(certificates::sha256.eq(&fp))
-                .select(Certificate::as_select())
-                .first(c)?;
-            let mut summary = view(&row);
-            summary.pem.clear();
-            audit::record(
-                c,
-                &actor,
-                "create",
-                "certificate",
-                &row.id.to_string(),
-                None::<&()>,
-                Some(&summary),
-            )?;
-            Ok(row)
-        })
+        register_certificate(c, &actor, id, body.role, cert)
     })
     .await?;
     Ok(HttpResponse::Created().json(view(&row)))

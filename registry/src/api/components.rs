@@ -146,6 +146,71 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
+/// Sets a floor if the component's row version is still `expected`.
+pub fn set_component_floor(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    name: String,
+    expected: i32,
+    body: FloorRequest,
+) -> Result<Component, ApiError> {
+    let new_floor = body.min_version.as_deref().map(parse_version).transpose()?;
+    c.transaction(|c| {
+        audit::begin_change(c, true)?;
+        let before: Component = components::table
+            .find(&name)
+            .select(Component::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no component '{name}'")))?;
+        if before.row_version != expected {
+            return Err(ApiError::PreconditionFailed(format!(
+                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
+                before.row_version
+            )));
+        }
+        let old_floor = before.min_version.as_deref().map(parse_version).transpose()?;
+        let lowering = match (&old_floor, &new_floor) {
+            (Some(o), Some(n)) => n < o,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if lowering && reason.is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "lowering the floor of '{name}' re-admits older firmware: give a reason"
+            )));
+        }
+        let after = Component {
+            min_version: body.min_version.clone(),
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        let n = diesel::update(components::table.filter(components::name.eq(&name)).filter(components::row_version.eq(expected)))
+            .set(&after)
+            .execute(c)?;
+        if n != 1 {
+            return Err(ApiError::PreconditionFailed(format!("component '{name}' changed concurrently")));
+        }
+        #[derive(Serialize)]
+        struct FloorChange<'a> {
+            component: ComponentView,
+            reason: Option<&'a str>,
+        }
+        audit::record(
+            c,
+            actor,
+            if lowering { "lower-floor" } else { "set-floor" },
+            "component",
+            &name,
+            Some(&view(&before)),
+            Some(&FloorChange { component: view(&after), reason }),
+        )?;
+        Ok(after)
+    })
+}
+
 /// Sets a component's rollback floor. Security role; lowering or removing
 /// needs a reason. Needs `If-Match`.
 #[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = FloorRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -161,63 +226,9 @@ pub async fn set_floor(
     let expected = if_match(&req)?;
     let name = name.into_inner();
     let body = body.into_inner();
-    let new_floor = body.min_version.as_deref().map(parse_version).transpose()?;
     let actor = caller.actor();
     let row = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let before: Component = components::table
-                .find(&name)
-                .select(Component::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| ApiError::NotFound(format!("no component '{name}'")))?;
-            if before.row_version != expected {
-                return Err(ApiError::PreconditionFailed(format!(
-                    "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
-                    before.row_version
-                )));
-            }
-            let old_floor = before.min_version.as_deref().map(parse_version).transpose()?;
-            let lowering = match (&old_floor, &new_floor) {
-                (Some(o), Some(n)) => n < o,
-                (Some(_), None) => true,
-                _ => false,
-            };
-            let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-            if lowering && reason.is_none() {
-                return Err(ApiError::BadRequest(format!(
-                    "lowering the floor of '{name}' re-admits older firmware: give a reason"
-                )));
-            }
-            let after = Component {
-                min_version: body.min_version.clone(),
-                row_version: before.row_version + 1,
-                updated_at: crate::now_unix(),
-                ..before.clone()
-            };
-            let n = diesel::update(components::table.filter(components::name.eq(&name)).filter(components::row_version.eq(expected)))
-                .set(&after)
-                .execute(c)?;
-            if n != 1 {
-                return Err(ApiError::PreconditionFailed(format!("component '{name}' changed concurrently")));
-            }
-            #[derive(Serialize)]
-            struct FloorChange<'a> {
-                component: ComponentView,
-                reason: Option<&'a str>,
-            }
-            audit::record(
-                c,
-                &actor,
-                if lowering { "lower-floor" } else { "set-floor" },
-                "component",
-                &name,
-                Some(&view(&before)),
-                Some(&FloorChange { component: view(&after), reason }),
-            )?;
-            Ok(after)
-        })
+        set_component_floor(c, &actor, name, expected, body)
     })
     .await?;
     Ok(HttpResponse::Ok()

@@ -142,6 +142,51 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
+/// Records a revocation (validation, change, audit: one transaction).
+pub fn revoke_certificate(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    body: RevocationRequest,
+) -> Result<Revocation, ApiError> {
+    check_reason(&body.reason)?;
+    let cert = super::certificates::decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
+    let invalidity = body
+        .invalidity_date
+        .as_deref()
+        .map(|s| parse_time("invalidity_date", s))
+        .transpose()?;
+    c.transaction(|c| {
+        audit::begin_change(c, true)?;
+        let new = NewRevocation {
+            certificate_der: Some(cert.der.clone()),
+            issuer_der: None,
+            serial: None,
+            subject: cert.subject(),
+            reason: body.reason.clone(),
+            invalidity_date: invalidity,
+            source: "api".into(),
+            created_at: crate::now_unix(),
+        };
+        diesel::insert_into(revocations::table)
+            .values(&new)
+            .execute(c)?;
+        let row: Revocation = revocations::table
+            .order(revocations::id.desc())
+            .select(Revocation::as_select())
+            .first(c)?;
+        audit::record(
+            c,
+            actor,
+            "revoke",
+            "certificate",
+            &cert.fingerprint(),
+            None::<&()>,
+            Some(&view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
 /// Revokes a certificate.
 #[utoipa::path(tag = "revocations", request_body = RevocationRequest, responses((status = 201, body = RevocationView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/revocations")]
@@ -152,47 +197,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Security], "revoke certificates")?;
     let body = body.into_inner();
-    check_reason(&body.reason)?;
-    let cert = super::certificates::decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
-    let invalidity = body
-        .invalidity_date
-        .as_deref()
-        .map(|s| parse_time("invalidity_date", s))
-        .transpose()?;
     let actor = caller.actor();
-    let row = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let new = NewRevocation {
-                certificate_der: Some(cert.der.clone()),
-                issuer_der: None,
-                serial: None,
-                subject: cert.subject(),
-                reason: body.reason.clone(),
-                invalidity_date: invalidity,
-                source: "api".into(),
-                created_at: crate::now_unix(),
-            };
-            diesel::insert_into(revocations::table)
-                .values(&new)
-                .execute(c)?;
-            let row: Revocation = revocations::table
-                .order(revocations::id.desc())
-                .select(Revocation::as_select())
-                .first(c)?;
-            audit::record(
-                c,
-                &actor,
-                "revoke",
-                "certificate",
-                &cert.fingerprint(),
-                None::<&()>,
-                Some(&view(&row)),
-            )?;
-            Ok(row)
-        })
-    })
-    .await?;
+    let row = with_conn(&state, move |c| revoke_certificate(c, &actor, body)).await?;
     Ok(HttpResponse::Created().json(view(&row)))
 }
 

@@ -151,16 +151,12 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
-/// Creates a vendor.
-#[utoipa::path(tag = "vendors", request_body = VendorRequest, responses((status = 201, body = VendorView), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
-#[post("/vendors")]
-pub async fn create(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: web::Json<VendorRequest>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(&[Role::Admin, Role::Procurement], "create vendors")?;
-    let body = body.into_inner();
+/// Creates a vendor (validation, change, audit: one transaction).
+pub fn create_vendor(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    body: VendorRequest,
+) -> Result<Vendor, ApiError> {
     let id = body
         .id
         .clone()
@@ -194,36 +190,46 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let actor = caller.actor();
-    let created = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let exists: i64 = vendors::table
-                .filter(vendors::id.eq(&row.id))
-                .count()
-                .get_result(c)?;
-            if exists > 0 {
-                return Err(ApiError::Conflict(format!(
-                    "vendor '{}' already exists",
-                    row.id
-                )));
-            }
-            diesel::insert_into(vendors::table)
-                .values(&row)
-                .execute(c)?;
-            audit::record(
-                c,
-                &actor,
-                "create",
-                "vendor",
-                &row.id,
-                None::<&()>,
-                Some(&view(&row)),
-            )?;
-            Ok(row)
-        })
+    c.transaction(|c| {
+        audit::begin_change(c, true)?;
+        let exists: i64 = vendors::table
+            .filter(vendors::id.eq(&row.id))
+            .count()
+            .get_result(c)?;
+        if exists > 0 {
+            return Err(ApiError::Conflict(format!(
+                "vendor '{}' already exists",
+                row.id
+            )));
+        }
+        diesel::insert_into(vendors::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            actor,
+            "create",
+            "vendor",
+            &row.id,
+            None::<&()>,
+            Some(&view(&row)),
+        )?;
+        Ok(row)
     })
-    .await?;
+}
+
+/// Creates a vendor.
+#[utoipa::path(tag = "vendors", request_body = VendorRequest, responses((status = 201, body = VendorView), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/vendors")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<VendorRequest>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(&[Role::Admin, Role::Procurement], "create vendors")?;
+    let body = body.into_inner();
+    let actor = caller.actor();
+    let created = with_conn(&state, move |c| create_vendor(c, &actor, body)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("ETag", etag(created.row_version)))
         .json(view(&created)))
@@ -253,6 +259,63 @@ pub async fn get(
         .json(view(&v)))
 }
 
+/// Replaces a vendor's details if its row version is still `expected`.
+pub fn update_vendor(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    id: String,
+    expected: i32,
+    body: VendorRequest,
+) -> Result<Vendor, ApiError> {
+    if body.id.as_ref().is_some_and(|b| *b != id) {
+        return Err(ApiError::BadRequest(
+            "the id in the body differs from the path; ids cannot change".into(),
+        ));
+    }
+    let terms = body.policy.clone().unwrap_or_default();
+    let digests = validate_terms(&terms)?;
+    let contract_expires = body
+        .contract_expires
+        .as_deref()
+        .map(|s| parse_time("contract_expires", s))
+        .transpose()?;
+    c.transaction(|c| {
+        audit::begin_change(c, true)?;
+        let before: Vendor = vendors::table
+            .find(&id)
+            .select(Vendor::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
+        if before.row_version != expected {
+            return Err(ApiError::PreconditionFailed(format!(
+                "vendor '{id}' changed since you read it (version {} now, {expected} in If-Match); reload and retry",
+                before.row_version
+            )));
+        }
+        let after = Vendor {
+            name: body.name.trim().to_string(),
+            contract_ref: body.contract_ref,
+            contract_expires,
+            security_contact: body.security_contact,
+            digests,
+            min_rsa_bits: terms.min_rsa_bits,
+            require_timestamp: terms.require_timestamp,
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        let n = diesel::update(vendors::table.filter(vendors::id.eq(&id)).filter(vendors::row_version.eq(expected)))
+            .set(&after)
+            .execute(c)?;
+        if n != 1 {
+            return Err(ApiError::PreconditionFailed(format!("vendor '{id}' changed concurrently; reload and retry")));
+        }
+        audit::record(c, actor, "update", "vendor", &id, Some(&view(&before)), Some(&view(&after)))?;
+        Ok(after)
+    })
+}
+
 /// Replaces a vendor's details and terms. Needs `If-Match`.
 #[utoipa::path(tag = "vendors", params(("id" = String, Path), ("If-Match" = String, Header)), request_body = VendorRequest, responses((status = 200, body = VendorView), (status = 412, body = crate::error::ErrorBody), (status = 428, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[put("/vendors/{id}")]
@@ -267,55 +330,9 @@ pub async fn update(
     let expected = if_match(&req)?;
     let id = id.into_inner();
     let body = body.into_inner();
-    if body.id.as_ref().is_some_and(|b| *b != id) {
-        return Err(ApiError::BadRequest(
-            "the id in the body differs from the path; ids cannot change".into(),
-        ));
-    }
-    let terms = body.policy.clone().unwrap_or_default();
-    let digests = validate_terms(&terms)?;
-    let contract_expires = body
-        .contract_expires
-        .as_deref()
-        .map(|s| parse_time("contract_expires", s))
-        .transpose()?;
     let actor = caller.actor();
     let updated = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let before: Vendor = vendors::table
-                .find(&id)
-                .select(Vendor::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
-            if before.row_version != expected {
-                return Err(ApiError::PreconditionFailed(format!(
-                    "vendor '{id}' changed since you read it (version {} now, {expected} in If-Match); reload and retry",
-                    before.row_version
-                )));
-            }
-            let after = Vendor {
-                name: body.name.trim().to_string(),
-                contract_ref: body.contract_ref,
-                contract_expires,
-                security_contact: body.security_contact,
-                digests,
-                min_rsa_bits: terms.min_rsa_bits,
-                require_timestamp: terms.require_timestamp,
-                row_version: before.row_version + 1,
-                updated_at: crate::now_unix(),
-                ..before.clone()
-            };
-            let n = diesel::update(vendors::table.filter(vendors::id.eq(&id)).filter(vendors::row_version.eq(expected)))
-                .set(&after)
-                .execute(c)?;
-            if n != 1 {
-                return Err(ApiError::PreconditionFailed(format!("vendor '{id}' changed concurrently; reload and retry")));
-            }
-            audit::record(c, &actor, "update", "vendor", &id, Some(&view(&before)), Some(&view(&after)))?;
-            Ok(after)
-        })
+        update_vendor(c, &actor, id, expected, body)
     })
     .await?;
     Ok(HttpResponse::Ok()
