@@ -12,6 +12,7 @@ pub mod bundle;
 pub mod error;
 pub mod key;
 pub mod state;
+pub mod ui;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -77,6 +78,8 @@ pub fn app(
         .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
         .split_for_parts();
     app.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
+        .app_data(crate::ui::form_config())
+        .configure(crate::ui::pages::routes)
         .default_service(web::to(not_found))
 }
 

@@ -55,6 +55,9 @@ enum Command {
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Web-page users (sign-in with a user name and password).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -71,6 +74,23 @@ enum TokenCommand {
         /// A name people recognise.
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from TOLLGATE_PASSWORD, or else
+    /// the first line of standard input (at least 12 characters); it is
+    /// stored as an Argon2id hash.
+    ///
+    /// Example: printf '%s\n' "$PASSWORD" | tollgate-registry user create --username ana --role procurement
+    Create {
+        /// User name.
+        #[arg(long)]
+        username: String,
+        /// Role: admin, procurement, security, inspector, auditor.
+        #[arg(long, value_enum)]
+        role: Role,
     },
 }
 
@@ -109,6 +129,24 @@ fn run(cli: Cli) -> Result<bool> {
             let mut conn = pool.get().context("cannot open the database")?;
             let token = registry::auth::create_token(&mut conn, &name, role)?;
             println!("{token}");
+            Ok(true)
+        }
+        Command::User(UserCommand::Create { username, role }) => {
+            let password = match std::env::var("TOLLGATE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("cannot read the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
+            let mut conn = pool.get().context("cannot open the database")?;
+            registry::ui::session::create_user(&mut conn, &username, &password, role)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("user '{username}' created with role {}", role.as_str());
             Ok(true)
         }
         Command::Audit(AuditCommand::Verify) => {

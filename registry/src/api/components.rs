@@ -63,6 +63,62 @@ fn parse_version(s: &str) -> Result<semver::Version, ApiError> {
     })
 }
 
+/// Authorises a vendor for a component (validation, change, audit: one transaction).
+pub fn create_component(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    id: String,
+    body: ComponentRequest,
+) -> Result<Component, ApiError> {
+    if body.name.trim().is_empty() || body.name.len() > 128 {
+        return Err(ApiError::BadRequest("name must be 1-128 characters".into()));
+    }
+    if let Some(v) = &body.min_version {
+        parse_version(v)?;
+    }
+    c.transaction(|c| {
+        audit::begin_change(c, true)?;
+        let exists: i64 = vendors::table
+            .filter(vendors::id.eq(&id))
+            .count()
+            .get_result(c)?;
+        if exists == 0 {
+            return Err(ApiError::NotFound(format!("no vendor '{id}'")));
+        }
+        let taken: Option<Component> = components::table
+            .find(&body.name)
+            .select(Component::as_select())
+            .first(c)
+            .optional()?;
+        if let Some(t) = taken {
+            return Err(ApiError::Conflict(format!(
+                "component '{}' is already supplied by vendor '{}'",
+                t.name, t.vendor_id
+            )));
+        }
+        let row = Component {
+            name: body.name.trim().to_string(),
+            vendor_id: id.clone(),
+            min_version: body.min_version.clone(),
+            row_version: 1,
+            updated_at: crate::now_unix(),
+        };
+        diesel::insert_into(components::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            actor,
+            "create",
+            "component",
+            &row.name,
+            None::<&()>,
+            Some(&view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
 /// Authorises a vendor to supply a component.
 #[utoipa::path(tag = "components", params(("id" = String, Path)), request_body = ComponentRequest, responses((status = 201, body = ComponentView), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/components")]
@@ -74,58 +130,9 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Procurement], "authorise components")?;
     let body = body.into_inner();
-    if body.name.trim().is_empty() || body.name.len() > 128 {
-        return Err(ApiError::BadRequest("name must be 1-128 characters".into()));
-    }
-    if let Some(v) = &body.min_version {
-        parse_version(v)?;
-    }
-    let id = id.into_inner();
     let actor = caller.actor();
-    let row = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let exists: i64 = vendors::table
-                .filter(vendors::id.eq(&id))
-                .count()
-                .get_result(c)?;
-            if exists == 0 {
-                return Err(ApiError::NotFound(format!("no vendor '{id}'")));
-            }
-            let taken: Option<Component> = components::table
-                .find(&body.name)
-                .select(Component::as_select())
-                .first(c)
-                .optional()?;
-            if let Some(t) = taken {
-                return Err(ApiError::Conflict(format!(
-                    "component '{}' is already supplied by vendor '{}'",
-                    t.name, t.vendor_id
-                )));
-            }
-            let row = Component {
-                name: body.name.trim().to_string(),
-                vendor_id: id.clone(),
-                min_version: body.min_version.clone(),
-                row_version: 1,
-                updated_at: crate::now_unix(),
-            };
-            diesel::insert_into(components::table)
-                .values(&row)
-                .execute(c)?;
-            audit::record(
-                c,
-                &actor,
-                "create",
-                "component",
-                &row.name,
-                None::<&()>,
-                Some(&view(&row)),
-            )?;
-            Ok(row)
-        })
-    })
-    .await?;
+    let id = id.into_inner();
+    let row = with_conn(&state, move |c| create_component(c, &actor, id, body)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("ETag", etag(row.row_version)))
         .json(view(&row)))
