@@ -27,6 +27,8 @@ mod records;
 mod roles;
 #[path = "api/sigstore.rs"]
 mod sigstore;
+#[path = "api/ui.rs"]
+mod ui;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
