@@ -12,6 +12,10 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 # diesel's PostgreSQL backend links libpq.
 [[ -e /usr/include/postgresql/libpq-fe.h ]] || need+=(libpq-dev)
 command -v psql >/dev/null || need+=(postgresql-client)
+# The browser tests: Debian's Chromium, driven by playwright-core from npm.
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if ((${#need[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
@@ -30,3 +34,8 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+
+# Pages in a real browser (uses the debug binaries the tests just built).
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+cargo build --workspace --locked --bins
+node tests/browser/e2e.mjs

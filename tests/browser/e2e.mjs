@@ -1,0 +1,192 @@
+// End-to-end test of the registry pages in a real browser: headless Debian
+// Chromium driven by playwright-core. Run by tests/run-all.sh after the Rust
+// tests:  node tests/browser/e2e.mjs
+//
+// Flows: procurement signs in with a password, creates a vendor and uploads a
+// certificate through the forms; security revokes it (with the confirmation
+// step); an inspector's receipt appears in the list with its reasons; an
+// auditor sees no forms and is refused if it posts one; a forged form without
+// the CSRF token is refused. With SCREENSHOTS=dir it saves the main pages.
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import readline from 'node:readline';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const target = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, 'target');
+const REGISTRY = process.env.REGISTRY_BIN || join(target, 'debug/tollgate-registry');
+const INSPECT = process.env.INSPECT_BIN || join(target, 'debug/tollgate-inspect');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.SCREENSHOTS || '';
+const fx = join(root, 'tests/fixtures/cms');
+
+let failures = 0;
+function check(cond, what) {
+  if (cond) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-browser-'));
+const env = { ...process.env, DATABASE_URL: join(dir, 'tollgate.db') };
+const users = { ana: 'procurement', sam: 'security', audrey: 'auditor' };
+const password = 'correct horse battery staple';
+for (const [u, role] of Object.entries(users)) {
+  execFileSync(REGISTRY, ['user', 'create', '--username', u, '--role', role], { env: { ...env, TOLLGATE_PASSWORD: password } });
+}
+const server = spawn(REGISTRY, ['serve', '--bind', '127.0.0.1:0', '--data-dir', dir], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+let token = '', base = '';
+for await (const line of readline.createInterface({ input: server.stdout })) {
+  if (line.startsWith('tg_')) token = line.trim();
+  const m = line.match(/listening on (http:\/\/[^/]+)\//);
+  if (m) { base = m[1]; break; }
+}
+const api = async (method, path, body, tok = token) => {
+  const r = await fetch(base + '/api/v1' + path, { method, headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+  return { status: r.status, json: await r.json().catch(() => null) };
+};
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+if (SHOTS) mkdirSync(SHOTS, { recursive: true });
+const shot = async (page, name) => { if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true }); };
+
+async function signIn(user) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(base + '/');
+  check(page.url().includes('/login'), `${user}: unauthenticated visit goes to the sign-in page`);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForLoadState();
+  check(await page.locator('h1', { hasText: 'Dashboard' }).count() === 1, `${user}: signed in, dashboard shown`);
+  const cookies = await context.cookies();
+  const s = cookies.find((c) => c.name === 'tollgate_session');
+  check(s && s.httpOnly && s.sameSite === 'Strict', `${user}: session cookie is HttpOnly and SameSite=Strict`);
+  return { context, page };
+}
+
+try {
+  // Seed through the API: a TSA root and an anchor for the vendor created below come from procurement's forms.
+  // --- procurement: create a vendor and upload a certificate -------------------------
+  const { page: p } = await signIn('ana');
+  await shot(p, 'dashboard-empty');
+  await p.goto(base + '/vendors');
+  await p.getByRole('link', { name: 'New vendor' }).click();
+  await p.getByLabel('Identifier').fill('acme');
+  await p.getByLabel('Name', { exact: true }).fill('Acme Chips <b>&</b> Co');
+  await p.getByLabel('Contract reference').fill('C-2026-001');
+  await p.getByLabel('Contract expires').fill('2027-01-15');
+  await p.getByLabel('Security contact / vulnerability disclosure').fill('psirt@acme.example');
+  await p.getByRole('button', { name: 'Create vendor' }).click();
+  await p.waitForLoadState();
+  check(p.url().startsWith(base + '/vendors/acme'), 'procurement created the vendor through the form');
+  check((await p.locator('h1').innerText()).includes('Acme Chips <b>&</b> Co'), 'the vendor name with markup is shown as text');
+  // A leaf offered as anchor: specific feedback.
+  await p.getByLabel('Certificate file (PEM or DER)').setInputFiles(join(fx, 'certs/acme-signer-p256.pem'));
+  await p.getByRole('button', { name: 'Upload and check' }).click();
+  await p.waitForLoadState();
+  check((await p.locator('.error').innerText()).includes('is not a CA certificate'), 'uploading a leaf as anchor gives a specific refusal');
+  await p.getByLabel('Certificate file (PEM or DER)').setInputFiles(join(fx, 'certs/acme-root.pem'));
+  await p.getByRole('button', { name: 'Upload and check' }).click();
+  await p.waitForLoadState();
+  check((await p.locator('.flash').innerText()).includes('Certificate registered'), 'procurement uploaded the root certificate');
+  await p.getByLabel('Role').selectOption('intermediate');
+  await p.getByLabel('Certificate file (PEM or DER)').setInputFiles(join(fx, 'certs/acme-int.pem'));
+  await p.getByRole('button', { name: 'Upload and check' }).click();
+  await p.waitForLoadState();
+  await p.getByLabel('Component name').fill('acme-wifi-fw');
+  await p.getByLabel('Initial floor (optional)').fill('1.5.0');
+  await p.getByRole('button', { name: 'Authorise' }).click();
+  await p.waitForLoadState();
+  check((await p.content()).includes('acme-wifi-fw'), 'procurement authorised a component');
+  // A forged form: the CSRF field removed before submitting.
+  await p.goto(base + '/vendors/new');
+  await p.getByLabel('Identifier').fill('forged');
+  await p.getByLabel('Name', { exact: true }).fill('Forged');
+  await p.evaluate(() => document.querySelectorAll('main input[name=csrf]').forEach((e) => e.remove()));
+  const forged = p.waitForResponse((r) => r.url().endsWith('/vendors/new') && r.request().method() === 'POST');
+  await p.getByRole('button', { name: 'Create vendor' }).click();
+  check((await forged).status() === 403, 'a form without the CSRF token is refused (403)');
+  check((await api('GET', '/vendors/forged')).status === 404, 'the forged form created nothing');
+
+  // --- an inspector records a receipt (a real report from tollgate-inspect) -----------------
+  const insp = await api('POST', '/tokens', { name: 'station-7', role: 'inspector' });
+  let report;
+  try {
+    execFileSync(INSPECT, ['verify', '--trust', join(fx, 'trust.json'), '--vendor', 'acme', '--component', 'acme-wifi-fw', '--version', '1.5.0', '--at', '2026-10-01T00:00:00Z', '--format', 'json', '--signature', join(fx, 'sigs/expired-nots.der'), join(fx, 'blobs/fw.bin')]);
+  } catch (e) { report = JSON.parse(e.stdout.toString()); }
+  const accepted = JSON.parse(execFileSync(INSPECT, ['verify', '--trust', join(fx, 'trust.json'), '--vendor', 'acme', '--component', 'acme-wifi-fw', '--version', '1.5.0', '--at', '2026-10-01T00:00:00Z', '--format', 'json', '--signature', join(fx, 'sigs/ts-good.der'), join(fx, 'blobs/fw.bin')]).toString());
+  check((await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report }, insp.json.token)).status === 201, 'inspector posted a rejection receipt');
+  check((await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report: accepted }, insp.json.token)).status === 201, 'inspector posted an acceptance receipt');
+
+  // --- security: revoke the intermediate, with the confirmation step ---------------------------
+  const { page: s } = await signIn('sam');
+  await s.goto(base + '/vendors/acme');
+  await s.getByRole('link', { name: 'Revoke…' }).last().click();
+  await s.getByLabel('Reason').selectOption('keyCompromise');
+  await s.getByLabel(/Invalid from/).fill('2026-08-16T00:00');
+  await s.getByRole('button', { name: 'Review the revocation…' }).click();
+  await s.waitForLoadState();
+  const confirm = await s.locator('.warning').innerText();
+  check(confirm.includes('This revocation affects') && confirm.includes('acme-wifi-fw'), 'the confirmation step shows what the revocation affects');
+  await shot(s, 'revoke-confirm');
+  check((await api('GET', '/revocations')).json.length === 0, 'nothing is revoked before confirming');
+  await s.getByRole('button', { name: 'Revoke now' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('revoked'), 'security revoked the certificate');
+  check((await s.content()).includes('>revoked<'), 'the vendor page shows the certificate as revoked');
+  const revs = (await api('GET', '/revocations')).json;
+  check(revs.length === 1 && revs[0].invalidity_date === '2026-08-16T00:00:00Z', 'the revocation is recorded with its invalidity date');
+  await shot(s, 'vendor');
+
+  // --- the receipts, with their reasons ---------------------------------------------------
+  await s.goto(base + '/receipts?lot=LOT-42&verdict=reject');
+  check((await s.locator('tbody tr').count()) === 1, 'the receipt list filters by lot and verdict');
+  check((await s.content()).includes('no trusted timestamp proves it signed before 2026-03-01'), 'the rejection reason is listed');
+  await s.goto(base + '/receipts');
+  await shot(s, 'receipts');
+  await s.locator('tbody tr a').first().click();
+  await s.waitForLoadState();
+  check((await s.locator('td', { hasText: 'revocation' }).count()) >= 1, 'a receipt shows every check');
+  await shot(s, 'receipt');
+  await s.goto(base + '/audit');
+  check((await s.locator('.ok').innerText()).includes('intact'), 'the audit page shows the verified hash chain');
+  await shot(s, 'audit');
+  await s.goto(base + '/trust-bundle');
+  await shot(s, 'trust-bundle');
+  await s.goto(base + '/');
+  await shot(s, 'dashboard');
+
+  // --- the auditor: sees everything, no forms, refused when posting -----------------------
+  const { page: a, context: ac } = await signIn('audrey');
+  await a.goto(base + '/vendors/acme');
+  check((await a.locator('form[method=post]').count()) === 1, 'the auditor sees no forms (only sign-out)');
+  check((await a.getByRole('link', { name: 'Revoke…' }).count()) === 0, 'the auditor sees no revoke links');
+  const csrf = await a.locator('input[name=csrf]').first().getAttribute('value');
+  const refused = await ac.request.post(base + '/vendors/new', { form: { csrf, id: 'aud', name: 'Audited', min_rsa_bits: '2048', sha256: '1' } });
+  check(refused.status() === 403, 'the auditor is refused when it posts a form (403)');
+  await a.goto(base + '/vendors');
+  await shot(a, 'vendors');
+  // Tablet width: the layout still works (no horizontal overflow of the page body).
+  const tablet = await browser.newContext({ viewport: { width: 768, height: 1024 }, storageState: await ac.storageState() });
+  const t = await tablet.newPage();
+  await t.goto(base + '/vendors/acme');
+  const overflow = await t.evaluate(() => document.body.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `tablet width: no page-level horizontal overflow (${overflow}px)`);
+  await shot(t, 'vendor-tablet');
+} catch (e) {
+  failures++;
+  console.log('FAIL unexpected error:', e);
+} finally {
+  await browser.close();
+  server.kill();
+}
+console.log(failures ? `${failures} browser check(s) failed` : 'all browser checks passed');
+process.exit(failures ? 1 : 0);
