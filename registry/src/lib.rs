@@ -11,6 +11,7 @@ pub mod auth;
 pub mod bundle;
 pub mod error;
 pub mod key;
+pub mod products;
 pub mod state;
 pub mod ui;
 

@@ -60,6 +60,24 @@ enum Command {
     User(UserCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Export a product's allowlist (signed) without the service running.
+    ///
+    /// Example: tollgate-registry export --product gw-100 --format efi-db --out db.esl
+    /// writes db.esl and db.esl.sig (DER ECDSA P-256/SHA-256 by the registry key).
+    Export {
+        /// Product id.
+        #[arg(long)]
+        product: String,
+        /// json, efi-db, efi-dbx, c-header or diff.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Output file (its signature goes to FILE.sig).
+        #[arg(long)]
+        out: PathBuf,
+        /// Folder holding the registry key.
+        #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +138,37 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<bool> {
     match cli.command {
+        Command::Export {
+            product,
+            format,
+            out,
+            data_dir,
+        } => {
+            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
+            let mut conn = pool.get().context("cannot open the database")?;
+            let key_file = data_dir.join(registry::key::KEY_FILE);
+            anyhow::ensure!(
+                key_file.exists(),
+                "no registry key in {} (start the service once, or give --data-dir)",
+                data_dir.display()
+            );
+            let (key, _) = RegistryKey::load_or_create(&data_dir)?;
+            let (body, _) = diesel::Connection::transaction(&mut *conn, |c| {
+                registry::api::products::export(c, &product, &format)
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, &body)
+                .with_context(|| format!("cannot write '{}'", out.display()))?;
+            let mut sig_path = out.as_os_str().to_owned();
+            sig_path.push(".sig");
+            std::fs::write(&sig_path, key.sign(&body)).context("cannot write the signature")?;
+            println!(
+                "wrote {} ({} bytes) and its signature",
+                out.display(),
+                body.len()
+            );
+            Ok(true)
+        }
         Command::Openapi => {
             println!("{}", registry::openapi().to_pretty_json()?);
             Ok(true)

@@ -272,3 +272,34 @@ pub struct WebSession {
     pub csrf: String,
     pub expires_at: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = products)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    /// JSON array of boot stages (see registry::products::Stage).
+    pub stages: String,
+    pub row_version: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = product_exports)]
+pub struct ProductExport {
+    pub id: i64,
+    pub product_id: String,
+    pub sha256: String,
+    pub allowlist: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = product_exports)]
+pub struct NewProductExport {
+    pub product_id: String,
+    pub sha256: String,
+    pub allowlist: String,
+    pub created_at: i64,
+}

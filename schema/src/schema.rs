@@ -170,6 +170,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    products (id) {
+        id -> Text,
+        name -> Text,
+        stages -> Text,
+        row_version -> Integer,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    product_exports (id) {
+        id -> BigInt,
+        product_id -> Text,
+        sha256 -> Text,
+        allowlist -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(certificates -> vendors (vendor_id));
 diesel::joinable!(sigstore_identities -> vendors (vendor_id));
 diesel::joinable!(sigstore_keys -> vendors (vendor_id));
@@ -190,4 +211,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sigstore_trusted_roots,
     users,
     web_sessions,
+    products,
+    product_exports,
 );

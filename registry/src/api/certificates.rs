@@ -54,6 +54,10 @@ pub struct CertificateView {
     pub key_algorithm: String,
     /// The certificate (PEM).
     pub pem: String,
+    /// Boot stages of products that load this vendor's components and
+    /// cannot verify this key (on upload only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capability_warnings: Vec<String>,
 }
 
 /// Converts a row.
@@ -70,6 +74,7 @@ pub fn view(c: &Certificate) -> CertificateView {
         not_after: time_str(c.not_after),
         key_algorithm: c.key_algorithm.clone(),
         pem: crate::bundle::pem_of(&c.der),
+        capability_warnings: vec![],
     }
 }
 
@@ -223,11 +228,16 @@ pub async fn upload(
     let body = body.into_inner();
     let cert = decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
     let actor = caller.actor();
-    let row = with_conn(&state, move |c| {
-        register_certificate(c, &actor, id, body.role, cert)
+    let (row, warnings) = with_conn(&state, move |c| {
+        let row = register_certificate(c, &actor, id, body.role, cert)?;
+        let parsed = ParsedCert::from_der(row.der.clone()).map_err(ApiError::internal)?;
+        let warnings = crate::products::capability_warnings(c, &row.vendor_id, &parsed)?;
+        Ok((row, warnings))
     })
     .await?;
-    Ok(HttpResponse::Created().json(view(&row)))
+    let mut v = view(&row);
+    v.capability_warnings = warnings;
+    Ok(HttpResponse::Created().json(v))
 }
 
 /// Lists a vendor's certificates.

@@ -33,6 +33,10 @@ pub struct FloorRequest {
     /// Why. Required when the floor goes down (or is removed).
     #[serde(default)]
     pub reason: Option<String>,
+    /// Apply even if the brick check finds products left without an
+    /// accepted image at or above the new floor.
+    #[serde(default)]
+    pub confirm_brick: bool,
 }
 
 /// A component as shown by the API.
@@ -164,6 +168,7 @@ pub fn set_component_floor(
     let new_floor = body.min_version.as_deref().map(parse_version).transpose()?;
     c.transaction(|c| {
         audit::begin_change(c, true)?;
+        let brick_before = crate::products::brick_problems(c)?;
         let before: Component = components::table
             .find(&name)
             .select(Component::as_select())
@@ -214,6 +219,7 @@ pub fn set_component_floor(
             Some(&view(&before)),
             Some(&FloorChange { component: view(&after), reason }),
         )?;
+        crate::products::check_new_problems(c, &brick_before, body.confirm_brick)?;
         Ok(after)
     })
 }

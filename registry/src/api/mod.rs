@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bundle;
 pub mod certificates;
 pub mod components;
+pub mod products;
 pub mod receipts;
 pub mod revocations;
 pub mod sigstore;
@@ -97,5 +98,10 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(sigstore::add_key)
         .service(sigstore::list_keys)
         .service(sigstore::add_root)
-        .service(sigstore::list_roots);
+        .service(sigstore::list_roots)
+        .service(products::create)
+        .service(products::update)
+        .service(products::list)
+        .service(products::allowlist_signature)
+        .service(products::allowlist);
 }

@@ -27,6 +27,10 @@ pub struct ReceiptRequest {
     /// The full verification report (docs/report-format.md).
     #[schema(value_type = Object)]
     pub report: Report,
+    /// The product the blob is inspected for: the answer then flags a
+    /// signer key the product's boot stage cannot verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
 }
 
 /// Record several verdicts at once (one transaction).
@@ -67,6 +71,9 @@ pub struct ReceiptView {
     /// The full report.
     #[schema(value_type = Object)]
     pub report: serde_json::Value,
+    /// Capability flags for the product given in the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capability_warnings: Vec<String>,
 }
 
 fn view(r: Receipt) -> ReceiptView {
@@ -84,7 +91,61 @@ fn view(r: Receipt) -> ReceiptView {
         bundle_serial: r.bundle_serial,
         recorded_by: r.recorded_by,
         report: serde_json::from_str(&r.report).unwrap_or(serde_json::Value::Null),
+        capability_warnings: vec![],
     }
+}
+
+/// Flags the accepted signer's key when the product's stage that loads the
+/// component cannot verify it.
+fn receipt_capability(
+    c: &mut schema::DbConnection,
+    product: &str,
+    report: &Report,
+) -> Result<Vec<String>, ApiError> {
+    use schema::schema::products;
+    let stages: Option<String> = products::table
+        .find(product)
+        .select(products::stages)
+        .first(c)
+        .optional()?;
+    let stages: Vec<crate::products::Stage> = match stages {
+        Some(s) => serde_json::from_str(&s).map_err(ApiError::internal)?,
+        None => return Err(ApiError::BadRequest(format!("no product '{product}'"))),
+    };
+    let Some(stage) = stages
+        .iter()
+        .find(|s| s.components.contains(&report.component))
+    else {
+        return Ok(vec![format!(
+            "product '{product}' has no boot stage that loads component '{}'",
+            report.component
+        )]);
+    };
+    let key = report
+        .signers
+        .iter()
+        .find(|s| s.accepted)
+        .or(report.signers.first())
+        .and_then(|s| s.certificate.as_ref())
+        .map(|c| c.key.clone());
+    let cap = key.as_deref().map(|k| match k {
+        "ECDSA P-256" => "ecdsa-p256".to_string(),
+        "ECDSA P-384" => "ecdsa-p384".to_string(),
+        "Ed25519" => "ed25519".to_string(),
+        other => other
+            .strip_prefix("RSA-")
+            .map(|b| format!("rsa-{b}"))
+            .unwrap_or_else(|| other.to_string()),
+    });
+    Ok(match cap {
+        Some(c) if !stage.algorithms.contains(&c) => vec![format!(
+            "product '{product}' stage '{}' verifies {} and cannot verify the {} key that signed this blob",
+            stage.name,
+            stage.algorithms.join(", "),
+            key.unwrap_or_default()
+        )],
+        _ => vec![],
+    })
 }
 
 fn to_row(r: &ReceiptRequest, recorded_by: &str, now: i64) -> Result<NewReceipt, ApiError> {
@@ -127,19 +188,27 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Inspector], "record receipts")?;
     let row = to_row(&body, &caller.actor(), crate::now_unix())?;
-    let stored = with_conn(&state, move |c| {
+    let body = body.into_inner();
+    let (stored, warnings) = with_conn(&state, move |c| {
+        let warnings = match &body.product {
+            Some(p) => receipt_capability(c, p, &body.report)?,
+            None => vec![],
+        };
         diesel::insert_into(receipts::table)
             .values(&row)
             .execute(c)?;
-        Ok(receipts::table
+        let stored = receipts::table
             .filter(receipts::blob_sha256.eq(&row.blob_sha256))
             .filter(receipts::received_at.eq(row.received_at))
             .order(receipts::id.desc())
             .select(Receipt::as_select())
-            .first(c)?)
+            .first(c)?;
+        Ok((stored, warnings))
     })
     .await?;
-    Ok(HttpResponse::Created().json(view(stored)))
+    let mut v = view(stored);
+    v.capability_warnings = warnings;
+    Ok(HttpResponse::Created().json(v))
 }
 
 /// Records many receipts in one transaction: all or none.

@@ -35,6 +35,10 @@ pub struct RevocationRequest {
     /// trusted timestamp before it stay valid. Absent: for all time.
     #[serde(default)]
     pub invalidity_date: Option<String>,
+    /// Apply even if the brick check finds products left without a key
+    /// for a boot stage.
+    #[serde(default)]
+    pub confirm_brick: bool,
 }
 
 /// Import a CRL.
@@ -157,6 +161,7 @@ pub fn revoke_certificate(
         .transpose()?;
     c.transaction(|c| {
         audit::begin_change(c, true)?;
+        let brick_before = crate::products::brick_problems(c)?;
         let new = NewRevocation {
             certificate_der: Some(cert.der.clone()),
             issuer_der: None,
@@ -183,6 +188,7 @@ pub fn revoke_certificate(
             None::<&()>,
             Some(&view(&row)),
         )?;
+        crate::products::check_new_problems(c, &brick_before, body.confirm_brick)?;
         Ok(row)
     })
 }

@@ -83,7 +83,7 @@ struct Done {
 }
 
 fn flash_of(q: &Done) -> Option<String> {
-    q.done.as_ref().map(|d| d.chars().take(200).collect())
+    q.done.as_ref().map(|d| d.chars().take(800).collect())
 }
 
 // ---- sign-in ----------------------------------------------------------------
@@ -1045,6 +1045,8 @@ async fn component_create(
 #[derive(Deserialize)]
 struct FloorForm {
     #[serde(default)]
+    confirm_brick: Option<String>,
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     min_version: String,
@@ -1068,6 +1070,7 @@ async fn floor_set(
     let body = components::FloorRequest {
         min_version: Some(form.min_version.trim().to_string()).filter(|s| !s.is_empty()),
         reason: Some(form.reason.trim().to_string()).filter(|s| !s.is_empty()),
+        confirm_brick: form.confirm_brick.is_some(),
     };
     let actor = user.actor();
     let n2 = name.clone();
@@ -1128,6 +1131,7 @@ struct RevokePage<'a> {
     invalidity_date: String,
     affected_components: Vec<String>,
     affected_receipts: i64,
+    bricks: Vec<String>,
 }
 
 async fn load_cert(
@@ -1191,6 +1195,7 @@ async fn revoke_form(
             invalidity_date: String::new(),
             affected_components: vec![],
             affected_receipts: 0,
+            bricks: vec![],
         }
         .render(),
     ))
@@ -1231,32 +1236,38 @@ async fn revoke(
     user.require(SECURITY, "revoke certificates")?;
     let (cert, comps, n) = load_cert(&state, form.certificate).await?;
     let inv = normalise_local_time(&form.invalidity_date);
+    let render =
+        |error: Option<String>, confirming: bool, status: StatusCode, bricks: Vec<String>| {
+            html(
+                status,
+                RevokePage {
+                    bricks,
+                    user: Some(user.clone()),
+                    nav: "vendors",
+                    flash: None,
+                    error,
+                    csrf: user.csrf.clone(),
+                    cert: CertInfo {
+                        id: cert.id,
+                        vendor_id: cert.vendor_id.clone(),
+                        subject: cert.subject.clone(),
+                        sha256: cert.sha256.clone(),
+                        role: cert.role.clone(),
+                    },
+                    confirming,
+                    reasons: inspector::policy::REVOCATION_REASONS,
+                    reason: form.reason.clone(),
+                    invalidity_date: inv.clone().unwrap_or_default(),
+                    affected_components: comps.clone(),
+                    affected_receipts: n,
+                }
+                .render(),
+            )
+        };
     let page = |error: Option<String>, confirming: bool, status: StatusCode| {
-        html(
-            status,
-            RevokePage {
-                user: Some(user.clone()),
-                nav: "vendors",
-                flash: None,
-                error,
-                csrf: user.csrf.clone(),
-                cert: CertInfo {
-                    id: cert.id,
-                    vendor_id: cert.vendor_id.clone(),
-                    subject: cert.subject.clone(),
-                    sha256: cert.sha256.clone(),
-                    role: cert.role.clone(),
-                },
-                confirming,
-                reasons: inspector::policy::REVOCATION_REASONS,
-                reason: form.reason.clone(),
-                invalidity_date: inv.clone().unwrap_or_default(),
-                affected_components: comps.clone(),
-                affected_receipts: n,
-            }
-            .render(),
-        )
+        render(error, confirming, status, vec![])
     };
+    let page_with_bricks = |bricks: Vec<String>| render(None, true, StatusCode::OK, bricks);
     if !inspector::policy::REVOCATION_REASONS.contains(&form.reason.as_str()) {
         return Ok(page(
             Some(format!(
@@ -1273,13 +1284,29 @@ async fn revoke(
         return Ok(page(Some(e.to_string()), false, StatusCode::BAD_REQUEST));
     }
     if form.confirm != "yes" {
-        return Ok(page(None, true, StatusCode::OK));
+        let preview = revocations::RevocationRequest {
+            pem: Some(crate::bundle::pem_of(&cert.der)),
+            der_base64: None,
+            reason: form.reason.clone(),
+            invalidity_date: inv.clone(),
+            confirm_brick: true,
+        };
+        let actor = user.actor();
+        let bricks = db(&state, move |c| {
+            crate::products::brick_preview(c, |c| {
+                revocations::revoke_certificate(c, &actor, preview).map(|_| ())
+            })
+        })
+        .await?;
+        return Ok(page_with_bricks(bricks));
     }
+    // The person saw the brick list on the confirmation page: confirmed.
     let body = revocations::RevocationRequest {
         pem: Some(crate::bundle::pem_of(&cert.der)),
         der_base64: None,
         reason: form.reason.clone(),
         invalidity_date: inv.clone(),
+        confirm_brick: true,
     };
     let actor = user.actor();
     match crate::api::with_conn(&state, move |c| {
@@ -1640,6 +1667,148 @@ async fn bundle_download(state: web::Data<AppState>, _user: PageUser) -> PageRes
         .body(b.body))
 }
 
+// ---- products ---------------------------------------------------------------------
+
+struct ProductRow {
+    id: String,
+    name: String,
+    stages: String,
+}
+
+#[derive(Template)]
+#[template(path = "products.html")]
+struct ProductsPage<'a> {
+    user: Option<PageUser>,
+    nav: &'a str,
+    flash: Option<String>,
+    products: Vec<ProductRow>,
+}
+
+#[get("/products")]
+async fn products_list(state: web::Data<AppState>, user: PageUser) -> PageResult {
+    let rows: Vec<schema::models::Product> = db(&state, |c| {
+        use schema::schema::products;
+        Ok(products::table
+            .order(products::id)
+            .select(schema::models::Product::as_select())
+            .load(c)?)
+    })
+    .await?;
+    let products = rows
+        .into_iter()
+        .map(|p| {
+            let stages: Vec<crate::products::Stage> =
+                serde_json::from_str(&p.stages).unwrap_or_default();
+            ProductRow {
+                id: p.id,
+                name: p.name,
+                stages: stages
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.algorithms.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+            }
+        })
+        .collect();
+    Ok(html(
+        StatusCode::OK,
+        ProductsPage {
+            user: Some(user),
+            nav: "products",
+            flash: None,
+            products,
+        }
+        .render(),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage<'a> {
+    user: Option<PageUser>,
+    nav: &'a str,
+    flash: Option<String>,
+    a: crate::products::Allowlist,
+    formats: &'static [(&'static str, &'static str)],
+}
+
+#[get("/products/{id}")]
+async fn product_detail(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+) -> PageResult {
+    let id = id.into_inner();
+    let a = db(&state, move |c| crate::products::build(c, &id)).await?;
+    let formats: &'static [(&'static str, &'static str)] = &[
+        ("json", "JSON allowlist"),
+        ("efi-db", "UEFI db (EFI_SIGNATURE_LIST)"),
+        ("efi-dbx", "UEFI dbx"),
+        ("c-header", "C header (MCU bootloaders)"),
+        ("diff", "diff against the previous export"),
+    ];
+    Ok(html(
+        StatusCode::OK,
+        ProductPage {
+            user: Some(user),
+            nav: "products",
+            flash: None,
+            a,
+            formats,
+        }
+        .render(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+    signature: Option<String>,
+}
+
+#[get("/products/{id}/export")]
+async fn product_export(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    q: web::Query<ExportQuery>,
+) -> PageResult {
+    if !user.can(READERS) {
+        return Err(PageError::Forbidden(
+            "this role may not export allowlists".into(),
+        ));
+    }
+    let id = id.into_inner();
+    let format = q.format.clone().unwrap_or_else(|| "json".into());
+    let (f2, i2) = (format.clone(), id.clone());
+    let (body, ct) = db(&state, move |c| {
+        c.transaction(|c| crate::api::products::export(c, &i2, &f2))
+    })
+    .await?;
+    let ext = match format.as_str() {
+        "efi-db" | "efi-dbx" => "esl",
+        "c-header" => "h",
+        _ => "json",
+    };
+    let name = format!("{id}-{format}.{ext}");
+    if q.signature.is_some() {
+        return Ok(HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.sig\""),
+            ))
+            .body(state.key.sign(&body)));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type(ct)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}
+
 #[get("/static/style.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
@@ -1670,5 +1839,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(audit_page)
         .service(bundle_page)
         .service(bundle_download)
+        .service(products_list)
+        .service(product_detail)
+        .service(product_export)
         .service(stylesheet);
 }

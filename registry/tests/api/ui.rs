@@ -659,3 +659,70 @@ async fn receipts_pages_filter_and_show_every_check() {
     );
     assert!(dash.body.contains("Latest rejections") && dash.body.contains("acme / acme-wifi-fw"));
 }
+
+#[actix_rt::test]
+async fn product_pages_show_stages_capability_and_signed_exports() {
+    let h = Harness::new(Db::Sqlite);
+    let app = test::init_service(registry::app(h.state.clone())).await;
+    seed_acme(&app, &h.admin).await;
+    let product = serde_json::json!({"id": "gw-1", "name": "Gateway <1>", "stages": [{"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/api/v1/products",
+            Some(&h.admin),
+            Some(product),
+            &[]
+        )
+        .await
+        .0,
+        201
+    );
+    let (c, _, _) = sign_in(&app, &h.token(Role::Auditor), false).await;
+    let list = page(&app, "GET", "/products", &c, None, &[]).await;
+    assert!(
+        list.body.contains("Gateway &#60;1&#62;") || list.body.contains("Gateway &lt;1&gt;"),
+        "{}",
+        list.body
+    );
+    let p = page(&app, "GET", "/products/gw-1", &c, None, &[]).await;
+    assert_eq!(p.status, 200);
+    assert!(
+        p.body.contains("CN=Acme Firmware Signing CA 1"),
+        "the P-256 intermediate is trusted by the ROM"
+    );
+    assert!(
+        p.body.contains("Keys this stage cannot verify")
+            && p.body.contains("cannot verify a ecdsa-p384 key"),
+        "{}",
+        p.body
+    );
+    let e = page(
+        &app,
+        "GET",
+        "/products/gw-1/export?format=c-header",
+        &c,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(e.status, 200);
+    assert!(e.body.contains("#ifndef TOLLGATE_ALLOWLIST_GW_1_H"));
+    let s = page(
+        &app,
+        "GET",
+        "/products/gw-1/export?format=c-header&signature=1",
+        &c,
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(s.status, 200);
+    assert_eq!(
+        page(&app, "GET", "/products/none", &c, None, &[])
+            .await
+            .status,
+        404
+    );
+}

@@ -1,0 +1,861 @@
+//! Products, their boot stages and device capability, and the allowlists
+//! compiled from the registry for them (JSON, UEFI signature lists, a C
+//! header, a diff), plus the brick check run before revocations and floor
+//! changes. Pure functions over rows; the HTTP layer is `api::products`.
+
+use crate::error::ApiError;
+use diesel::prelude::*;
+use inspector::cert::{KeyAlgorithm, ParsedCert, rfc3339};
+use inspector::digest::{DigestAlgorithm, hex};
+use schema::DbConnection;
+use schema::models::{Certificate, Component, Product, Revocation};
+use schema::schema::{certificates, components, products, receipts, revocations};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use utoipa::ToSchema;
+
+/// What a boot stage's verifier can check: `ecdsa-p256`, `ecdsa-p384`,
+/// `ed25519`, `rsa-2048`, `rsa-3072`, `rsa-4096`.
+pub const CAPABILITIES: &[&str] = &[
+    "ecdsa-p256",
+    "ecdsa-p384",
+    "ed25519",
+    "rsa-2048",
+    "rsa-3072",
+    "rsa-4096",
+];
+
+/// One stage of a product's boot chain.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Name (`rom`, `bootloader`, `os`, `application`, …).
+    pub name: String,
+    /// Signature algorithms and key sizes this stage can verify.
+    pub algorithms: Vec<String>,
+    /// Components loaded and verified by this stage.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
+
+/// The capability name of a key, if it has one.
+pub fn capability_of(k: &KeyAlgorithm) -> Option<String> {
+    match k {
+        KeyAlgorithm::EcP256 => Some("ecdsa-p256".into()),
+        KeyAlgorithm::EcP384 => Some("ecdsa-p384".into()),
+        KeyAlgorithm::Ed25519 => Some("ed25519".into()),
+        KeyAlgorithm::Rsa { bits } => Some(format!("rsa-{bits}")),
+        KeyAlgorithm::Unsupported { .. } => None,
+    }
+}
+
+/// Validates stages (names unique, known algorithms, at least one stage).
+pub fn validate_stages(stages: &[Stage]) -> Result<(), ApiError> {
+    if stages.is_empty() {
+        return Err(ApiError::BadRequest(
+            "a product needs at least one boot stage".into(),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for (i, s) in stages.iter().enumerate() {
+        if s.name.trim().is_empty()
+            || !s
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ApiError::BadRequest(format!(
+                "stages[{i}].name must be letters, digits, - or _"
+            )));
+        }
+        if !names.insert(s.name.clone()) {
+            return Err(ApiError::BadRequest(format!(
+                "stage '{}' appears twice",
+                s.name
+            )));
+        }
+        if s.algorithms.is_empty() {
+            return Err(ApiError::BadRequest(format!(
+                "stage '{}' must list the algorithms it can verify",
+                s.name
+            )));
+        }
+        for a in &s.algorithms {
+            if !CAPABILITIES.contains(&a.as_str()) {
+                return Err(ApiError::BadRequest(format!(
+                    "stage '{}': unknown algorithm '{a}' (expected one of {})",
+                    s.name,
+                    CAPABILITIES.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A trusted key in an allowlist.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AllowedKey {
+    /// Vendor.
+    pub vendor: String,
+    /// anchor or intermediate.
+    pub role: String,
+    /// Subject DN.
+    pub subject: String,
+    /// SHA-256 of the SubjectPublicKeyInfo (hex).
+    pub spki_sha256: String,
+    /// SHA-256 of the certificate (hex).
+    pub certificate_sha256: String,
+    /// Key algorithm as a capability name.
+    pub algorithm: String,
+    /// The certificate (PEM).
+    pub certificate_pem: String,
+}
+
+/// A key the stage cannot verify.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnverifiableKey {
+    /// Vendor.
+    pub vendor: String,
+    /// Subject.
+    pub subject: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A component of a stage.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StageComponent {
+    /// Name.
+    pub name: String,
+    /// Supplying vendor.
+    pub vendor: String,
+    /// Rollback floor.
+    pub min_version: Option<String>,
+}
+
+/// An accepted (or revoked) image.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Image {
+    /// Component.
+    pub component: String,
+    /// Version.
+    pub version: String,
+    /// SHA-256 of the blob (hex).
+    pub sha256: String,
+}
+
+/// A revoked key.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RevokedKey {
+    /// Subject, or `serial X issued by Y`.
+    pub subject: String,
+    /// Certificate SHA-256, when the certificate is known.
+    pub certificate_sha256: Option<String>,
+    /// The certificate (PEM), when known.
+    pub certificate_pem: Option<String>,
+    /// RFC 5280 reason.
+    pub reason: String,
+    /// From when (RFC 3339); absent: for all time.
+    pub revoked_from: Option<String>,
+}
+
+/// One stage in the allowlist.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AllowlistStage {
+    /// Stage name.
+    pub name: String,
+    /// What it can verify.
+    pub algorithms: Vec<String>,
+    /// Its components and floors.
+    pub components: Vec<StageComponent>,
+    /// Keys it trusts (vendor anchors and intermediates it can verify, not revoked).
+    pub keys: Vec<AllowedKey>,
+    /// Vendor keys it cannot verify (capability check).
+    pub unverifiable_keys: Vec<UnverifiableKey>,
+    /// Accepted images at or above the floor.
+    pub images: Vec<Image>,
+}
+
+/// The JSON allowlist (schema: docs/allowlist.schema.json).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Allowlist {
+    /// `tollgate-allowlist`.
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// Product id.
+    pub product: String,
+    /// Product name.
+    pub product_name: String,
+    /// Boot stages in boot order.
+    pub stages: Vec<AllowlistStage>,
+    /// Revoked keys of the product's vendors.
+    pub revoked_keys: Vec<RevokedKey>,
+    /// Images once accepted, now below their component's floor.
+    pub revoked_images: Vec<Image>,
+}
+
+fn pem_of(der: &[u8]) -> String {
+    crate::bundle::pem_of(der)
+}
+
+fn is_revoked(cert: &ParsedCert, revs: &[Revocation]) -> bool {
+    revs.iter().any(|r| {
+        r.certificate_der.as_deref() == Some(cert.der.as_slice())
+            || match (&r.issuer_der, &r.serial) {
+                (Some(issuer), Some(serial)) => ParsedCert::from_der(issuer.clone())
+                    .map(|i| {
+                        i.subject_der() == cert.issuer_der()
+                            && serial.eq_ignore_ascii_case(&cert.serial_hex())
+                    })
+                    .unwrap_or(false),
+                _ => false,
+            }
+    })
+}
+
+/// Builds the allowlist of one product from the registry (deterministic:
+/// everything sorted, no clock).
+pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, ApiError> {
+    let p: Product = products::table
+        .find(product_id)
+        .select(Product::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("no product '{product_id}'")))?;
+    let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ApiError::internal)?;
+    let comps: Vec<Component> = components::table
+        .select(Component::as_select())
+        .load(conn)?;
+    let certs: Vec<Certificate> = certificates::table
+        .order(certificates::id)
+        .select(Certificate::as_select())
+        .load(conn)?;
+    let revs: Vec<Revocation> = revocations::table
+        .order(revocations::id)
+        .select(Revocation::as_select())
+        .load(conn)?;
+    let stage_components: BTreeSet<&str> = stages
+        .iter()
+        .flat_map(|s| s.components.iter().map(String::as_str))
+        .collect();
+    let accepted: Vec<(String, String, String)> = receipts::table
+        .filter(receipts::verdict.eq("accept"))
+        .filter(
+            receipts::component.eq_any(
+                stage_components
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
+            ),
+        )
+        .select((
+            receipts::component,
+            receipts::version,
+            receipts::blob_sha256,
+        ))
+        .distinct()
+        .load(conn)?;
+    let mut product_vendors = BTreeSet::new();
+    let mut out_stages = Vec::new();
+    let mut revoked_images = BTreeSet::new();
+    for s in &stages {
+        let mut sc = Vec::new();
+        let mut vendors = BTreeSet::new();
+        for name in &s.components {
+            if let Some(c) = comps.iter().find(|c| &c.name == name) {
+                vendors.insert(c.vendor_id.clone());
+                sc.push(StageComponent {
+                    name: c.name.clone(),
+                    vendor: c.vendor_id.clone(),
+                    min_version: c.min_version.clone(),
+                });
+            }
+        }
+        product_vendors.extend(vendors.iter().cloned());
+        let mut keys = Vec::new();
+        let mut unverifiable = Vec::new();
+        for c in certs.iter().filter(|c| vendors.contains(&c.vendor_id)) {
+            let Ok(parsed) = ParsedCert::from_der(c.der.clone()) else {
+                continue;
+            };
+            if is_revoked(&parsed, &revs) {
+                continue;
+            }
+            let alg = capability_of(&parsed.key_algorithm());
+            match alg {
+                Some(a) if s.algorithms.contains(&a) => keys.push(AllowedKey {
+                    vendor: c.vendor_id.clone(),
+                    role: c.role.clone(),
+                    subject: c.subject.clone(),
+                    spki_sha256: hex(&DigestAlgorithm::Sha256.hash(&parsed.spki_der())),
+                    certificate_sha256: c.sha256.clone(),
+                    algorithm: a,
+                    certificate_pem: pem_of(&c.der),
+                }),
+                other => unverifiable.push(UnverifiableKey {
+                    vendor: c.vendor_id.clone(),
+                    subject: c.subject.clone(),
+                    reason: format!(
+                        "stage '{}' verifies {} and cannot verify a {} key",
+                        s.name,
+                        s.algorithms.join(", "),
+                        other.unwrap_or_else(|| parsed.key_algorithm().to_string())
+                    ),
+                }),
+            }
+        }
+        let mut images = BTreeSet::new();
+        for (comp, version, sha) in &accepted {
+            let Some(c) = sc.iter().find(|c| &c.name == comp) else {
+                continue;
+            };
+            let floor = c
+                .min_version
+                .as_deref()
+                .and_then(|m| semver::Version::parse(m).ok());
+            let v = semver::Version::parse(version).ok();
+            let img = Image {
+                component: comp.clone(),
+                version: version.clone(),
+                sha256: sha.clone(),
+            };
+            match (floor, v) {
+                (Some(f), Some(v)) if v < f => {
+                    revoked_images.insert(img);
+                }
+                (_, None) => {}
+                _ => {
+                    images.insert(img);
+                }
+            }
+        }
+        keys.sort();
+        unverifiable.sort();
+        sc.sort();
+        out_stages.push(AllowlistStage {
+            name: s.name.clone(),
+            algorithms: s.algorithms.clone(),
+            components: sc,
+            keys,
+            unverifiable_keys: unverifiable,
+            images: images.into_iter().collect(),
+        });
+    }
+    let mut revoked_keys = Vec::new();
+    for r in &revs {
+        // A revocation concerns the product when it names one of its
+        // vendors' certificates, or a certificate they issued.
+        let owned = match &r.certificate_der {
+            Some(der) => certs
+                .iter()
+                .filter(|c| product_vendors.contains(&c.vendor_id))
+                .any(|c| {
+                    &c.der == der
+                        || match (
+                            ParsedCert::from_der(der.clone()),
+                            ParsedCert::from_der(c.der.clone()),
+                        ) {
+                            (Ok(revoked), Ok(ca)) => revoked.issuer_der() == ca.subject_der(),
+                            _ => false,
+                        }
+                }),
+            None => r.issuer_der.as_ref().is_some_and(|i| {
+                certs
+                    .iter()
+                    .any(|c| &c.der == i && product_vendors.contains(&c.vendor_id))
+            }),
+        };
+        if !owned {
+            continue;
+        }
+        revoked_keys.push(RevokedKey {
+            subject: r.subject.clone(),
+            certificate_sha256: r
+                .certificate_der
+                .as_deref()
+                .map(|d| hex(&DigestAlgorithm::Sha256.hash(d))),
+            certificate_pem: r.certificate_der.as_deref().map(pem_of),
+            reason: r.reason.clone(),
+            revoked_from: r
+                .invalidity_date
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                .map(rfc3339),
+        });
+    }
+    revoked_keys.sort();
+    Ok(Allowlist {
+        format: "tollgate-allowlist".into(),
+        version: 1,
+        product: p.id,
+        product_name: p.name,
+        stages: out_stages,
+        revoked_keys,
+        revoked_images: revoked_images.into_iter().collect(),
+    })
+}
+
+// ---- UEFI signature lists -----------------------------------------------------------
+
+/// EFI_CERT_X509_GUID a5c059a1-94e4-4aa7-87b5-ab155c2bf072.
+const EFI_CERT_X509: [u8; 16] = guid(
+    0xa5c059a1,
+    0x94e4,
+    0x4aa7,
+    [0x87, 0xb5, 0xab, 0x15, 0x5c, 0x2b, 0xf0, 0x72],
+);
+/// EFI_CERT_SHA256_GUID c1c41626-504c-4092-aca9-41f936934328.
+const EFI_CERT_SHA256: [u8; 16] = guid(
+    0xc1c41626,
+    0x504c,
+    0x4092,
+    [0xac, 0xa9, 0x41, 0xf9, 0x36, 0x93, 0x43, 0x28],
+);
+/// SignatureOwner of every entry Tollgate writes: 7011ca7e-70c6-4a7e-9d1b-3e5c0f5a0a11.
+pub const TOLLGATE_OWNER: [u8; 16] = guid(
+    0x7011ca7e,
+    0x70c6,
+    0x4a7e,
+    [0x9d, 0x1b, 0x3e, 0x5c, 0x0f, 0x5a, 0x0a, 0x11],
+);
+
+/// A GUID in its UEFI byte order (first three fields little-endian).
+const fn guid(a: u32, b: u16, c: u16, d: [u8; 8]) -> [u8; 16] {
+    let a = a.to_le_bytes();
+    let b = b.to_le_bytes();
+    let c = c.to_le_bytes();
+    [
+        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], d[2], d[3], d[4], d[5], d[6],
+        d[7],
+    ]
+}
+
+/// One EFI_SIGNATURE_LIST (UEFI 2.10 section 32.4.1) holding `entries` of
+/// equal size, each prefixed with the owner GUID.
+fn signature_list(kind: &[u8; 16], entries: &[&[u8]]) -> Vec<u8> {
+    let Some(first) = entries.first() else {
+        return Vec::new();
+    };
+    let sig_size = 16 + first.len();
+    let list_size = 28 + sig_size * entries.len();
+    let mut out = Vec::with_capacity(list_size);
+    out.extend_from_slice(kind);
+    out.extend_from_slice(&(list_size as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(sig_size as u32).to_le_bytes());
+    for e in entries {
+        out.extend_from_slice(&TOLLGATE_OWNER);
+        out.extend_from_slice(e);
+    }
+    out
+}
+
+fn der_of_pem(p: &str) -> Vec<u8> {
+    pem::parse(p).map(|b| b.into_contents()).unwrap_or_default()
+}
+
+/// `db`: one X.509 list per certificate (sizes differ), then one SHA-256
+/// list of accepted images.
+pub fn efi_db(a: &Allowlist) -> Vec<u8> {
+    let mut certs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut hashes: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for s in &a.stages {
+        for k in &s.keys {
+            certs
+                .entry(k.certificate_sha256.clone())
+                .or_insert_with(|| der_of_pem(&k.certificate_pem));
+        }
+        for i in &s.images {
+            if let Some(h) = inspector::policy::parse_hex(&i.sha256) {
+                hashes.insert(h);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for der in certs.values() {
+        out.extend(signature_list(&EFI_CERT_X509, &[der.as_slice()]));
+    }
+    let hs: Vec<&[u8]> = hashes.iter().map(Vec::as_slice).collect();
+    out.extend(signature_list(&EFI_CERT_SHA256, &hs));
+    out
+}
+
+/// `dbx`: revoked certificates (X.509 lists) and revoked images (SHA-256 list).
+pub fn efi_dbx(a: &Allowlist) -> Vec<u8> {
+    let mut out = Vec::new();
+    let certs: BTreeSet<Vec<u8>> = a
+        .revoked_keys
+        .iter()
+        .filter_map(|k| k.certificate_pem.as_deref().map(der_of_pem))
+        .collect();
+    for der in &certs {
+        out.extend(signature_list(&EFI_CERT_X509, &[der.as_slice()]));
+    }
+    let hashes: BTreeSet<Vec<u8>> = a
+        .revoked_images
+        .iter()
+        .filter_map(|i| inspector::policy::parse_hex(&i.sha256))
+        .collect();
+    let hs: Vec<&[u8]> = hashes.iter().map(Vec::as_slice).collect();
+    out.extend(signature_list(&EFI_CERT_SHA256, &hs));
+    out
+}
+
+// ---- C header ------------------------------------------------------------------------
+
+fn c_ident(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn c_bytes(out: &mut String, bytes: &[u8]) {
+    use std::fmt::Write;
+    for (i, b) in bytes.iter().enumerate() {
+        if i % 12 == 0 {
+            out.push_str("\n    ");
+        }
+        let _ = write!(out, "0x{b:02x},");
+    }
+    out.push('\n');
+}
+
+/// A C header for MCU bootloaders: per stage, each trusted public key as
+/// SubjectPublicKeyInfo DER bytes and its SHA-256 (like MCUboot's
+/// `imgtool getpub` / `getpubhash`), and a table per stage.
+pub fn c_header(a: &Allowlist) -> String {
+    use std::fmt::Write;
+    let guard = format!(
+        "TOLLGATE_ALLOWLIST_{}_H",
+        c_ident(&a.product).to_ascii_uppercase()
+    );
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "/* Generated by the Tollgate registry from its signed state. Do not edit."
+    );
+    let _ = writeln!(
+        out,
+        " * Product: {} ({})",
+        a.product.replace("*/", "* /"),
+        a.product_name.replace("*/", "* /")
+    );
+    let _ = writeln!(
+        out,
+        " * Keys are SubjectPublicKeyInfo DER; hashes are SHA-256 of those bytes. */"
+    );
+    let _ = writeln!(
+        out,
+        "#ifndef {guard}\n#define {guard}\n\n#include <stddef.h>\n"
+    );
+    let _ = writeln!(
+        out,
+        "struct tollgate_key {{\n    const unsigned char *key;\n    size_t key_len;\n    const unsigned char *hash;\n}};\n"
+    );
+    for s in &a.stages {
+        let st = c_ident(&s.name);
+        for (i, k) in s.keys.iter().enumerate() {
+            let spki = ParsedCert::from_der(der_of_pem(&k.certificate_pem))
+                .map(|c| c.spki_der())
+                .unwrap_or_default();
+            let hash = DigestAlgorithm::Sha256.hash(&spki);
+            let _ = writeln!(
+                out,
+                "/* {}: {} ({}, {}) */",
+                s.name,
+                k.subject.replace("*/", "* /"),
+                k.vendor,
+                k.algorithm
+            );
+            let _ = write!(
+                out,
+                "static const unsigned char tollgate_{st}_key{i}[{}] = {{",
+                spki.len()
+            );
+            c_bytes(&mut out, &spki);
+            let _ = writeln!(out, "}};");
+            let _ = write!(
+                out,
+                "static const unsigned char tollgate_{st}_key{i}_hash[32] = {{"
+            );
+            c_bytes(&mut out, &hash);
+            let _ = writeln!(out, "}};\n");
+        }
+        let _ = writeln!(
+            out,
+            "#define TOLLGATE_{}_KEY_COUNT {}",
+            st.to_ascii_uppercase(),
+            s.keys.len()
+        );
+        if s.keys.is_empty() {
+            let _ = writeln!(out, "/* stage {}: no trusted key */\n", s.name);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "static const struct tollgate_key tollgate_{st}_keys[{}] = {{",
+            s.keys.len()
+        );
+        for i in 0..s.keys.len() {
+            let _ = writeln!(
+                out,
+                "    {{ tollgate_{st}_key{i}, sizeof tollgate_{st}_key{i}, tollgate_{st}_key{i}_hash }},"
+            );
+        }
+        let _ = writeln!(out, "}};\n");
+    }
+    let _ = writeln!(out, "#endif /* {guard} */");
+    out
+}
+
+// ---- diff -------------------------------------------------------------------------------
+
+/// What changed between two allowlists of a product.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AllowlistDiff {
+    /// `tollgate-allowlist-diff`.
+    pub format: String,
+    /// Product.
+    pub product: String,
+    /// SHA-256 of the previous export (none for the first).
+    pub previous_sha256: Option<String>,
+    /// SHA-256 of the current export.
+    pub current_sha256: String,
+    /// `stage: subject (spki sha256)` added.
+    pub added_keys: Vec<String>,
+    /// Keys removed.
+    pub removed_keys: Vec<String>,
+    /// `component version sha256` added.
+    pub added_images: Vec<String>,
+    /// Images removed.
+    pub removed_images: Vec<String>,
+    /// `component: from -> to`.
+    pub floor_changes: Vec<String>,
+    /// Revocations added.
+    pub added_revocations: Vec<String>,
+}
+
+fn key_set(a: &Allowlist) -> BTreeSet<String> {
+    a.stages
+        .iter()
+        .flat_map(|s| {
+            s.keys
+                .iter()
+                .map(move |k| format!("{}: {} ({})", s.name, k.subject, k.spki_sha256))
+        })
+        .collect()
+}
+
+fn image_set(a: &Allowlist) -> BTreeSet<String> {
+    a.stages
+        .iter()
+        .flat_map(|s| {
+            s.images
+                .iter()
+                .map(|i| format!("{} {} {}", i.component, i.version, i.sha256))
+        })
+        .collect()
+}
+
+/// Compares `current` with `previous`.
+pub fn diff(
+    previous: Option<&Allowlist>,
+    current: &Allowlist,
+    previous_sha: Option<String>,
+    current_sha: String,
+) -> AllowlistDiff {
+    let empty = Allowlist {
+        format: String::new(),
+        version: 1,
+        product: String::new(),
+        product_name: String::new(),
+        stages: vec![],
+        revoked_keys: vec![],
+        revoked_images: vec![],
+    };
+    let prev = previous.unwrap_or(&empty);
+    let (pk, ck) = (key_set(prev), key_set(current));
+    let (pi, ci) = (image_set(prev), image_set(current));
+    let floors = |a: &Allowlist| -> BTreeMap<String, Option<String>> {
+        a.stages
+            .iter()
+            .flat_map(|s| {
+                s.components
+                    .iter()
+                    .map(|c| (c.name.clone(), c.min_version.clone()))
+            })
+            .collect()
+    };
+    let (pf, cf) = (floors(prev), floors(current));
+    let mut floor_changes = Vec::new();
+    for (name, to) in &cf {
+        let from = pf.get(name).cloned().flatten();
+        if !pf.contains_key(name) || &from != to {
+            floor_changes.push(format!(
+                "{name}: {} -> {}",
+                from.unwrap_or_else(|| "none".into()),
+                to.clone().unwrap_or_else(|| "none".into())
+            ));
+        }
+    }
+    let revs = |a: &Allowlist| -> BTreeSet<String> {
+        a.revoked_keys
+            .iter()
+            .map(|r| format!("{} ({})", r.subject, r.reason))
+            .collect()
+    };
+    AllowlistDiff {
+        format: "tollgate-allowlist-diff".into(),
+        product: current.product.clone(),
+        previous_sha256: previous_sha,
+        current_sha256: current_sha,
+        added_keys: ck.difference(&pk).cloned().collect(),
+        removed_keys: pk.difference(&ck).cloned().collect(),
+        added_images: ci.difference(&pi).cloned().collect(),
+        removed_images: pi.difference(&ci).cloned().collect(),
+        floor_changes,
+        added_revocations: revs(current).difference(&revs(prev)).cloned().collect(),
+    }
+}
+
+// ---- brick check -------------------------------------------------------------------------
+
+/// Every product problem that would stop a device from booting: a stage
+/// with no trusted key, or a component with no accepted image at or above
+/// its floor.
+pub fn brick_problems(conn: &mut DbConnection) -> Result<BTreeSet<String>, ApiError> {
+    let ids: Vec<String> = products::table
+        .order(products::id)
+        .select(products::id)
+        .load(conn)?;
+    let mut out = BTreeSet::new();
+    for id in ids {
+        let a = build(conn, &id)?;
+        for s in &a.stages {
+            if s.keys.is_empty() {
+                out.insert(format!(
+                    "product '{id}', stage '{}': no trusted key left that the stage can verify",
+                    s.name
+                ));
+            }
+            for c in &s.components {
+                if let Some(f) = &c.min_version
+                    && !s.images.iter().any(|i| i.component == c.name)
+                {
+                    out.insert(format!("product '{id}', stage '{}': no accepted image of '{}' at or above the floor {f}", s.name, c.name));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses (inside the caller's transaction, so nothing is written) when
+/// problems appeared since `before`, unless `confirmed`.
+pub fn check_new_problems(
+    conn: &mut DbConnection,
+    before: &BTreeSet<String>,
+    confirmed: bool,
+) -> Result<(), ApiError> {
+    let after = brick_problems(conn)?;
+    let new: Vec<&String> = after.difference(before).collect();
+    if !new.is_empty() && !confirmed {
+        return Err(ApiError::Conflict(format!(
+            "brick check: this change would leave {}; confirm with \"confirm_brick\": true to apply it anyway",
+            new.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    Ok(())
+}
+
+/// The brick problems `change` would add, without applying it: the change
+/// runs in a transaction that is always rolled back.
+pub fn brick_preview(
+    conn: &mut DbConnection,
+    change: impl FnOnce(&mut DbConnection) -> Result<(), ApiError>,
+) -> Result<Vec<String>, ApiError> {
+    const DRY_RUN: &str = "dry run: rolled back";
+    let before = brick_problems(conn)?;
+    let mut found = Vec::new();
+    let result: Result<(), ApiError> = conn.transaction(|c| {
+        change(c)?;
+        let after = brick_problems(c)?;
+        found = after.difference(&before).cloned().collect();
+        Err(ApiError::Conflict(DRY_RUN.into()))
+    });
+    match result {
+        Err(ApiError::Conflict(m)) if m == DRY_RUN => Ok(found),
+        Err(e) => Err(e),
+        Ok(()) => Ok(found),
+    }
+}
+
+/// Runs `change` (inside the caller's transaction) and refuses it when it
+/// leaves new brick problems, unless `confirmed`.
+pub fn with_brick_check<T>(
+    conn: &mut DbConnection,
+    confirmed: bool,
+    change: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let before = brick_problems(conn)?;
+    let out = change(conn)?;
+    let after = brick_problems(conn)?;
+    let new: Vec<&String> = after.difference(&before).collect();
+    if !new.is_empty() && !confirmed {
+        return Err(ApiError::Conflict(format!(
+            "brick check: this change would leave {}; confirm with \"confirm_brick\": true to apply it anyway",
+            new.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    Ok(out)
+}
+
+/// The capability warnings for registering `cert` for `vendor`: every stage
+/// of every product that loads one of the vendor's components and cannot
+/// verify the certificate's key.
+pub fn capability_warnings(
+    conn: &mut DbConnection,
+    vendor: &str,
+    cert: &ParsedCert,
+) -> Result<Vec<String>, ApiError> {
+    let comps: Vec<String> = components::table
+        .filter(components::vendor_id.eq(vendor))
+        .select(components::name)
+        .load(conn)?;
+    let ps: Vec<Product> = products::table
+        .order(products::id)
+        .select(Product::as_select())
+        .load(conn)?;
+    let cap = capability_of(&cert.key_algorithm());
+    let mut out = Vec::new();
+    for p in ps {
+        let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ApiError::internal)?;
+        for s in stages {
+            if s.components.iter().any(|c| comps.contains(c))
+                && !cap.as_ref().is_some_and(|c| s.algorithms.contains(c))
+            {
+                out.push(format!(
+                    "product '{}' stage '{}' verifies {} and cannot verify this {} key",
+                    p.id,
+                    s.name,
+                    s.algorithms.join(", "),
+                    cert.key_algorithm()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}

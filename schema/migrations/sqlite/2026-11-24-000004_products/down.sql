@@ -1,0 +1,2 @@
+DROP TABLE product_exports;
+DROP TABLE products;
