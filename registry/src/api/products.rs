@@ -200,7 +200,6 @@ pub struct ExportQuery {
 }
 
 /// Builds the export bytes and records the JSON snapshot (for diffs).
-
 pub fn export(
     c: &mut schema::DbConnection,
     id: &str,
