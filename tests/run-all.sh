@@ -16,10 +16,16 @@ command -v psql >/dev/null || need+=(postgresql-client)
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+# Independent readers of the allowlist exports: efitools, gcc, openssl.
+command -v sig-list-to-certs >/dev/null || need+=(efitools)
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
+
+# The JSON allowlist is validated against its schema by Python's jsonschema.
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
 
 # The tests need PostgreSQL at 127.0.0.1:5432 (or TOLLGATE_TEST_PG_URL).
 PG_URL=${TOLLGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
