@@ -51,6 +51,9 @@ pub struct CrlImport {
     /// …or base64 DER.
     #[serde(default)]
     pub der_base64: Option<String>,
+    /// Apply even if the brick check finds products left without a key.
+    #[serde(default)]
+    pub confirm_brick: bool,
 }
 
 /// A revocation as shown by the API.
@@ -275,6 +278,7 @@ pub async fn import_crl(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(&[Role::Admin, Role::Security], "import CRLs")?;
     let body = body.into_inner();
+    let confirm_brick = body.confirm_brick;
     let der = match (body.pem.as_deref(), body.der_base64.as_deref()) {
         (Some(p), None) => {
             let block = pem::parse(p).map_err(|e| ApiError::BadRequest(format!("CRL PEM: {e}")))?;
@@ -306,6 +310,7 @@ pub async fn import_crl(
     let result = with_conn(&state, move |c| {
         c.transaction(|c| {
             audit::begin_change(c, true)?;
+            let brick_before = crate::products::brick_problems(c)?;
             let registered: Vec<Certificate> = certificates::table.select(Certificate::as_select()).load(c)?;
             let issuer = registered
                 .iter()
@@ -355,6 +360,7 @@ pub async fn import_crl(
                     .execute(c)?;
                 imported += 1;
             }
+            crate::products::check_new_problems(c, &brick_before, confirm_brick)?;
             let result = CrlImportResult { issuer: issuer.subject(), imported, already_present: already };
             audit::record(c, &actor, "import-crl", "revocations", &issuer.fingerprint(), None::<&()>, Some(&result))?;
             Ok(result)
