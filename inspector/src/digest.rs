@@ -187,6 +187,63 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Reads `reader` to the end through a buffer that starts at 64 KiB (most
+/// blobs in a lot are small) and grows to `max_buffer`, handing each chunk
+/// to `each`. Stops early, returning `Ok(false)`, when `each` returns false.
+pub fn for_each_chunk(
+    reader: &mut dyn std::io::Read,
+    max_buffer: usize,
+    mut each: impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<bool> {
+    let max_buffer = max_buffer.max(4096);
+    let mut buf = vec![0u8; max_buffer.min(64 * 1024)];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => return Ok(true),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if !each(buf.get(..n).unwrap_or(&[])) {
+            return Ok(false);
+        }
+        if n == buf.len() && buf.len() < max_buffer {
+            buf.resize((buf.len() * 2).min(max_buffer), 0);
+        }
+    }
+}
+
+/// Keeps a copy of streamed bytes up to a limit (for signature schemes
+/// that need the whole message); gives up, freeing it, past the limit.
+pub struct KeepUpTo {
+    limit: usize,
+    bytes: Option<Vec<u8>>,
+}
+
+impl KeepUpTo {
+    /// Keeps up to `limit` bytes when `enabled`.
+    pub fn new(enabled: bool, limit: usize) -> Self {
+        KeepUpTo {
+            limit,
+            bytes: enabled.then(Vec::new),
+        }
+    }
+    /// Appends a chunk, or drops everything once over the limit.
+    pub fn push(&mut self, chunk: &[u8]) {
+        if let Some(k) = &mut self.bytes {
+            if k.len() + chunk.len() > self.limit {
+                self.bytes = None;
+            } else {
+                k.extend_from_slice(chunk);
+            }
+        }
+    }
+    /// The bytes, if they fit.
+    pub fn into_inner(self) -> Option<Vec<u8>> {
+        self.bytes
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +273,47 @@ mod tests {
             hex(DigestAlgorithm::Sha256.hash(b"").as_slice()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn chunks_cover_the_input_grow_and_stop_early() -> std::io::Result<()> {
+        let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        let done = for_each_chunk(&mut data.as_slice(), 1 << 20, |c| {
+            seen.extend_from_slice(c);
+            sizes.push(c.len());
+            true
+        })?;
+        assert!(done);
+        assert_eq!(seen, data);
+        assert_eq!(sizes.first(), Some(&65536));
+        assert!(
+            sizes.iter().any(|s| *s > 65536),
+            "the buffer grows: {sizes:?}"
+        );
+        let mut calls = 0;
+        let done = for_each_chunk(&mut data.as_slice(), 1 << 20, |_| {
+            calls += 1;
+            false
+        })?;
+        assert!(!done);
+        assert_eq!(calls, 1);
+        Ok(())
+    }
+
+    #[test]
+    fn keep_up_to_keeps_small_inputs_and_drops_large_ones() {
+        let mut k = KeepUpTo::new(true, 4);
+        k.push(b"ab");
+        k.push(b"cd");
+        assert_eq!(k.into_inner().as_deref(), Some(&b"abcd"[..]));
+        let mut k = KeepUpTo::new(true, 4);
+        k.push(b"abc");
+        k.push(b"de");
+        assert_eq!(k.into_inner(), None);
+        let mut k = KeepUpTo::new(false, 4);
+        k.push(b"a");
+        assert_eq!(k.into_inner(), None);
     }
 }

@@ -226,34 +226,19 @@ fn scan(
     max: u64,
 ) -> Result<Option<Scanned>, VerifyError> {
     let mut h = MultiHasher::new([DigestAlgorithm::Sha256, DigestAlgorithm::Sha512]);
-    // Start small (most blobs in a lot are small) and grow to 1 MiB.
-    let max_buf = 1 << 20;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut kept = Some(Vec::new());
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let full = n == buf.len();
-        let chunk = buf.get(..n).unwrap_or(&[]);
-        if h.length().saturating_add(n as u64) > max {
-            return Ok(None);
+    let mut kept = crate::digest::KeepUpTo::new(true, keep_limit);
+    let complete = crate::digest::for_each_chunk(reader, 1 << 20, |chunk| {
+        if h.length().saturating_add(chunk.len() as u64) > max {
+            return false;
         }
         h.update(chunk);
-        if let Some(k) = &mut kept {
-            if k.len() + n > keep_limit {
-                kept = None;
-            } else {
-                k.extend_from_slice(chunk);
-            }
-        }
-        if full && buf.len() < max_buf {
-            buf.resize((buf.len() * 2).min(max_buf), 0);
-        }
+        kept.push(chunk);
+        true
+    })?;
+    if !complete {
+        return Ok(None);
     }
+    let kept = kept.into_inner();
     let d = h.finish();
     Ok(Some(Scanned {
         sha256: d.get(DigestAlgorithm::Sha256).unwrap_or(&[]).to_vec(),

@@ -71,25 +71,13 @@ fn scan_blob(
     limits: &Limits,
 ) -> Result<BlobScan, VerifyError> {
     let mut hasher = MultiHasher::new(algs);
-    // Start small (most blobs in a lot are small) and grow to the limit.
-    let max_buf = limits.read_buffer_bytes.max(4096);
-    let mut buf = vec![0u8; max_buf.min(64 * 1024)];
     let mut offset: u64 = 0;
     let mut mismatch: Option<String> = None;
-    let mut kept: Option<Vec<u8>> = keep.then(Vec::new);
-    let mut too_large = false;
-    loop {
-        let n = match blob.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let full = n == buf.len();
-        let chunk = buf.get(..n).unwrap_or(&[]);
+    let mut kept = crate::digest::KeepUpTo::new(keep, limits.max_unhashed_content_bytes);
+    let complete = crate::digest::for_each_chunk(blob, limits.read_buffer_bytes, |chunk| {
+        let n = chunk.len();
         if offset.saturating_add(n as u64) > limits.max_blob_bytes {
-            too_large = true;
-            break;
+            return false;
         }
         hasher.update(chunk);
         if let (Some(content), None) = (attached, &mismatch) {
@@ -106,18 +94,12 @@ fn scan_blob(
                 ));
             }
         }
-        if let Some(k) = &mut kept {
-            if k.len() + n > limits.max_unhashed_content_bytes {
-                kept = None;
-            } else {
-                k.extend_from_slice(chunk);
-            }
-        }
+        kept.push(chunk);
         offset += n as u64;
-        if full && buf.len() < max_buf {
-            buf.resize((buf.len() * 2).min(max_buf), 0);
-        }
-    }
+        true
+    })?;
+    let too_large = !complete;
+    let kept = kept.into_inner();
     if let (Some(content), None) = (attached, &mismatch)
         && (content.len() as u64) != offset
     {
