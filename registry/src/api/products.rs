@@ -250,6 +250,16 @@ pub fn export(
     })
 }
 
+/// [`export`] on the blocking pool, in one transaction.
+pub async fn export_async(
+    state: &web::Data<AppState>,
+    id: String,
+    q: ExportQuery,
+) -> Result<(Vec<u8>, &'static str), ApiError> {
+    let format = q.format.unwrap_or_else(|| "json".into());
+    with_conn(state, move |c| c.transaction(|c| export(c, &id, &format))).await
+}
+
 /// The product's allowlist in the requested format. The same registry
 /// state gives the same bytes; every export is signed by the registry key
 /// (`X-Tollgate-Signature`: base64 DER ECDSA P-256/SHA-256 over the body).
@@ -262,9 +272,7 @@ pub async fn allowlist(
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "export allowlists")?;
-    let format = q.format.clone().unwrap_or_else(|| "json".into());
-    let id = id.into_inner();
-    let (body, ct) = with_conn(&state, move |c| c.transaction(|c| export(c, &id, &format))).await?;
+    let (body, ct) = export_async(&state, id.into_inner(), q.into_inner()).await?;
     let sig = base64::engine::general_purpose::STANDARD.encode(state.key.sign(&body));
     Ok(HttpResponse::Ok()
         .content_type(ct)
@@ -282,9 +290,7 @@ pub async fn allowlist_signature(
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "export allowlists")?;
-    let format = q.format.clone().unwrap_or_else(|| "json".into());
-    let id = id.into_inner();
-    let (body, _) = with_conn(&state, move |c| c.transaction(|c| export(c, &id, &format))).await?;
+    let (body, _) = export_async(&state, id.into_inner(), q.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(state.key.sign(&body)))
