@@ -161,6 +161,14 @@ try {
   await shot(s, 'audit');
   await s.goto(base + '/trust-bundle');
   await shot(s, 'trust-bundle');
+  // A product whose ROM verifies P-256 only: the page shows what each stage trusts.
+  const prod = await api('POST', '/products', { id: 'gw-100', name: 'Gateway 100', stages: [
+    { name: 'rom', algorithms: ['ecdsa-p256'], components: ['acme-wifi-fw'] },
+    { name: 'bootloader', algorithms: ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048'], components: ['acme-wifi-fw'] }] });
+  check(prod.status === 201, 'a product is defined through the API');
+  await s.goto(base + '/products/gw-100');
+  check((await s.content()).includes('Keys this stage cannot verify'), 'the product page shows the capability check');
+  await shot(s, 'product');
   await s.goto(base + '/');
   await shot(s, 'dashboard');
 
