@@ -298,7 +298,7 @@ pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, Api
                     vendor: c.vendor_id.clone(),
                     subject: c.subject.clone(),
                     reason: format!(
-                        "stage '{}' verifies {} and cannot verify a {} key",
+                        "stage '{}' verifies {} and cannot verify {} keys",
                         s.name,
                         s.algorithms.join(", "),
                         other.unwrap_or_else(|| parsed.key_algorithm().to_string())

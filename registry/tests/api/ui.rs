@@ -694,7 +694,7 @@ async fn product_pages_show_stages_capability_and_signed_exports() {
     );
     assert!(
         p.body.contains("Keys this stage cannot verify")
-            && p.body.contains("cannot verify a ecdsa-p384 key"),
+            && p.body.contains("cannot verify ecdsa-p384 keys"),
         "{}",
         p.body
     );
