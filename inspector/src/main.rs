@@ -169,6 +169,10 @@ struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Also check that the boot stage of this product (from the trust
+    /// policy) that loads the component can verify the signer key.
+    #[arg(long, value_name = "ID")]
+    product: Option<String>,
     /// The firmware blob (a regular file). Omit it with --digest.
     blob: Option<PathBuf>,
 }
@@ -191,6 +195,9 @@ struct LotArgs {
     /// Output format for standard output.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Also check every blob against this product's boot stages.
+    #[arg(long, value_name = "ID")]
+    product: Option<String>,
     /// Manifest file (.csv, or JSON lines).
     manifest: PathBuf,
 }
@@ -237,6 +244,7 @@ fn main() -> ExitCode {
             blob: a.blob,
             bundle: a.bundle,
             digest: a.digest,
+            product: a.product,
         }),
         Command::VerifyLot(a) => cli::lot::run(cli::lot::Options {
             source: a.source.source(),
@@ -248,6 +256,7 @@ fn main() -> ExitCode {
             jobs: a.jobs,
             format: a.format,
             manifest: a.manifest,
+            product: a.product,
         }),
         Command::Chain(a) => cli::chain::run(cli::chain::Options {
             anchors: a.anchors,

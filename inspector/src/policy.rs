@@ -41,6 +41,35 @@ pub struct PolicyDocument {
     /// Sigstore trusted roots (public-good, private instances).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sigstore_trusted_roots: Vec<TrustedRootDocument>,
+    /// Products and their boot stages, for `verify --product`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductDocument>,
+}
+
+/// A product (device model) and its boot chain.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProductDocument {
+    /// Identifier (`--product`).
+    pub id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Boot stages in boot order.
+    pub stages: Vec<StageDocument>,
+}
+
+/// One boot stage: what it can verify and what it loads.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StageDocument {
+    /// Name (`rom`, `bootloader`, …).
+    pub name: String,
+    /// `ecdsa-p256`, `ecdsa-p384`, `ed25519`, `rsa-2048`, `rsa-3072`, `rsa-4096`.
+    pub algorithms: Vec<String>,
+    /// Components this stage loads.
+    #[serde(default)]
+    pub components: Vec<String>,
 }
 
 /// A named Sigstore `trusted_root.json`.
@@ -335,6 +364,8 @@ pub struct TrustPolicy {
     pub expires_at: Option<OffsetDateTime>,
     /// Sigstore trusted roots.
     pub sigstore_roots: Vec<std::sync::Arc<crate::sigstore::SigstoreRoot>>,
+    /// Products and their boot stages.
+    pub products: Vec<ProductDocument>,
 }
 
 /// Parses hexadecimal (colons and spaces allowed) into bytes.
@@ -633,6 +664,7 @@ impl TrustPolicy {
             serial: doc.serial,
             expires_at,
             sigstore_roots,
+            products: doc.products.clone(),
         })
     }
 

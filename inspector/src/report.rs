@@ -63,6 +63,8 @@ pub enum CheckId {
     TransparencyLog,
     /// Sigstore: the signer identity (or key) belongs to the claimed vendor.
     Identity,
+    /// The target product's boot stage can verify the signer key (`--product`).
+    Capability,
 }
 
 impl CheckId {
@@ -83,6 +85,7 @@ impl CheckId {
             CheckId::Revocation => "revocation",
             CheckId::TransparencyLog => "transparency-log",
             CheckId::Identity => "identity",
+            CheckId::Capability => "capability",
         }
     }
 }

@@ -846,3 +846,89 @@ fn revocation_check(
         Check::pass(CheckId::Revocation, excused.join("; "))
     }
 }
+
+/// The capability name of a key as reports show it (`ECDSA P-256` → `ecdsa-p256`).
+fn capability_of_summary(key: &str) -> String {
+    match key {
+        "ECDSA P-256" => "ecdsa-p256".into(),
+        "ECDSA P-384" => "ecdsa-p384".into(),
+        "Ed25519" => "ed25519".into(),
+        other => other
+            .strip_prefix("RSA-")
+            .map(|b| format!("rsa-{b}"))
+            .unwrap_or_else(|| other.to_string()),
+    }
+}
+
+/// Adds the product capability check to a report: the boot stage of
+/// `product` that loads the component must be able to verify the key that
+/// signed the blob. A failure rejects the blob, naming the stage and why.
+pub fn apply_product(report: &mut Report, policy: &TrustPolicy, product: &str) {
+    let check = match policy.products.iter().find(|p| p.id == product) {
+        None => Check::fail(
+            CheckId::Capability,
+            format!("product '{product}' is not in the trust policy"),
+        ),
+        Some(p) => {
+            let stages: Vec<_> = p
+                .stages
+                .iter()
+                .filter(|s| s.components.contains(&report.component))
+                .collect();
+            let signer = report
+                .signers
+                .iter()
+                .find(|s| s.accepted)
+                .or(report.signers.first());
+            let key = signer
+                .and_then(|s| s.certificate.as_ref())
+                .map(|c| c.key.clone());
+            match (stages.is_empty(), key) {
+                (true, _) => Check::fail(
+                    CheckId::Capability,
+                    format!(
+                        "no boot stage of product '{product}' loads component '{}'",
+                        report.component
+                    ),
+                ),
+                (false, None) => Check::skip(
+                    CheckId::Capability,
+                    "no signer certificate: the key cannot be compared with the boot stages",
+                ),
+                (false, Some(k)) => {
+                    let cap = capability_of_summary(&k);
+                    match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
+                        Some(s) => Check::fail(
+                            CheckId::Capability,
+                            format!(
+                                "boot stage '{}' of product '{product}' verifies {} and cannot verify the {k} key that signed this blob",
+                                s.name,
+                                s.algorithms.join(", ")
+                            ),
+                        ),
+                        None => Check::pass(
+                            CheckId::Capability,
+                            format!(
+                                "boot stage(s) {} of product '{product}' can verify the {k} signer key",
+                                stages
+                                    .iter()
+                                    .map(|s| s.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ),
+                    }
+                }
+            }
+        }
+    };
+    let failed = check.outcome == Outcome::Fail;
+    report.checks.push(check);
+    if failed && report.verdict == Verdict::Accept {
+        report.verdict = Verdict::Reject;
+        report.summary = report
+            .first_failure()
+            .map(|c| format!("rejected: {}", c.reason))
+            .unwrap_or_default();
+    }
+}

@@ -9,8 +9,9 @@ use diesel::prelude::*;
 use inspector::bundle::{BUNDLE_FORMAT, SignedBundle};
 use inspector::cert::rfc3339;
 use inspector::policy::{
-    ComponentDocument, IdentityDocument, PolicyDocument, RevocationDocument, SigningPolicyDocument,
-    TrustedRootDocument, VendorDocument, VendorSigstoreDocument,
+    ComponentDocument, IdentityDocument, PolicyDocument, ProductDocument, RevocationDocument,
+    SigningPolicyDocument, StageDocument, TrustedRootDocument, VendorDocument,
+    VendorSigstoreDocument,
 };
 use schema::DbConnection;
 use schema::models::{
@@ -98,6 +99,25 @@ pub fn build_document(
             .order(sigstore_trusted_roots::name)
             .select(SigstoreTrustedRoot::as_select())
             .load(conn)?;
+        let prods: Vec<ProductDocument> = schema::schema::products::table
+            .order(schema::schema::products::id)
+            .select(schema::models::Product::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|p| ProductDocument {
+                stages: serde_json::from_str::<Vec<crate::products::Stage>>(&p.stages)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| StageDocument {
+                        name: s.name,
+                        algorithms: s.algorithms,
+                        components: s.components,
+                    })
+                    .collect(),
+                id: p.id,
+                name: p.name,
+            })
+            .collect();
         let mut sig_by_vendor: HashMap<&str, VendorSigstoreDocument> = HashMap::new();
         for i in &idents {
             sig_by_vendor
@@ -186,6 +206,7 @@ pub fn build_document(
                 serial: Some(u64::try_from(serial).unwrap_or(0)),
                 issued_at: Some(rfc3339(issued_at)),
                 expires_at: Some(rfc3339(expires)),
+                products: prods,
                 sigstore_trusted_roots: sroots
                     .iter()
                     .map(|r| TrustedRootDocument {

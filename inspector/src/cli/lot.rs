@@ -27,6 +27,7 @@ pub struct Options {
     pub jobs: Option<usize>,
     pub format: Format,
     pub manifest: PathBuf,
+    pub product: Option<String>,
 }
 
 /// One manifest row.
@@ -181,7 +182,10 @@ pub fn run(o: Options) -> Result<bool> {
         entries
             .par_iter()
             .map(|e| {
-                let r = inspect_entry(&policy, &limits, time, &cache, &base, e);
+                let mut r = inspect_entry(&policy, &limits, time, &cache, &base, e);
+                if let Some(p) = &o.product {
+                    inspector::verify::apply_product(&mut r, &policy, p);
+                }
                 bar.inc(1);
                 r
             })

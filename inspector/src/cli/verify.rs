@@ -27,6 +27,7 @@ pub struct Options {
     pub blob: Option<PathBuf>,
     pub bundle: Option<PathBuf>,
     pub digest: Option<String>,
+    pub product: Option<String>,
 }
 
 /// One verification job.
@@ -157,7 +158,7 @@ pub fn run(o: Options) -> Result<bool> {
     let loaded = super::registry::load(&o.source, time::OffsetDateTime::now_utc())?;
     let policy = loaded.policy;
     let limits = Limits::default();
-    let report = match (&o.blob, &o.digest) {
+    let mut report = match (&o.blob, &o.digest) {
         (Some(_), Some(_)) => anyhow::bail!("give either BLOB or --digest, not both"),
         (None, None) => {
             anyhow::bail!("give the BLOB to verify (or --digest sha256:HEX with a Sigstore bundle)")
@@ -205,6 +206,9 @@ pub fn run(o: Options) -> Result<bool> {
             )?
         }
     };
+    if let Some(p) = &o.product {
+        inspector::verify::apply_product(&mut report, &policy, p);
+    }
     match o.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => print!("{}", text::report(&report)),

@@ -226,3 +226,55 @@ fn chain_command_validates_paths_eku_time_and_crls() {
     assert_eq!(v["valid"], true);
     assert_eq!(v["path"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn product_capability_accepts_verifiable_keys_and_rejects_the_others() {
+    let f = fixtures();
+    let run = |sig: &str, component: &str, product: &str| {
+        let out = cli()
+            .args(["verify", "--trust"])
+            .arg(f.join("trust.json"))
+            .args([
+                "--vendor",
+                "acme",
+                "--component",
+                component,
+                "--version",
+                "1.5.0",
+                "--at",
+                AT,
+                "--format",
+                "json",
+                "--product",
+                product,
+                "--signature",
+            ])
+            .arg(f.join("sigs").join(sig))
+            .arg(f.join("blobs/fw.bin"))
+            .output()
+            .unwrap();
+        let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), r)
+    };
+    // The bootloader verifies P-256, P-384 and RSA-2048; the ROM only P-256.
+    for sig in [
+        "p256-detached.der",
+        "p384-sha384.der",
+        "rsa-pkcs1-sha256.der",
+    ] {
+        let (code, r) = run(sig, "acme-wifi-fw", "gw-100");
+        assert_eq!(code, Some(0), "{sig}: {}", r.summary);
+        assert_eq!(r.outcome_of(CheckId::Capability), Some(Outcome::Pass));
+    }
+    let (code, r) = run("ed25519.der", "acme-wifi-fw", "gw-100");
+    assert_eq!(code, Some(1));
+    assert!(r.summary.contains("boot stage 'bootloader' of product 'gw-100' verifies ecdsa-p256, ecdsa-p384, rsa-2048 and cannot verify the Ed25519 key"), "{}", r.summary);
+    let (code, _) = run("p256-detached.der", "acme-bootrom-patch", "gw-100");
+    assert_eq!(code, Some(0));
+    let (code, r) = run("p384-sha384.der", "acme-bootrom-patch", "gw-100");
+    assert_eq!(code, Some(1));
+    assert!(r.summary.contains("'rom'"), "{}", r.summary);
+    let (code, r) = run("p256-detached.der", "acme-wifi-fw", "no-such-product");
+    assert_eq!(code, Some(1));
+    assert!(r.summary.contains("not in the trust policy"));
+}

@@ -79,7 +79,7 @@ pub async fn create(
     let actor = caller.actor();
     let row = with_conn(&state, move |c| {
         c.transaction(|c| {
-            audit::begin_change(c, false)?;
+            audit::begin_change(c, true)?;
             let row = Product {
                 id: id.clone(),
                 name: body.name.trim().to_string(),
@@ -128,7 +128,7 @@ pub async fn update(
     let actor = caller.actor();
     let row = with_conn(&state, move |c| {
         c.transaction(|c| {
-            audit::begin_change(c, false)?;
+            audit::begin_change(c, true)?;
             let before: Product = products_t::table
                 .find(&id)
                 .select(Product::as_select())

@@ -474,6 +474,24 @@ async fn allowlists_capability_diffs_and_brick_checks() {
             &cli_header,
             &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sig)
         ));
+        // The trust bundle carries the product, so `tollgate-inspect verify --product` works offline.
+        let (_, bundle, _) = raw(&app, "/api/v1/trust-bundle", &a).await;
+        let pinned =
+            inspector::cert::certificates_from_bytes(h.state.key.certificate_pem.as_bytes())
+                .unwrap()
+                .remove(0);
+        let b = inspector::bundle::verify_bundle(
+            &bundle,
+            &pinned,
+            time::OffsetDateTime::now_utc(),
+            None,
+        )
+        .unwrap();
+        let policy =
+            inspector::TrustPolicy::from_json(&b.document, &mut inspector::policy::InlineOnly)
+                .unwrap();
+        let gw = policy.products.iter().find(|p| p.id == "gw-100").unwrap();
+        assert_eq!(gw.stages[0].algorithms, vec!["ecdsa-p256".to_string()]);
         // Roles: an auditor may export but not define products.
         let auditor = h.token(Role::Auditor);
         assert_eq!(
