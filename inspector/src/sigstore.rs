@@ -13,8 +13,8 @@
 use crate::cert::{ParsedCert, rfc3339};
 use crate::digest::{DigestAlgorithm, MultiHasher, hex};
 use crate::report::{
-    BlobInfo, Check, CheckId, Outcome, REPORT_VERSION, Report, SignatureInfo, SignerReport,
-    SigningTime, TimeSource, Verdict,
+    BlobInfo, Check, CheckId, Outcome, Report, SignatureInfo, SignerReport, SigningTime,
+    TimeSource, Verdict,
 };
 use crate::verify::{VerifyError, VerifyRequest, component_check, version_check};
 use sigstore_types::{
@@ -388,25 +388,7 @@ pub fn verify_sigstore(
         signers.push(evaluate(req, v, b, &inputs));
     }
 
-    let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
-    let verdict = if general_ok && signers.iter().any(|s| s.accepted) {
-        Verdict::Accept
-    } else {
-        Verdict::Reject
-    };
-    let mut report = Report {
-        report_version: REPORT_VERSION,
-        verdict,
-        summary: String::new(),
-        vendor: req.vendor.to_string(),
-        component: req.component.to_string(),
-        version: req.version.to_string(),
-        blob,
-        signature: sig_info,
-        verification_time: rfc3339(req.time),
-        checks,
-        signers,
-    };
+    let mut report = crate::verify::assemble(req, checks, signers, blob, sig_info);
     report.summary = match report.verdict {
         Verdict::Accept => {
             let who = report
@@ -417,12 +399,21 @@ pub fn verify_sigstore(
                 .unwrap_or_default();
             format!("accepted: {who}")
         }
-        Verdict::Reject => report
-            .first_failure()
-            .map(|c| format!("rejected: {}", c.reason))
-            .unwrap_or_else(|| "rejected".into()),
+        Verdict::Reject => crate::verify::rejection_summary(&report),
     };
     Ok(report)
+}
+
+/// The signer entry when verification stopped before a result.
+fn unevaluated_signer(checks: Vec<Check>) -> SignerReport {
+    SignerReport {
+        index: 0,
+        certificate: None,
+        digest_algorithm: None,
+        signing_time: None,
+        accepted: false,
+        checks,
+    }
 }
 
 fn evaluate(
@@ -459,14 +450,7 @@ fn evaluate(
         ));
     }
     if checks.iter().any(|c| c.outcome == Outcome::Fail) {
-        return SignerReport {
-            index: 0,
-            certificate: None,
-            digest_algorithm: None,
-            signing_time: None,
-            accepted: false,
-            checks,
-        };
+        return unevaluated_signer(checks);
     }
 
     // Try every (root, key) combination; the first that verifies wins.
@@ -572,14 +556,7 @@ fn evaluate(
                 ));
             }
         }
-        return SignerReport {
-            index: 0,
-            certificate: None,
-            digest_algorithm: None,
-            signing_time: None,
-            accepted: false,
-            checks,
-        };
+        return unevaluated_signer(checks);
     };
 
     checks.push(Check::pass(

@@ -209,28 +209,47 @@ pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report
         }
     }
 
+    let mut report = assemble(req, checks, signers, blob_info, sig_info);
+    report.summary = summarize(&report);
+    Ok(report)
+}
+
+/// Puts a report together: accepted when every general check passes and at
+/// least one signer passed all of its checks. The caller writes the summary.
+pub(crate) fn assemble(
+    req: &VerifyRequest<'_>,
+    checks: Vec<Check>,
+    signers: Vec<SignerReport>,
+    blob: BlobInfo,
+    signature: SignatureInfo,
+) -> Report {
     let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
-    let accepted_signer = signers.iter().find(|s| s.accepted);
-    let verdict = if general_ok && accepted_signer.is_some() {
+    let verdict = if general_ok && signers.iter().any(|s| s.accepted) {
         Verdict::Accept
     } else {
         Verdict::Reject
     };
-    let mut report = Report {
+    Report {
         report_version: REPORT_VERSION,
         verdict,
         summary: String::new(),
         vendor: req.vendor.to_string(),
         component: req.component.to_string(),
         version: req.version.to_string(),
-        blob: blob_info,
-        signature: sig_info,
+        blob,
+        signature,
         verification_time: rfc3339(req.time),
         checks,
         signers,
-    };
-    report.summary = summarize(&report);
-    Ok(report)
+    }
+}
+
+/// The summary of a rejection: the first failing check's reason.
+pub(crate) fn rejection_summary(report: &Report) -> String {
+    match report.first_failure() {
+        Some(c) => format!("rejected: {}", c.reason),
+        None => "rejected: no signer passed every check".to_string(),
+    }
 }
 
 fn summarize(report: &Report) -> String {
@@ -255,10 +274,7 @@ fn summarize(report: &Report) -> String {
                 when.map(|w| format!(", {w}")).unwrap_or_default()
             )
         }
-        Verdict::Reject => match report.first_failure() {
-            Some(c) => format!("rejected: {}", c.reason),
-            None => "rejected: no signer passed every check".to_string(),
-        },
+        Verdict::Reject => rejection_summary(report),
     }
 }
 
@@ -926,9 +942,6 @@ pub fn apply_product(report: &mut Report, policy: &TrustPolicy, product: &str) {
     report.checks.push(check);
     if failed && report.verdict == Verdict::Accept {
         report.verdict = Verdict::Reject;
-        report.summary = report
-            .first_failure()
-            .map(|c| format!("rejected: {}", c.reason))
-            .unwrap_or_default();
+        report.summary = rejection_summary(report);
     }
 }

@@ -91,7 +91,12 @@ pub fn decode_one(pem: Option<&str>, der_base64: Option<&str>) -> Result<ParsedC
             ));
         }
     };
-    let mut certs = certificates_from_bytes(&bytes)
+    one_certificate(&bytes)
+}
+
+/// Exactly one certificate from PEM or DER bytes (an upload).
+pub fn one_certificate(bytes: &[u8]) -> Result<ParsedCert, ApiError> {
+    let mut certs = certificates_from_bytes(bytes)
         .map_err(|e| ApiError::BadRequest(format!("certificate refused: {e}")))?;
     if certs.len() != 1 {
         return Err(ApiError::BadRequest(format!(
@@ -160,12 +165,7 @@ pub fn register_certificate(
     }
     c.transaction(|c| {
         audit::begin_change(c, true)?;
-        let vendor: Vendor = vendors::table
-            .find(&id)
-            .select(Vendor::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
+        let vendor: Vendor = crate::api::vendors::find_vendor(c, &id)?;
         check_ca(&cert, &role, vendor.min_rsa_bits)?;
         let fp = cert.fingerprint();
         let dup: i64 = certificates::table

@@ -151,6 +151,29 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
+/// The request's signing terms (defaulted), their digest list as stored,
+/// and the contract expiry.
+fn terms_of(body: &VendorRequest) -> Result<(SigningTerms, String, Option<i64>), ApiError> {
+    let terms = body.policy.clone().unwrap_or_default();
+    let digests = validate_terms(&terms)?;
+    let contract_expires = body
+        .contract_expires
+        .as_deref()
+        .map(|s| parse_time("contract_expires", s))
+        .transpose()?;
+    Ok((terms, digests, contract_expires))
+}
+
+/// The vendor with this id, or 404.
+pub fn find_vendor(c: &mut schema::DbConnection, id: &str) -> Result<Vendor, ApiError> {
+    vendors::table
+        .find(id)
+        .select(Vendor::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))
+}
+
 /// Creates a vendor (validation, change, audit: one transaction).
 pub fn create_vendor(
     c: &mut schema::DbConnection,
@@ -169,13 +192,7 @@ pub fn create_vendor(
     if body.name.trim().is_empty() {
         return Err(ApiError::BadRequest("name must not be empty".into()));
     }
-    let terms = body.policy.clone().unwrap_or_default();
-    let digests = validate_terms(&terms)?;
-    let contract_expires = body
-        .contract_expires
-        .as_deref()
-        .map(|s| parse_time("contract_expires", s))
-        .transpose()?;
+    let (terms, digests, contract_expires) = terms_of(&body)?;
     let now = crate::now_unix();
     let row = Vendor {
         id,
@@ -245,15 +262,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(READERS, "read vendors")?;
     let id = id.into_inner();
-    let v: Vendor = with_conn(&state, move |c| {
-        vendors::table
-            .find(&id)
-            .select(Vendor::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))
-    })
-    .await?;
+    let v: Vendor = with_conn(&state, move |c| find_vendor(c, &id)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(v.row_version)))
         .json(view(&v)))
@@ -272,21 +281,10 @@ pub fn update_vendor(
             "the id in the body differs from the path; ids cannot change".into(),
         ));
     }
-    let terms = body.policy.clone().unwrap_or_default();
-    let digests = validate_terms(&terms)?;
-    let contract_expires = body
-        .contract_expires
-        .as_deref()
-        .map(|s| parse_time("contract_expires", s))
-        .transpose()?;
+    let (terms, digests, contract_expires) = terms_of(&body)?;
     c.transaction(|c| {
         audit::begin_change(c, true)?;
-        let before: Vendor = vendors::table
-            .find(&id)
-            .select(Vendor::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
+        let before: Vendor = find_vendor(c, &id)?;
         if before.row_version != expected {
             return Err(ApiError::PreconditionFailed(format!(
                 "vendor '{id}' changed since you read it (version {} now, {expected} in If-Match); reload and retry",

@@ -39,6 +39,20 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
     }
 }
 
+/// Splits a service error: an internal one becomes the error page (it is
+/// logged where it was made); any other is shown on the form, with its status.
+fn refusal(e: ApiError) -> Result<(StatusCode, String), PageError> {
+    match e {
+        e @ ApiError::Internal(_) => Err(e.into()),
+        e => Ok((actix_web::ResponseError::status_code(&e), e.to_string())),
+    }
+}
+
+/// A trimmed form field, or `None` when empty.
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
@@ -515,12 +529,7 @@ async fn vendor_page(
         ));
     }
     let data = db(state, move |c| {
-        let v: Vendor = vendors::table
-            .find(&id)
-            .select(Vendor::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))?;
+        let v: Vendor = crate::api::vendors::find_vendor(c, &id)?;
         let certs: Vec<Certificate> = certs_t::table
             .filter(certs_t::vendor_id.eq(&id))
             .order(certs_t::id)
@@ -803,14 +812,13 @@ async fn vendor_create(
             v.id,
             session::urlencode("Vendor created.")
         ))),
-        Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
+            let (status, message) = refusal(e)?;
             Ok(vendor_form_page(
                 &user,
                 false,
                 form.data(),
-                Some(e.to_string()),
+                Some(message),
                 status,
             ))
         }
@@ -825,15 +833,7 @@ async fn vendor_edit_form(
 ) -> PageResult {
     user.require(PROCUREMENT, "edit vendors")?;
     let id = id.into_inner();
-    let v: Vendor = db(&state, move |c| {
-        vendors::table
-            .find(&id)
-            .select(Vendor::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ApiError::NotFound(format!("no vendor '{id}'")))
-    })
-    .await?;
+    let v: Vendor = db(&state, move |c| crate::api::vendors::find_vendor(c, &id)).await?;
     let form = VendorFormData {
         sha256: v.digests.split(',').any(|d| d == "sha256"),
         sha384: v.digests.split(',').any(|d| d == "sha384"),
@@ -891,16 +891,9 @@ async fn vendor_update(
             "/vendors/{id}?done={}",
             session::urlencode("Vendor saved.")
         ))),
-        Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            Ok(vendor_form_page(
-                &user,
-                true,
-                data,
-                Some(e.to_string()),
-                status,
-            ))
+            let (status, message) = refusal(e)?;
+            Ok(vendor_form_page(&user, true, data, Some(message), status))
         }
     }
 }
@@ -955,19 +948,7 @@ async fn certificate_upload(
     let role = text("role");
     // The file (PEM or DER) wins over the pasted text.
     let parsed = match (file, pasted.is_empty()) {
-        (Some(bytes), _) => inspector::cert::certificates_from_bytes(&bytes)
-            .map_err(|e| ApiError::BadRequest(format!("certificate refused: {e}")))
-            .and_then(|mut v| {
-                if v.len() == 1 {
-                    v.pop()
-                        .ok_or_else(|| ApiError::BadRequest("no certificate".into()))
-                } else {
-                    Err(ApiError::BadRequest(format!(
-                        "upload one certificate at a time ({} found)",
-                        v.len()
-                    )))
-                }
-            }),
+        (Some(bytes), _) => certificates::one_certificate(&bytes),
         (None, false) => certificates::decode_one(Some(&pasted), None),
         (None, true) => Err(ApiError::BadRequest(
             "choose a certificate file or paste a PEM certificate".into(),
@@ -992,10 +973,9 @@ async fn certificate_upload(
                 c.subject, c.sha256
             ))
         ))),
-        Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            vendor_page(&state, user, id, None, Some(e.to_string()), status).await
+            let (status, message) = refusal(e)?;
+            vendor_page(&state, user, id, None, Some(message), status).await
         }
     }
 }
@@ -1021,7 +1001,7 @@ async fn component_create(
     let id = id.into_inner();
     let body = components::ComponentRequest {
         name: form.name.trim().to_string(),
-        min_version: Some(form.min_version.trim().to_string()).filter(|s| !s.is_empty()),
+        min_version: non_empty(&form.min_version),
     };
     let actor = user.actor();
     let vid = id.clone();
@@ -1034,10 +1014,9 @@ async fn component_create(
             "/vendors/{id}?done={}",
             session::urlencode(&format!("Component {} authorised.", c.name))
         ))),
-        Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            vendor_page(&state, user, id, None, Some(e.to_string()), status).await
+            let (status, message) = refusal(e)?;
+            vendor_page(&state, user, id, None, Some(message), status).await
         }
     }
 }
@@ -1068,8 +1047,8 @@ async fn floor_set(
     let name = name.into_inner();
     let expected: i32 = form.version.parse().unwrap_or(-1);
     let body = components::FloorRequest {
-        min_version: Some(form.min_version.trim().to_string()).filter(|s| !s.is_empty()),
-        reason: Some(form.reason.trim().to_string()).filter(|s| !s.is_empty()),
+        min_version: non_empty(&form.min_version),
+        reason: non_empty(&form.reason),
         confirm_brick: form.confirm_brick.is_some(),
     };
     let actor = user.actor();
@@ -1098,10 +1077,9 @@ async fn floor_set(
                 c.min_version.unwrap_or_else(|| "none".into())
             ))
         ))),
-        Err(e @ ApiError::Internal(_)) => Err(e.into()),
         Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            vendor_page(&state, user, vendor, None, Some(e.to_string()), status).await
+            let (status, message) = refusal(e)?;
+            vendor_page(&state, user, vendor, None, Some(message), status).await
         }
     }
 }
@@ -1319,12 +1297,10 @@ async fn revoke(
             cert.vendor_id,
             session::urlencode(&format!("Certificate {} revoked.", cert.subject))
         ))),
-        Err(e @ ApiError::Internal(_)) => Err(e.into()),
-        Err(e) => Ok(page(
-            Some(e.to_string()),
-            false,
-            actix_web::ResponseError::status_code(&e),
-        )),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            Ok(page(Some(message), false, status))
+        }
     }
 }
 
