@@ -214,6 +214,21 @@ pub fn register_certificate(
     })
 }
 
+/// Registers a certificate and returns the capability warnings for it:
+/// product boot stages that load this vendor's components and cannot
+/// verify its key.
+pub fn register_and_flag(
+    c: &mut schema::DbConnection,
+    actor: &str,
+    id: String,
+    role: String,
+    cert: ParsedCert,
+) -> Result<(Certificate, Vec<String>), ApiError> {
+    let warnings = crate::products::capability_warnings(c, &id, &cert)?;
+    let row = register_certificate(c, actor, id, role, cert)?;
+    Ok((row, warnings))
+}
+
 /// Uploads a vendor certificate (anchor or intermediate).
 #[utoipa::path(tag = "certificates", params(("id" = String, Path)), request_body = CertificateUpload, responses((status = 201, body = CertificateView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/certificates")]
@@ -229,10 +244,7 @@ pub async fn upload(
     let cert = decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
     let actor = caller.actor();
     let (row, warnings) = with_conn(&state, move |c| {
-        let row = register_certificate(c, &actor, id, body.role, cert)?;
-        let parsed = ParsedCert::from_der(row.der.clone()).map_err(ApiError::internal)?;
-        let warnings = crate::products::capability_warnings(c, &row.vendor_id, &parsed)?;
-        Ok((row, warnings))
+        register_and_flag(c, &actor, id, body.role, cert)
     })
     .await?;
     let mut v = view(&row);

@@ -959,20 +959,27 @@ async fn certificate_upload(
             let actor = user.actor();
             let vid = id.clone();
             crate::api::with_conn(&state, move |c| {
-                certificates::register_certificate(c, &actor, vid, role, cert)
+                certificates::register_and_flag(c, &actor, vid, role, cert)
             })
             .await
         }
         Err(e) => Err(e),
     };
     match result {
-        Ok(c) => Ok(redirect(&format!(
-            "/vendors/{id}?done={}",
-            session::urlencode(&format!(
-                "Certificate registered: {} (SHA-256 {}).",
-                c.subject, c.sha256
-            ))
-        ))),
+        Ok((c, warnings)) => {
+            let note = if warnings.is_empty() {
+                String::new()
+            } else {
+                format!(" Capability warning: {}.", warnings.join("; "))
+            };
+            Ok(redirect(&format!(
+                "/vendors/{id}?done={}",
+                session::urlencode(&format!(
+                    "Certificate registered: {} (SHA-256 {}).{note}",
+                    c.subject, c.sha256
+                ))
+            )))
+        }
         Err(e) => {
             let (status, message) = refusal(e)?;
             vendor_page(&state, user, id, None, Some(message), status).await

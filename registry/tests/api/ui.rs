@@ -486,6 +486,49 @@ async fn certificate_upload_gives_specific_feedback_and_revocation_needs_confirm
         assert_eq!(resp.status().as_u16(), 303);
         let v = page(&app, "GET", "/vendors/acme", &c, None, &[]).await;
         assert!(v.body.contains("CN=Globex Root CA,O=Globex Radio"));
+        // The upload flags a key a product's boot stage cannot verify.
+        let product = serde_json::json!({"id": "gw-1", "name": "GW", "stages": [{"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/products",
+                Some(&h.admin),
+                Some(product),
+                &[]
+            )
+            .await
+            .0,
+            201
+        );
+        let resp = test::call_service(
+            &app,
+            upload(
+                vec![
+                    ("csrf", csrf.clone()),
+                    ("role", "intermediate".into()),
+                    ("pem", pem("acme-rsa-ca.pem")),
+                ],
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(resp.status().as_u16(), 303);
+        let to = resp
+            .headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        let v = page(&app, "GET", &to, &c, None, &[]).await;
+        assert!(
+            v.body.contains("Capability warning:")
+                && v.body
+                    .contains("verifies ecdsa-p256 and cannot verify this RSA-2048 key"),
+            "{}",
+            v.body
+        );
         // Without a CSRF token: refused.
         let resp = test::call_service(
             &app,
