@@ -287,8 +287,12 @@ async fn forms_follow_roles_csrf_and_escape_everything() {
         assert!(!v.body.contains("<script>alert(1)"));
         let list = page(&app, "GET", "/vendors?q=evil", &pc, None, &[]).await;
         assert!(!list.body.contains("<script>alert(1)"));
-        // The contract shows on the dashboard (expires within 90 days? no: 2026-12-31 may be; just render).
-        assert_eq!(page(&app, "GET", "/", &pc, None, &[]).await.status, 200);
+        // The contract (expiring 2026-12-31, so within 90 days of any run
+        // from 2026-10-02 on) is listed on the dashboard, escaped.
+        let dash = page(&app, "GET", "/", &pc, None, &[]).await;
+        assert_eq!(dash.status, 200);
+        assert!(dash.body.contains("<td>C-1</td>"), "{}", dash.body);
+        assert!(!dash.body.contains("<script>alert(1)"));
         // Bad input is refused with the form shown again and a specific message.
         let bad = format!("csrf={pcsrf}&id=Bad%20Id&name=x&min_rsa_bits=2048&sha256=1");
         let p = page(&app, "POST", "/vendors/new", &pc, Some(&bad), &[]).await;
