@@ -58,6 +58,35 @@ impl std::fmt::Display for KeyAlgorithm {
     }
 }
 
+impl KeyAlgorithm {
+    /// The name boot stages use for what they can verify: `ecdsa-p256`,
+    /// `ecdsa-p384`, `ed25519`, `rsa-2048`, … (`None` if unsupported).
+    pub fn capability(&self) -> Option<String> {
+        match self {
+            KeyAlgorithm::EcP256 => Some("ecdsa-p256".into()),
+            KeyAlgorithm::EcP384 => Some("ecdsa-p384".into()),
+            KeyAlgorithm::Ed25519 => Some("ed25519".into()),
+            KeyAlgorithm::Rsa { bits } => Some(format!("rsa-{bits}")),
+            KeyAlgorithm::Unsupported { .. } => None,
+        }
+    }
+}
+
+/// The capability name of a key as reports show it (`ECDSA P-256` →
+/// `ecdsa-p256`, `RSA-2048` → `rsa-2048`): the inverse of [`KeyAlgorithm`]'s
+/// `Display`, for reports that carry only the summary.
+pub fn capability_of_key_name(key: &str) -> String {
+    match key {
+        "ECDSA P-256" => "ecdsa-p256".into(),
+        "ECDSA P-384" => "ecdsa-p384".into(),
+        "Ed25519" => "ed25519".into(),
+        other => other
+            .strip_prefix("RSA-")
+            .map(|b| format!("rsa-{b}"))
+            .unwrap_or_else(|| other.to_string()),
+    }
+}
+
 /// RSAPublicKey (RFC 8017 appendix A.1.1), read only to measure the modulus.
 #[derive(der::Sequence)]
 struct RsaPublicKeyView<'a> {
@@ -330,6 +359,25 @@ mod tests {
         assert_eq!(uint_bits(&[1]), 1);
         assert_eq!(uint_bits(&[0x80, 0]), 16);
         assert_eq!(uint_bits(&[0, 0x7f, 0xff]), 15);
+    }
+
+    #[test]
+    fn capability_names_round_trip_through_the_display_names() {
+        for k in [
+            KeyAlgorithm::EcP256,
+            KeyAlgorithm::EcP384,
+            KeyAlgorithm::Ed25519,
+            KeyAlgorithm::Rsa { bits: 3072 },
+        ] {
+            assert_eq!(Some(capability_of_key_name(&k.to_string())), k.capability());
+        }
+        assert_eq!(
+            KeyAlgorithm::Unsupported {
+                oid: "1.2.3".into()
+            }
+            .capability(),
+            None
+        );
     }
 
     #[test]

@@ -863,19 +863,6 @@ fn revocation_check(
     }
 }
 
-/// The capability name of a key as reports show it (`ECDSA P-256` → `ecdsa-p256`).
-fn capability_of_summary(key: &str) -> String {
-    match key {
-        "ECDSA P-256" => "ecdsa-p256".into(),
-        "ECDSA P-384" => "ecdsa-p384".into(),
-        "Ed25519" => "ed25519".into(),
-        other => other
-            .strip_prefix("RSA-")
-            .map(|b| format!("rsa-{b}"))
-            .unwrap_or_else(|| other.to_string()),
-    }
-}
-
 /// Adds the product capability check to a report: the boot stage of
 /// `product` that loads the component must be able to verify the key that
 /// signed the blob. A failure rejects the blob, naming the stage and why.
@@ -912,7 +899,7 @@ pub fn apply_product(report: &mut Report, policy: &TrustPolicy, product: &str) {
                     "no signer certificate: the key cannot be compared with the boot stages",
                 ),
                 (false, Some(k)) => {
-                    let cap = capability_of_summary(&k);
+                    let cap = crate::cert::capability_of_key_name(&k);
                     match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
                         Some(s) => Check::fail(
                             CheckId::Capability,

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use diesel::prelude::*;
-use inspector::cert::{KeyAlgorithm, ParsedCert, rfc3339};
+use inspector::cert::{ParsedCert, rfc3339};
 use inspector::digest::{DigestAlgorithm, hex};
 use schema::DbConnection;
 use schema::models::{Certificate, Component, Product, Revocation};
@@ -36,17 +36,6 @@ pub struct Stage {
     /// Components loaded and verified by this stage.
     #[serde(default)]
     pub components: Vec<String>,
-}
-
-/// The capability name of a key, if it has one.
-pub fn capability_of(k: &KeyAlgorithm) -> Option<String> {
-    match k {
-        KeyAlgorithm::EcP256 => Some("ecdsa-p256".into()),
-        KeyAlgorithm::EcP384 => Some("ecdsa-p384".into()),
-        KeyAlgorithm::Ed25519 => Some("ed25519".into()),
-        KeyAlgorithm::Rsa { bits } => Some(format!("rsa-{bits}")),
-        KeyAlgorithm::Unsupported { .. } => None,
-    }
 }
 
 /// Validates stages (names unique, known algorithms, at least one stage).
@@ -283,7 +272,7 @@ pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, Api
             if is_revoked(&parsed, &revs) {
                 continue;
             }
-            let alg = capability_of(&parsed.key_algorithm());
+            let alg = parsed.key_algorithm().capability();
             match alg {
                 Some(a) if s.algorithms.contains(&a) => keys.push(AllowedKey {
                     vendor: c.vendor_id.clone(),
@@ -839,7 +828,7 @@ pub fn capability_warnings(
         .order(products::id)
         .select(Product::as_select())
         .load(conn)?;
-    let cap = capability_of(&cert.key_algorithm());
+    let cap = cert.key_algorithm().capability();
     let mut out = Vec::new();
     for p in ps {
         let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ApiError::internal)?;

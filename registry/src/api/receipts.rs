@@ -128,15 +128,7 @@ fn receipt_capability(
         .or(report.signers.first())
         .and_then(|s| s.certificate.as_ref())
         .map(|c| c.key.clone());
-    let cap = key.as_deref().map(|k| match k {
-        "ECDSA P-256" => "ecdsa-p256".to_string(),
-        "ECDSA P-384" => "ecdsa-p384".to_string(),
-        "Ed25519" => "ed25519".to_string(),
-        other => other
-            .strip_prefix("RSA-")
-            .map(|b| format!("rsa-{b}"))
-            .unwrap_or_else(|| other.to_string()),
-    });
+    let cap = key.as_deref().map(inspector::cert::capability_of_key_name);
     Ok(match cap {
         Some(c) if !stage.algorithms.contains(&c) => vec![format!(
             "product '{product}' stage '{}' verifies {} and cannot verify the {} key that signed this blob",
