@@ -24,6 +24,7 @@ pub mod report;
 pub mod signature;
 pub mod signer;
 pub mod sigstore;
+pub mod sigstore_memo;
 pub mod timestamp;
 pub mod verify;
 

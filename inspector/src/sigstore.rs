@@ -72,6 +72,11 @@ impl SigstoreRoot {
         }
         let root = sigstore_trust_root::TrustedRoot::from_json(json)
             .map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
+        // The CA and TSA certificates' own signatures are the same for every
+        // bundle: let the verifier remember them (see sigstore_memo).
+        crate::sigstore_memo::install();
+        let certs = root_certificates(&v);
+        crate::sigstore_memo::register_trusted_certificates(certs.iter().map(Vec::as_slice));
         let verifier =
             Verifier::new(&root).map_err(|e| format!("unusable Sigstore trusted root: {e}"))?;
         Ok(SigstoreRoot {
@@ -79,6 +84,24 @@ impl SigstoreRoot {
             verifier,
         })
     }
+}
+
+/// The DER certificates of a trusted root's certificate authorities and
+/// timestamp authorities (`certChain.certificates[].rawBytes`).
+fn root_certificates(v: &serde_json::Value) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    ["certificateAuthorities", "timestampAuthorities"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(|a| a.as_array()))
+        .flatten()
+        .filter_map(|a| {
+            a.pointer("/certChain/certificates")
+                .and_then(|c| c.as_array())
+        })
+        .flatten()
+        .filter_map(|c| c.get("rawBytes").and_then(|r| r.as_str()))
+        .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .collect()
 }
 
 /// How a keyless identity is matched.
@@ -385,7 +408,9 @@ pub fn verify_sigstore(
     if let (Some(b), Some(v)) = (&bundle, vendor)
         && !inputs.is_empty()
     {
-        signers.push(evaluate(req, v, b, &inputs));
+        signers.push(crate::sigstore_memo::bundle_scope(|| {
+            evaluate(req, v, b, &inputs)
+        }));
     }
 
     let mut report = crate::verify::assemble(req, checks, signers, blob, sig_info);

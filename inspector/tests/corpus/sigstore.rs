@@ -615,3 +615,60 @@ fn sigstore_through_the_cli_bundle_digest_defaults_and_lots() {
     let lot: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(lot["accepted"], 2);
 }
+
+/// The verifier remembers successful signature checks (sigstore_memo): a
+/// repeated bundle must cost exactly what the previous one cost (nothing of
+/// one bundle is reused for the next but the trusted-root certificates'
+/// own signatures), and remembering must never let an altered bundle through.
+#[test]
+fn remembered_verifications_stay_within_one_bundle() {
+    use inspector::sigstore_memo::stats;
+    let p = spolicy();
+    for c in scases() {
+        let bundle = std::fs::read(sfix().join(c.bundle)).unwrap();
+        let run = || {
+            let before = stats();
+            let r = run_s(&p, &bundle, c.vendor, c.component, c.version, &c.art);
+            assert_eq!(r.verdict, Verdict::Accept, "{}: {}", c.bundle, r.summary);
+            let after = stats();
+            (
+                after.performed - before.performed,
+                after.remembered - before.remembered,
+            )
+        };
+        run();
+        let second = run();
+        let third = run();
+        assert!(second.0 > 0, "{}: no signature was verified", c.bundle);
+        assert_eq!(
+            second, third,
+            "{}: a repeated bundle reused another bundle's verifications",
+            c.bundle
+        );
+    }
+    // Keyless bundles with a timestamp re-check the certificate chain at each
+    // verified time: the repetition is answered from memory.
+    let cosign = std::fs::read(sfix().join("cosign-v3-blob.sigstore.json")).unwrap();
+    let before = stats();
+    let art = Art::Blob("cosign-v3-blob.txt");
+    let r = run_s(&p, &cosign, "vollprecht", "sensor-fw", "1.2.0", &art);
+    assert_eq!(r.verdict, Verdict::Accept);
+    assert!(stats().remembered > before.remembered);
+    // After those acceptances, altered copies are still rejected.
+    for path in [
+        "/messageSignature/signature",
+        "/verificationMaterial/certificate/rawBytes",
+    ] {
+        let mut v: serde_json::Value = serde_json::from_slice(&cosign).unwrap();
+        flip_b64(v.pointer_mut(path).unwrap());
+        let r = run_s(
+            &p,
+            &serde_json::to_vec(&v).unwrap(),
+            "vollprecht",
+            "sensor-fw",
+            "1.2.0",
+            &art,
+        );
+        assert_eq!(r.verdict, Verdict::Reject, "altered {path} was accepted");
+    }
+}
