@@ -33,6 +33,9 @@ pub struct SigstoreRoot {
     pub name: String,
     /// A verifier prepared for this root.
     pub verifier: Verifier,
+    /// The key IDs of its transparency logs (to tell which root a bundle
+    /// belongs to when explaining a failure).
+    pub log_ids: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SigstoreRoot {
@@ -79,7 +82,19 @@ impl SigstoreRoot {
         crate::sigstore_memo::register_trusted_certificates(certs.iter().map(Vec::as_slice));
         let verifier =
             Verifier::new(&root).map_err(|e| format!("unusable Sigstore trusted root: {e}"))?;
+        let log_ids = v
+            .get("tlogs")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.pointer("/logId/keyId").and_then(|k| k.as_str()))
+            .filter_map(|k| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(k).ok()
+            })
+            .collect();
         Ok(SigstoreRoot {
+            log_ids,
             name: name.to_string(),
             verifier,
         })
@@ -232,6 +247,20 @@ fn check_of(e: &SigError) -> CheckId {
         SigError::TransparencyLog(_) => CheckId::TransparencyLog,
         SigError::Timestamp(_) => CheckId::Timestamp,
         _ => CheckId::Format,
+    }
+}
+
+/// How far `sigstore-verify` got when a check failed, in its order: signing
+/// times (TSA, signed entry timestamp), certificate chain and SCT, identity,
+/// transparency-log proofs, then the signature over the artifact.
+fn stage_of(id: CheckId) -> u8 {
+    match id {
+        CheckId::Timestamp => 1,
+        CheckId::Chain => 2,
+        CheckId::Identity => 3,
+        CheckId::TransparencyLog => 4,
+        CheckId::Signature | CheckId::Content => 5,
+        _ => 0,
     }
 }
 
@@ -479,7 +508,7 @@ fn evaluate(
     }
 
     // Try every (root, key) combination; the first that verifies wins.
-    let mut failures: Vec<(String, SigError)> = Vec::new();
+    let mut failures: Vec<(String, &SigstoreRoot, SigError)> = Vec::new();
     let mut success: Option<(VerificationResult, &SigstoreRoot, Option<usize>)> = None;
     'outer: for root in roots {
         for attempt in &attempts {
@@ -539,22 +568,42 @@ fn evaluate(
                             .unwrap_or("")
                     ),
                 };
-                failures.push((label, e));
+                failures.push((label, root, e));
             }
         }
     }
 
     let Some((result, root, key_index)) = success else {
         // Report the failure at its check; the others could not be evaluated.
+        // With several roots, the bundle's own instance (the root listing its
+        // log), then the one that got furthest, is the one whose failure is
+        // the diagnosis; it is listed first.
+        let bundle_logs: Vec<&[u8]> = bundle
+            .verification_material
+            .tlog_entries
+            .iter()
+            .map(|e| e.log_id.key_id.as_bytes())
+            .collect();
+        failures.sort_by_key(|(_, root, e)| {
+            std::cmp::Reverse((
+                root.log_ids
+                    .iter()
+                    .any(|id| bundle_logs.contains(&id.as_slice())),
+                stage_of(check_of(e)),
+            ))
+        });
         let (id, reason) = match failures.first() {
-            Some((_, e)) => {
-                let all: Vec<String> = failures.iter().map(|(l, e)| format!("{l}: {e}")).collect();
+            Some((_, _, e)) => {
+                let all: Vec<String> = failures
+                    .iter()
+                    .map(|(l, _, e)| format!("{l}: {e}"))
+                    .collect();
                 (
                     check_of(e),
                     if failures.len() == 1 {
                         failures
                             .first()
-                            .map(|(_, e)| e.to_string())
+                            .map(|(_, _, e)| e.to_string())
                             .unwrap_or_default()
                     } else {
                         all.join("; ")

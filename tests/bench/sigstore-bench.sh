@@ -5,6 +5,7 @@
 # same trusted root), side by side in one run.
 # Needs: pip install sigstore   (4.x)
 # Usage: tests/bench/sigstore-bench.sh [N]   (default 500)
+#        BASELINE_BIN=/path/to/older/tollgate-inspect tests/bench/sigstore-bench.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${1:-500}
@@ -52,7 +53,13 @@ echo "machine: $(nproc) cores; $(python3 -m sigstore --version); $($BIN --versio
 (cd "$WORK" && best "sigstore-python verify identity --offline" python3 -m sigstore --trust-config trust-config.json verify identity --offline \
   --cert-identity w.vollprecht@gmail.com --cert-oidc-issuer https://github.com/login/oauth blob-*.txt)
 PY=$(cat "$WORK/last")
-best "tollgate-inspect verify-lot" "$BIN" verify-lot --trust "$WORK/trust.json" "$WORK/lot.csv"
+if [[ -n ${BASELINE_BIN:-} ]]; then # an older build, to measure a change in the same run
+  best "baseline verify-lot (all $(nproc) cores)" "$BASELINE_BIN" verify-lot --trust "$WORK/trust.json" "$WORK/lot.csv"
+fi
+best "tollgate-inspect verify-lot --jobs 1" "$BIN" verify-lot --jobs 1 --trust "$WORK/trust.json" "$WORK/lot.csv"
+TG1=$(cat "$WORK/last")
+best "tollgate-inspect verify-lot (all $(nproc) cores)" "$BIN" verify-lot --trust "$WORK/trust.json" "$WORK/lot.csv"
 TG=$(cat "$WORK/last")
 "$BIN" verify-lot --trust "$WORK/trust.json" "$WORK/lot.csv" | head -1
+echo "speed-up, one core: $(awk "BEGIN{printf \"%.1f\", $PY/$TG1}")x"
 echo "speed-up: $(awk "BEGIN{printf \"%.1f\", $PY/$TG}")x (target >= 10x)"

@@ -672,3 +672,132 @@ fn remembered_verifications_stay_within_one_bundle() {
         assert_eq!(r.verdict, Verdict::Reject, "altered {path} was accepted");
     }
 }
+
+/// Rekor v2 (hashedrekord 0.0.2, checkpoint only, no SET) bundles made by
+/// sigstore-python on the staging instance: accepted when the policy also
+/// trusts the staging root (a second, private-like instance beside
+/// public-good), rejected when it does not, and rejected for a wrong identity.
+#[test]
+fn rekor_v2_bundles_need_their_instance_root_and_the_vendor_identity() {
+    let with_staging = {
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
+        v["sigstore_trusted_roots"].as_array_mut().unwrap().push(
+            serde_json::json!({"name": "staging", "trusted_root": "trusted_root-staging.json"}),
+        );
+        TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap()
+    };
+    let without = spolicy();
+    let message = std::fs::read(sfix().join("staging-rekor-v2.txt.sigstore.json")).unwrap();
+    let dsse = std::fs::read(sfix().join("a.dsse.staging-rekor-v2.txt.sigstore.json")).unwrap();
+    let blob = Art::Blob("staging-rekor-v2.txt");
+    let subject = Art::Digest(
+        DigestAlgorithm::Sha256,
+        "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf",
+    );
+    let cases = [
+        (&message, "jku", "staging-tool", "1.0.0", &blob),
+        (&dsse, "conformance", "beacon", "0.0.1", &subject),
+    ];
+    for (bundle, vendor, component, version, art) in cases {
+        let r = run_s(&with_staging, bundle, vendor, component, version, art);
+        assert_eq!(r.verdict, Verdict::Accept, "{vendor}: {:#?}", failing(&r));
+        assert_eq!(r.outcome_of(CheckId::TransparencyLog), Some(Outcome::Pass));
+        assert_eq!(r.outcome_of(CheckId::Chain), Some(Outcome::Pass));
+        let vouched = r
+            .all_checks()
+            .any(|c| c.id == CheckId::Signature && c.reason.contains("trusted root 'staging'"));
+        assert!(vouched, "the report names the root that vouched");
+
+        // Without the staging root nothing vouches for its log or CA.
+        let r = run_s(&without, bundle, vendor, component, version, art);
+        assert_eq!(
+            r.verdict,
+            Verdict::Reject,
+            "{vendor} accepted without its root"
+        );
+        assert!(
+            failing(&r)
+                .iter()
+                .any(|(_, reason)| reason.contains("public-good")),
+            "{:#?}",
+            failing(&r)
+        );
+
+        // The right root, the wrong vendor.
+        let other = if vendor == "jku" {
+            "conformance"
+        } else {
+            "jku"
+        };
+        let comp = with_staging.vendor(other).unwrap().components[0]
+            .name
+            .clone();
+        let r = run_s(&with_staging, bundle, other, &comp, "1.0.0", art);
+        assert_eq!(r.verdict, Verdict::Reject);
+        assert_eq!(r.outcome_of(CheckId::Identity), Some(Outcome::Fail));
+    }
+    // An altered Rekor v2 checkpoint is refused.
+    let mut v: serde_json::Value = serde_json::from_slice(&message).unwrap();
+    let env = v
+        .pointer_mut("/verificationMaterial/tlogEntries/0/inclusionProof/checkpoint/envelope")
+        .unwrap();
+    let text = env.as_str().unwrap().to_string();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[1] = (lines[1].parse::<u64>().unwrap() + 1).to_string();
+    *env = (lines.join("\n") + "\n").into();
+    let r = run_s(
+        &with_staging,
+        &serde_json::to_vec(&v).unwrap(),
+        "jku",
+        "staging-tool",
+        "1.0.0",
+        &blob,
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert_eq!(
+        r.outcome_of(CheckId::TransparencyLog),
+        Some(Outcome::Fail),
+        "{:#?}",
+        failing(&r)
+    );
+}
+
+/// With several trusted roots, a failure is explained by the bundle's own
+/// instance (the root that lists its log), whatever the order of the roots.
+#[test]
+fn the_bundles_own_instance_explains_a_failure() {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
+    v["sigstore_trusted_roots"]
+        .as_array_mut()
+        .unwrap()
+        .reverse();
+    assert_eq!(v["sigstore_trusted_roots"][0]["name"], "github");
+    let p = TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap();
+    let c = &scases()[1]; // the v0.2 wheel bundle: public-good, SET only
+    let mut b: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix().join(c.bundle)).unwrap()).unwrap();
+    flip_b64(
+        b.pointer_mut("/verificationMaterial/x509CertificateChain/certificates/0/rawBytes")
+            .unwrap(),
+    );
+    let r = run_s(
+        &p,
+        &serde_json::to_vec(&b).unwrap(),
+        c.vendor,
+        c.component,
+        c.version,
+        &c.art,
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    let f = failing(&r);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    let (id, reason) = &f[0];
+    assert_eq!(*id, CheckId::Chain, "{reason}");
+    assert!(
+        reason.starts_with("trusted root 'public-good': certificate chain is invalid"),
+        "{reason}"
+    );
+    assert!(reason.contains("trusted root 'github'"), "{reason}");
+}
