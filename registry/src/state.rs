@@ -40,6 +40,13 @@ impl TokenCache {
             .map(|(c, _)| c.clone())
     }
 
+    /// Forgets every cached token (after a revocation).
+    pub fn clear(&self) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.clear();
+        }
+    }
+
     /// Remembers a caller.
     pub fn put(&self, hash: String, caller: Caller) {
         if let Ok(mut map) = self.entries.lock() {

@@ -29,6 +29,8 @@ mod records;
 mod roles;
 #[path = "api/sigstore.rs"]
 mod sigstore;
+#[path = "api/tokens.rs"]
+mod tokens;
 #[path = "api/ui.rs"]
 mod ui;
 

@@ -93,6 +93,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(audit::list)
         .service(audit::verify)
         .service(tokens::create)
+        .service(tokens::list)
+        .service(tokens::revoke)
         .service(sigstore::add_identity)
         .service(sigstore::list_identities)
         .service(sigstore::add_key)

@@ -5,7 +5,10 @@ use crate::audit;
 use crate::auth::{Caller, Role, create_token};
 use crate::error::ApiError;
 use crate::state::AppState;
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, get, post, web};
+use diesel::prelude::*;
+use schema::models::ApiToken;
+use schema::schema::api_tokens;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -46,25 +49,7 @@ pub async fn create(
     let actor = caller.actor();
     let (name, role) = (body.name.trim().to_string(), body.role);
     let token = with_conn(&state, move |c| {
-        diesel::Connection::transaction(c, |c| {
-            audit::begin_change(c, false)?;
-            let t = create_token(c, &name, role)?;
-            #[derive(Serialize)]
-            struct Created<'a> {
-                name: &'a str,
-                role: Role,
-            }
-            audit::record(
-                c,
-                &actor,
-                "create",
-                "token",
-                &name,
-                None::<&()>,
-                Some(&Created { name: &name, role }),
-            )?;
-            Ok::<_, ApiError>((name, t))
-        })
+        create_token_audited(c, &name, role, &actor).map(|t| (name, t))
     })
     .await?;
     Ok(HttpResponse::Created().json(TokenCreated {
@@ -72,4 +57,150 @@ pub async fn create(
         role,
         token: token.1,
     }))
+}
+
+/// Creates a token and its audit entry in one transaction (shared by the API
+/// and `tollgate-registry token create`); returns the secret.
+pub fn create_token_audited(
+    c: &mut schema::DbConnection,
+    name: &str,
+    role: Role,
+    actor: &str,
+) -> Result<String, ApiError> {
+    diesel::Connection::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let t = create_token(c, name, role)?;
+        #[derive(Serialize)]
+        struct Created<'a> {
+            name: &'a str,
+            role: Role,
+        }
+        audit::record(
+            c,
+            actor,
+            "create",
+            "token",
+            name,
+            None::<&()>,
+            Some(&Created { name, role }),
+        )?;
+        Ok(t)
+    })
+}
+
+/// A token as listed (never its secret).
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    /// Identifier (for revocation).
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// Whether it has been revoked.
+    pub revoked: bool,
+}
+
+impl From<ApiToken> for TokenInfo {
+    fn from(t: ApiToken) -> Self {
+        TokenInfo {
+            id: t.id,
+            name: t.name,
+            role: t.role,
+            created_at: super::time_str(t.created_at),
+            revoked: t.revoked,
+        }
+    }
+}
+
+/// Lists the tokens (names, roles, state; never the secrets).
+#[utoipa::path(tag = "tokens", responses((status = 200, body = [TokenInfo])), security(("bearer" = [])))]
+#[get("/tokens")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<web::Json<Vec<TokenInfo>>, ApiError> {
+    caller.require(&[Role::Admin], "list tokens")?;
+    let rows = with_conn(&state, |c| {
+        api_tokens::table
+            .order(api_tokens::id.asc())
+            .select(ApiToken::as_select())
+            .load(c)
+            .map_err(ApiError::from)
+    })
+    .await?;
+    Ok(web::Json(rows.into_iter().map(TokenInfo::from).collect()))
+}
+
+/// Revokes a token: it stops working at once on this registry process
+/// (other processes within their 30-second authentication cache). Refused
+/// for the last working admin token, which would lock everyone out.
+#[utoipa::path(tag = "tokens", params(("id" = i64, Path, description = "token id")),
+    responses((status = 200, body = TokenInfo), (status = 404), (status = 409, description = "the last working admin token")),
+    security(("bearer" = [])))]
+#[post("/tokens/{id}/revoke")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<TokenInfo>, ApiError> {
+    caller.require(&[Role::Admin], "revoke tokens")?;
+    let id = id.into_inner();
+    let actor = caller.actor();
+    let row = with_conn(&state, move |c| revoke_token(c, id, &actor)).await?;
+    state.token_cache.clear();
+    Ok(web::Json(TokenInfo::from(row)))
+}
+
+/// Marks a token revoked in one audited transaction (shared by the API and
+/// `tollgate-registry token revoke`).
+pub fn revoke_token(
+    c: &mut schema::DbConnection,
+    id: i64,
+    actor: &str,
+) -> Result<ApiToken, ApiError> {
+    diesel::Connection::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let before: ApiToken = api_tokens::table
+            .find(id)
+            .select(ApiToken::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ApiError::NotFound(format!("no token with id {id}")))?;
+        if before.revoked {
+            return Ok(before);
+        }
+        if before.role == Role::Admin.as_str() {
+            let admins: i64 = api_tokens::table
+                .filter(api_tokens::role.eq(Role::Admin.as_str()))
+                .filter(api_tokens::revoked.eq(false))
+                .count()
+                .get_result(c)?;
+            if admins <= 1 {
+                return Err(ApiError::Conflict(
+                    "this is the last working admin token: create another admin token first".into(),
+                ));
+            }
+        }
+        diesel::update(api_tokens::table.find(id))
+            .set(api_tokens::revoked.eq(true))
+            .execute(c)?;
+        let after = ApiToken {
+            revoked: true,
+            ..before.clone()
+        };
+        let name = before.name.clone();
+        audit::record(
+            c,
+            actor,
+            "revoke",
+            "token",
+            &name,
+            Some(&TokenInfo::from(before)),
+            Some(&TokenInfo::from(after.clone())),
+        )?;
+        Ok(after)
+    })
 }

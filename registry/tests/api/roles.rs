@@ -95,6 +95,7 @@ async fn every_endpoint_with_every_role_and_none() {
                 None,
                 &[Admin, Security, Auditor],
             ),
+            ("GET", "/api/v1/tokens", None, &[Admin]),
             (
                 "POST",
                 "/api/v1/tokens",
