@@ -31,7 +31,7 @@ function check(cond, what) {
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-browser-'));
 const env = { ...process.env, DATABASE_URL: join(dir, 'tollgate.db') };
-const users = { ana: 'procurement', sam: 'security', audrey: 'auditor' };
+const users = { ana: 'procurement', sam: 'security', audrey: 'auditor', ada: 'admin' };
 const password = 'correct horse battery staple';
 for (const [u, role] of Object.entries(users)) {
   execFileSync(REGISTRY, ['user', 'create', '--username', u, '--role', role], { env: { ...env, TOLLGATE_PASSWORD: password } });
@@ -189,6 +189,31 @@ try {
   const overflow = await t.evaluate(() => document.body.scrollWidth - window.innerWidth);
   check(overflow <= 1, `tablet width: no page-level horizontal overflow (${overflow}px)`);
   await shot(t, 'vendor-tablet');
+
+  // --- the admin: creates a station token (secret shown once), then revokes it -------------
+  const { page: ad } = await signIn('ada');
+  await ad.getByRole('link', { name: 'Tokens' }).click();
+  await ad.waitForLoadState();
+  await ad.getByLabel('Name (the station or person it is for)').fill('station-12');
+  await ad.getByLabel('Role').selectOption('inspector');
+  await ad.getByRole('button', { name: 'Create token' }).click();
+  await ad.waitForLoadState();
+  const secret = await ad.getByLabel('Secret').inputValue();
+  check(secret.startsWith('tg_'), 'the new token is shown once after creation');
+  const works = await fetch(base + '/api/v1/vendors', { headers: { Authorization: `Bearer ${secret}` } });
+  check(works.status === 200, 'the new token works on the API');
+  await shot(ad, 'tokens');
+  await ad.goto(base + '/tokens');
+  check(!(await ad.content()).includes(secret), 'the secret is not shown again');
+  const row = ad.locator('tr', { hasText: 'station-12' });
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  check(ad.url().endsWith('/tokens'), 'revoking without ticking the confirmation box does not submit');
+  await row.getByLabel('I confirm revoking station-12').check();
+  await row.getByRole('button', { name: 'Revoke' }).click();
+  await ad.waitForLoadState();
+  check((await ad.content()).includes("Token 'station-12' (inspector) is revoked."), 'the revocation is confirmed on the page');
+  const refusedNow = await fetch(base + '/api/v1/vendors', { headers: { Authorization: `Bearer ${secret}` } });
+  check(refusedNow.status === 401, 'the revoked token is refused at once');
 } catch (e) {
   failures++;
   console.log('FAIL unexpected error:', e);

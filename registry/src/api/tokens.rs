@@ -135,7 +135,8 @@ pub async fn list(
 }
 
 /// Revokes a token: it stops working at once on this registry process
-/// (other processes within their 30-second authentication cache). Refused
+/// (other processes within their 30-second authentication cache), and web
+/// sessions signed in with it end. Refused
 /// for the last working admin token, which would lock everyone out.
 #[utoipa::path(tag = "tokens", params(("id" = i64, Path, description = "token id")),
     responses((status = 200, body = TokenInfo), (status = 404), (status = 409, description = "the last working admin token")),
@@ -187,6 +188,11 @@ pub fn revoke_token(
         diesel::update(api_tokens::table.find(id))
             .set(api_tokens::revoked.eq(true))
             .execute(c)?;
+        // Web sessions signed in with it end too.
+        crate::ui::session::end_sessions_of(
+            c,
+            &crate::ui::session::token_principal(&before.name, before.id),
+        )?;
         let after = ApiToken {
             revoked: true,
             ..before.clone()

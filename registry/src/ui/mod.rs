@@ -3,6 +3,7 @@
 pub mod chart;
 pub mod pages;
 pub mod session;
+pub mod tokens;
 
 /// Form-decoding errors as a page.
 pub fn form_config() -> actix_web::web::FormConfig {

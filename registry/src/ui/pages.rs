@@ -27,9 +27,9 @@ use schema::schema::{
 };
 use serde::Deserialize;
 
-type PageResult = Result<HttpResponse, PageError>;
+pub(super) type PageResult = Result<HttpResponse, PageError>;
 
-fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
+pub(super) fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
     match body {
         Ok(b) => HttpResponse::build(status).content_type("text/html; charset=utf-8").insert_header(("X-Frame-Options", "DENY")).insert_header(("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'")).body(b),
         Err(e) => {
@@ -41,7 +41,7 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse
 
 /// Splits a service error: an internal one becomes the error page (it is
 /// logged where it was made); any other is shown on the form, with its status.
-fn refusal(e: ApiError) -> Result<(StatusCode, String), PageError> {
+pub(super) fn refusal(e: ApiError) -> Result<(StatusCode, String), PageError> {
     match e {
         e @ ApiError::Internal(_) => Err(e.into()),
         e => Ok((actix_web::ResponseError::status_code(&e), e.to_string())),
@@ -53,7 +53,7 @@ fn non_empty(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(super) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
         .finish()
@@ -84,7 +84,7 @@ pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     )
 }
 
-async fn db<T: Send + 'static>(
+pub(super) async fn db<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&mut schema::DbConnection) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, PageError> {
@@ -92,11 +92,11 @@ async fn db<T: Send + 'static>(
 }
 
 #[derive(Deserialize)]
-struct Done {
+pub(super) struct Done {
     done: Option<String>,
 }
 
-fn flash_of(q: &Done) -> Option<String> {
+pub(super) fn flash_of(q: &Done) -> Option<String> {
     q.done.as_ref().map(|d| d.chars().take(800).collect())
 }
 
@@ -1825,5 +1825,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(products_list)
         .service(product_detail)
         .service(product_export)
-        .service(stylesheet);
+        .service(stylesheet)
+        .service(super::tokens::tokens_page)
+        .service(super::tokens::token_create)
+        .service(super::tokens::token_revoke);
 }

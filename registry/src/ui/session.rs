@@ -178,6 +178,20 @@ pub fn create_user(
     Ok(())
 }
 
+/// The principal of a session signed in with a token: its name and id, so
+/// that revoking the token can end exactly its sessions.
+pub fn token_principal(name: &str, id: i64) -> String {
+    format!("{name} (token {id})")
+}
+
+/// Ends every session signed in with this principal; returns how many.
+pub fn end_sessions_of(
+    conn: &mut schema::DbConnection,
+    principal: &str,
+) -> Result<usize, diesel::result::Error> {
+    diesel::delete(web_sessions::table.filter(web_sessions::principal.eq(principal))).execute(conn)
+}
+
 /// Checks credentials: a token, or a user name and password. Returns the principal and role.
 pub fn authenticate(
     conn: &mut schema::DbConnection,
@@ -186,13 +200,13 @@ pub fn authenticate(
     password: &str,
 ) -> Result<Option<(String, Role)>, ApiError> {
     if !token.trim().is_empty() {
-        let row: Option<(String, String)> = api_tokens::table
+        let row: Option<(i64, String, String)> = api_tokens::table
             .filter(api_tokens::token_hash.eq(hash_token(token.trim())))
             .filter(api_tokens::revoked.eq(false))
-            .select((api_tokens::name, api_tokens::role))
+            .select((api_tokens::id, api_tokens::name, api_tokens::role))
             .first(conn)
             .optional()?;
-        return Ok(row.and_then(|(n, r)| Role::parse(&r).map(|r| (n, r))));
+        return Ok(row.and_then(|(id, n, r)| Role::parse(&r).map(|r| (token_principal(&n, id), r))));
     }
     let user: Option<User> = users::table
         .filter(users::username.eq(username.trim()))

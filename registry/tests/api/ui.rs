@@ -773,3 +773,175 @@ async fn product_pages_show_stages_capability_and_signed_exports() {
         404
     );
 }
+
+#[actix_rt::test]
+async fn admins_manage_tokens_on_a_page_and_revocation_ends_web_sessions() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let security = h.token(Role::Security);
+        let (sec_cookie, sec_csrf, _) = sign_in(&app, &security, false).await;
+        let p = page(&app, "GET", "/tokens", &sec_cookie, None, &[]).await;
+        assert_eq!(p.status, 403, "{db:?}");
+        let dash = page(&app, "GET", "/", &sec_cookie, None, &[]).await;
+        assert!(!dash.body.contains("href=\"/tokens\""));
+        let p = page(
+            &app,
+            "POST",
+            "/tokens",
+            &sec_cookie,
+            Some(&format!("csrf={sec_csrf}&name=x&role=admin")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403);
+
+        let (cookie, csrf, _) = sign_in(&app, &h.admin, false).await;
+        let p = page(&app, "GET", "/tokens", &cookie, None, &[]).await;
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains("href=\"/tokens\" aria-current=\"page\""));
+        assert!(p.body.contains("test-admin") && p.body.contains("test-security"));
+        assert!(!p.body.contains(&h.admin), "a stored secret is never shown");
+
+        // Create: the secret is shown once, in the response; escaping holds.
+        let form = format!(
+            "csrf={csrf}&name={}&role=inspector",
+            enc("<b>station-9</b>")
+        );
+        let p = page(&app, "POST", "/tokens", &cookie, Some(&form), &[]).await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert!(!p.body.contains("<b>station-9"), "{}", p.body);
+        assert!(
+            p.body.contains("station-9&lt;/b&gt;") || p.body.contains("station-9&#60;/b&#62;"),
+            "{}",
+            p.body
+        );
+        let i = p.body.find("readonly value=\"tg_").unwrap() + 16;
+        let secret = p.body[i..].split('"').next().unwrap().to_string();
+        assert!(secret.starts_with("tg_"), "{secret}");
+        assert_eq!(
+            call(&app, "GET", "/api/v1/vendors", Some(&secret), None, &[])
+                .await
+                .0,
+            200
+        );
+        let again = page(&app, "GET", "/tokens", &cookie, None, &[]).await;
+        assert!(!again.body.contains(&secret));
+        // Forged (no CSRF) and bad input are refused.
+        let p = page(
+            &app,
+            "POST",
+            "/tokens",
+            &cookie,
+            Some("name=x&role=admin"),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403);
+        let p = page(
+            &app,
+            "POST",
+            "/tokens",
+            &cookie,
+            Some(&format!("csrf={csrf}&name=x&role=superuser")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400);
+        assert!(p.body.contains("is not a role"));
+
+        // The new token signs in on the web; revoking it ends that session.
+        let (st_cookie, _, _) = sign_in(&app, &secret, false).await;
+        assert_eq!(
+            page(&app, "GET", "/vendors", &st_cookie, None, &[])
+                .await
+                .status,
+            200
+        );
+        let (_, _, list) = call(&app, "GET", "/api/v1/tokens", Some(&h.admin), None, &[]).await;
+        let id = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "<b>station-9</b>")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let uri = format!("/tokens/{id}/revoke");
+        let p = page(
+            &app,
+            "POST",
+            &uri,
+            &cookie,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400, "revocation needs the confirmation box");
+        let p = page(&app, "POST", &uri, &cookie, Some("confirm=yes"), &[]).await;
+        assert_eq!(p.status, 403, "a revocation without the CSRF token");
+        assert_eq!(
+            call(&app, "GET", "/api/v1/vendors", Some(&secret), None, &[])
+                .await
+                .0,
+            200
+        );
+        let p = page(
+            &app,
+            "POST",
+            &uri,
+            &cookie,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let done = page(
+            &app,
+            "GET",
+            p.location.as_deref().unwrap(),
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert!(done.body.contains("is revoked"), "{}", done.body);
+        assert!(done.body.contains("status revoked"));
+        assert_eq!(
+            call(&app, "GET", "/api/v1/vendors", Some(&secret), None, &[])
+                .await
+                .0,
+            401
+        );
+        let p = page(&app, "GET", "/vendors", &st_cookie, None, &[]).await;
+        assert_eq!(p.status, 303, "the revoked token's web session must end");
+        // The security user's session (another token) is untouched.
+        assert_eq!(
+            page(&app, "GET", "/vendors", &sec_cookie, None, &[])
+                .await
+                .status,
+            200
+        );
+
+        // The last admin token is kept, with the reason on the page.
+        let aid = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "test-admin")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let p = page(
+            &app,
+            "POST",
+            &format!("/tokens/{aid}/revoke"),
+            &cookie,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 409);
+        assert!(p.body.contains("last working admin token"));
+    }
+}

@@ -1,0 +1,201 @@
+// actix-web's route macros turn each handler into a public unit struct
+// without documentation; the handlers are documented by their routes below.
+#![allow(missing_docs)]
+
+//! The API-token page (admin only): list, create (the secret is shown once,
+//! in the response to the form, never in a URL) and revoke, through the
+//! same audited functions as the API and the command line.
+
+use super::pages::{Done, PageResult, db, flash_of, html, redirect, refusal};
+use super::session::{self, PageError, PageUser};
+use crate::api::tokens::{TokenInfo, create_token_audited, revoke_token};
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web};
+use askama::Template;
+use diesel::prelude::*;
+use schema::models::ApiToken;
+use schema::schema::api_tokens;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage<'a> {
+    user: Option<PageUser>,
+    nav: &'a str,
+    flash: Option<String>,
+    error: Option<String>,
+    csrf: String,
+    tokens: Vec<TokenInfo>,
+    roles: Vec<&'static str>,
+    /// (name, role, secret) of a token just created.
+    created: Option<(String, String, String)>,
+    name: String,
+}
+
+fn admin_only(user: &PageUser) -> Result<(), PageError> {
+    if user.can(&[Role::Admin]) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(format!(
+            "role '{}' may not manage API tokens",
+            user.role.as_str()
+        )))
+    }
+}
+
+async fn render(
+    state: &web::Data<AppState>,
+    user: PageUser,
+    status: StatusCode,
+    flash: Option<String>,
+    error: Option<String>,
+    created: Option<(String, String, String)>,
+    name: String,
+) -> PageResult {
+    let rows: Vec<ApiToken> = db(state, |c| {
+        Ok(api_tokens::table
+            .order(api_tokens::id.asc())
+            .select(ApiToken::as_select())
+            .load(c)?)
+    })
+    .await?;
+    let page = TokensPage {
+        csrf: user.csrf.clone(),
+        user: Some(user),
+        nav: "tokens",
+        flash,
+        error,
+        tokens: rows.into_iter().map(TokenInfo::from).collect(),
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        created,
+        name,
+    };
+    Ok(html(status, page.render()))
+}
+
+#[get("/tokens")]
+async fn tokens_page(
+    state: web::Data<AppState>,
+    user: PageUser,
+    q: web::Query<Done>,
+) -> PageResult {
+    admin_only(&user)?;
+    render(
+        &state,
+        user,
+        StatusCode::OK,
+        flash_of(&q),
+        None,
+        None,
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+}
+
+#[post("/tokens")]
+async fn token_create(
+    state: web::Data<AppState>,
+    user: PageUser,
+    form: web::Form<CreateForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    admin_only(&user)?;
+    let name = form.name.trim().to_string();
+    let refused = |m: String| (StatusCode::BAD_REQUEST, m);
+    let checked = match Role::parse(&form.role) {
+        _ if name.is_empty() || name.len() > 128 => {
+            Err(refused("The name must be 1 to 128 characters.".into()))
+        }
+        None => Err(refused(format!(
+            "'{}' is not a role: choose one of the list.",
+            form.role
+        ))),
+        Some(role) => Ok(role),
+    };
+    let role = match checked {
+        Ok(r) => r,
+        Err((status, m)) => return render(&state, user, status, None, Some(m), None, name).await,
+    };
+    let actor = user.actor();
+    let n = name.clone();
+    match crate::api::with_conn(&state, move |c| create_token_audited(c, &n, role, &actor)).await {
+        Ok(secret) => {
+            let created = Some((name, role.as_str().to_string(), secret));
+            render(
+                &state,
+                user,
+                StatusCode::OK,
+                None,
+                None,
+                created,
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            render(&state, user, status, None, Some(m), None, name).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RevokeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+#[post("/tokens/{id}/revoke")]
+async fn token_revoke(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<i64>,
+    form: web::Form<RevokeForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    admin_only(&user)?;
+    if form.confirm.as_deref() != Some("yes") {
+        let m = "Tick the confirmation box to revoke the token.".to_string();
+        return render(
+            &state,
+            user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(m),
+            None,
+            String::new(),
+        )
+        .await;
+    }
+    let id = id.into_inner();
+    let actor = user.actor();
+    match crate::api::with_conn(&state, move |c| revoke_token(c, id, &actor)).await {
+        Ok(t) => {
+            state.token_cache.clear();
+            Ok(redirect(&format!(
+                "/tokens?done={}",
+                session::urlencode(&format!("Token '{}' ({}) is revoked.", t.name, t.role))
+            )))
+        }
+        Err(e @ ApiError::NotFound(_)) => Err(e.into()),
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            render(&state, user, status, None, Some(m), None, String::new()).await
+        }
+    }
+}
