@@ -517,3 +517,96 @@ async fn allowlists_capability_diffs_and_brick_checks() {
         );
     }
 }
+
+/// The brick check on a CRL import, both directions: a root's CRL revoking
+/// the last P-256 signing CA would leave the P-256-only ROM with no key.
+#[actix_rt::test]
+async fn a_crl_that_would_brick_a_stage_needs_confirmation() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let product = json!({"id": "gw-100", "name": "Gateway 100", "stages": [
+            {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/products",
+            Some(&a),
+            Some(product),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let crl = std::fs::read_to_string(fixtures().join("certs/acme-root.crl.pem")).unwrap();
+        let revoked = |list: &serde_json::Value| list.as_array().unwrap().len();
+
+        // acme-int goes first (acme-int2 still covers the ROM); the root's CRL
+        // revoking acme-int2 would then remove the ROM's last key. (A CRL that
+        // bricks nothing is imported without a question: records.rs.)
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations",
+            Some(&a),
+            Some(json!({"pem": pem("acme-int.pem"), "reason": "superseded"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "one P-256 CA remains: {e}");
+        let (_, _, before) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            Some(&a),
+            Some(json!({"pem": crl})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 409, "{db:?} {e}");
+        let m = e["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains("gw-100") && m.contains("stage 'rom': no trusted key left"),
+            "{m}"
+        );
+        let (_, _, after) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        assert_eq!(
+            revoked(&after),
+            revoked(&before),
+            "a refused import changes nothing"
+        );
+
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            Some(&a),
+            Some(json!({"pem": crl, "confirm_brick": true})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["imported"], 1);
+        assert_eq!(r["issuer"], "CN=Acme Firmware Root CA,O=Acme Chips");
+        let (_, _, after) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        assert_eq!(revoked(&after), revoked(&before) + 1);
+        let (_, body, _) = raw(&app, "/api/v1/products/gw-100/allowlist", &a).await;
+        let al: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            al["stages"][0]["keys"].as_array().unwrap().is_empty(),
+            "{al}"
+        );
+    }
+}
