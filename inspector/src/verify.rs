@@ -11,7 +11,7 @@ use crate::cms::{self, ParsedSignedData};
 use crate::digest::{DigestAlgorithm, Digests, MultiHasher, hex};
 use crate::limits::Limits;
 use crate::oids;
-use crate::policy::{TrustPolicy, Vendor};
+use crate::policy::{StageDocument, TrustPolicy, Vendor};
 use crate::report::{
     BlobInfo, Check, CheckId, Outcome, REPORT_VERSION, Report, SignatureInfo, SignerReport,
     SigningTime, TimeSource, Verdict,
@@ -863,6 +863,65 @@ fn revocation_check(
     }
 }
 
+/// The capability rule, shared by `verify --product` and the registry's
+/// receipts: every boot stage of `product` that loads the report's component
+/// must be able to verify the key that signed the blob. Fails naming the
+/// stage and what it can verify; fails when no stage loads the component;
+/// skips when the report has no signer certificate.
+pub fn capability_check(product: &str, stages: &[StageDocument], report: &Report) -> Check {
+    {
+        let stages: Vec<_> = stages
+            .iter()
+            .filter(|s| s.components.contains(&report.component))
+            .collect();
+        let signer = report
+            .signers
+            .iter()
+            .find(|s| s.accepted)
+            .or(report.signers.first());
+        let key = signer
+            .and_then(|s| s.certificate.as_ref())
+            .map(|c| c.key.clone());
+        match (stages.is_empty(), key) {
+            (true, _) => Check::fail(
+                CheckId::Capability,
+                format!(
+                    "no boot stage of product '{product}' loads component '{}'",
+                    report.component
+                ),
+            ),
+            (false, None) => Check::skip(
+                CheckId::Capability,
+                "no signer certificate: the key cannot be compared with the boot stages",
+            ),
+            (false, Some(k)) => {
+                let cap = crate::cert::capability_of_key_name(&k);
+                match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
+                    Some(s) => Check::fail(
+                        CheckId::Capability,
+                        format!(
+                            "boot stage '{}' of product '{product}' verifies {} and cannot verify the {k} key that signed this blob",
+                            s.name,
+                            s.algorithms.join(", ")
+                        ),
+                    ),
+                    None => Check::pass(
+                        CheckId::Capability,
+                        format!(
+                            "boot stage(s) {} of product '{product}' can verify the {k} signer key",
+                            stages
+                                .iter()
+                                .map(|s| s.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+}
+
 /// Adds the product capability check to a report: the boot stage of
 /// `product` that loads the component must be able to verify the key that
 /// signed the blob. A failure rejects the blob, naming the stage and why.
@@ -872,58 +931,7 @@ pub fn apply_product(report: &mut Report, policy: &TrustPolicy, product: &str) {
             CheckId::Capability,
             format!("product '{product}' is not in the trust policy"),
         ),
-        Some(p) => {
-            let stages: Vec<_> = p
-                .stages
-                .iter()
-                .filter(|s| s.components.contains(&report.component))
-                .collect();
-            let signer = report
-                .signers
-                .iter()
-                .find(|s| s.accepted)
-                .or(report.signers.first());
-            let key = signer
-                .and_then(|s| s.certificate.as_ref())
-                .map(|c| c.key.clone());
-            match (stages.is_empty(), key) {
-                (true, _) => Check::fail(
-                    CheckId::Capability,
-                    format!(
-                        "no boot stage of product '{product}' loads component '{}'",
-                        report.component
-                    ),
-                ),
-                (false, None) => Check::skip(
-                    CheckId::Capability,
-                    "no signer certificate: the key cannot be compared with the boot stages",
-                ),
-                (false, Some(k)) => {
-                    let cap = crate::cert::capability_of_key_name(&k);
-                    match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
-                        Some(s) => Check::fail(
-                            CheckId::Capability,
-                            format!(
-                                "boot stage '{}' of product '{product}' verifies {} and cannot verify the {k} key that signed this blob",
-                                s.name,
-                                s.algorithms.join(", ")
-                            ),
-                        ),
-                        None => Check::pass(
-                            CheckId::Capability,
-                            format!(
-                                "boot stage(s) {} of product '{product}' can verify the {k} signer key",
-                                stages
-                                    .iter()
-                                    .map(|s| s.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ),
-                    }
-                }
-            }
-        }
+        Some(p) => capability_check(product, &p.stages, report),
     };
     let failed = check.outcome == Outcome::Fail;
     report.checks.push(check);

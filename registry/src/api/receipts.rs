@@ -112,31 +112,20 @@ fn receipt_capability(
         Some(s) => serde_json::from_str(&s).map_err(ApiError::internal)?,
         None => return Err(ApiError::BadRequest(format!("no product '{product}'"))),
     };
-    let Some(stage) = stages
-        .iter()
-        .find(|s| s.components.contains(&report.component))
-    else {
-        return Ok(vec![format!(
-            "product '{product}' has no boot stage that loads component '{}'",
-            report.component
-        )]);
-    };
-    let key = report
-        .signers
-        .iter()
-        .find(|s| s.accepted)
-        .or(report.signers.first())
-        .and_then(|s| s.certificate.as_ref())
-        .map(|c| c.key.clone());
-    let cap = key.as_deref().map(inspector::cert::capability_of_key_name);
-    Ok(match cap {
-        Some(c) if !stage.algorithms.contains(&c) => vec![format!(
-            "product '{product}' stage '{}' verifies {} and cannot verify the {} key that signed this blob",
-            stage.name,
-            stage.algorithms.join(", "),
-            key.unwrap_or_default()
-        )],
-        _ => vec![],
+    // The same rule, and the same words, as `tollgate-inspect verify --product`.
+    let stages: Vec<inspector::policy::StageDocument> = stages
+        .into_iter()
+        .map(|s| inspector::policy::StageDocument {
+            name: s.name,
+            algorithms: s.algorithms,
+            components: s.components,
+        })
+        .collect();
+    let check = inspector::verify::capability_check(product, &stages, report);
+    Ok(if check.outcome == inspector::report::Outcome::Fail {
+        vec![check.reason]
+    } else {
+        vec![]
     })
 }
 

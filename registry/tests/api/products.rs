@@ -155,7 +155,8 @@ async fn allowlists_capability_diffs_and_brick_checks() {
             rr["capability_warnings"][0]
                 .as_str()
                 .unwrap_or_else(|| panic!("{rr}"))
-                .contains("stage 'rom' verifies ecdsa-p256 and cannot verify the RSA-2048 key")
+                .contains("boot stage 'rom' of product 'gw-100' verifies ecdsa-p256 and cannot verify the RSA-2048 key that signed this blob"),
+            "the same words as tollgate-inspect verify --product: {rr}"
         );
         let mut r = receipt("acme-wifi-fw", "1.5.0", &"b".repeat(64), "accept");
         r["product"] = "gw-100".into();
