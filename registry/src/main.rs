@@ -121,6 +121,21 @@ enum UserCommand {
         #[arg(long, value_enum)]
         role: Role,
     },
+    /// List users: name, role, created, active/disabled (never the password hash).
+    List,
+    /// Refuse a user's sign-in from now on and end their open sessions
+    /// (someone left, a password leaked). Audited; undo with `user enable`.
+    ///
+    /// Example: tollgate-registry user disable ana
+    Disable {
+        /// User name.
+        username: String,
+    },
+    /// Let a disabled user sign in again. Audited.
+    Enable {
+        /// User name.
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -226,6 +241,27 @@ fn run(cli: Cli) -> Result<bool> {
             println!("token {} '{}' ({}) is revoked", t.id, t.name, t.role);
             Ok(true)
         }
+        Command::User(UserCommand::List) => {
+            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
+            let mut conn = pool.get().context("cannot open the database")?;
+            let users =
+                registry::ui::session::list_users(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{:<12} {:<21} {:<9} user", "role", "created", "state");
+            for u in users {
+                let state = if u.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<12} {:<21} {:<9} {}",
+                    u.role, u.created_at, state, u.username
+                );
+            }
+            Ok(true)
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            set_user_disabled(&cli.database_url, &username, true)
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            set_user_disabled(&cli.database_url, &username, false)
+        }
         Command::User(UserCommand::Create { username, role }) => {
             let password = match std::env::var("TOLLGATE_PASSWORD") {
                 Ok(p) => p,
@@ -321,4 +357,20 @@ fn whoami() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// `user disable` / `user enable`.
+fn set_user_disabled(database_url: &str, username: &str, disable: bool) -> anyhow::Result<bool> {
+    let pool = schema::connect(database_url, 1).context("cannot open the database")?;
+    let mut conn = pool.get().context("cannot open the database")?;
+    let actor = format!("local operator ({})", whoami());
+    let u = registry::ui::session::set_user_disabled(&mut conn, username, disable, &actor)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = if u.disabled {
+        "disabled (open sessions ended)"
+    } else {
+        "active"
+    };
+    println!("user '{}' ({}) is {state}", u.username, u.role);
+    Ok(true)
 }

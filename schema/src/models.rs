@@ -252,6 +252,7 @@ pub struct User {
     pub password_hash: String,
     pub role: String,
     pub created_at: i64,
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]

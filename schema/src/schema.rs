@@ -157,6 +157,7 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         created_at -> BigInt,
+        disabled -> Bool,
     }
 }
 

@@ -192,7 +192,7 @@ try {
 
   // --- the admin: creates a station token (secret shown once), then revokes it -------------
   const { page: ad } = await signIn('ada');
-  await ad.getByRole('link', { name: 'Tokens' }).click();
+  await ad.getByRole('link', { name: 'Access' }).click();
   await ad.waitForLoadState();
   await ad.getByLabel('Name (the station or person it is for)').fill('station-12');
   await ad.getByLabel('Role').selectOption('inspector');

@@ -1828,5 +1828,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(stylesheet)
         .service(super::tokens::tokens_page)
         .service(super::tokens::token_create)
-        .service(super::tokens::token_revoke);
+        .service(super::tokens::token_revoke)
+        .service(super::tokens::user_set_state);
 }

@@ -192,6 +192,86 @@ pub fn end_sessions_of(
     diesel::delete(web_sessions::table.filter(web_sessions::principal.eq(principal))).execute(conn)
 }
 
+/// A user as listed (never the password hash).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UserInfo {
+    /// User name.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// Whether sign-in is refused.
+    pub disabled: bool,
+}
+
+impl From<User> for UserInfo {
+    fn from(u: User) -> Self {
+        UserInfo {
+            username: u.username,
+            role: u.role,
+            created_at: crate::api::time_str(u.created_at),
+            disabled: u.disabled,
+        }
+    }
+}
+
+/// Every web user, by name.
+pub fn list_users(conn: &mut schema::DbConnection) -> Result<Vec<UserInfo>, ApiError> {
+    Ok(users::table
+        .order(users::username.asc())
+        .select(User::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(UserInfo::from)
+        .collect())
+}
+
+/// Disables (or enables again) a user, in one audited transaction; disabling
+/// also ends the user's web sessions at once. Shared by the page and
+/// `tollgate-registry user disable|enable`.
+pub fn set_user_disabled(
+    conn: &mut schema::DbConnection,
+    username: &str,
+    disabled: bool,
+    actor: &str,
+) -> Result<UserInfo, ApiError> {
+    conn.transaction(|c| {
+        crate::audit::begin_change(c, false)?;
+        let before: UserInfo = users::table
+            .filter(users::username.eq(username))
+            .select(User::as_select())
+            .first(c)
+            .optional()?
+            .map(UserInfo::from)
+            .ok_or_else(|| ApiError::NotFound(format!("no user '{username}'")))?;
+        if before.disabled == disabled {
+            return Ok(before);
+        }
+        diesel::update(users::table.filter(users::username.eq(username)))
+            .set(users::disabled.eq(disabled))
+            .execute(c)?;
+        if disabled {
+            end_sessions_of(c, username)?;
+        }
+        let after = UserInfo {
+            disabled,
+            ..before.clone()
+        };
+        let action = if disabled { "disable" } else { "enable" };
+        crate::audit::record(
+            c,
+            actor,
+            action,
+            "user",
+            username,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
 /// Checks credentials: a token, or a user name and password. Returns the principal and role.
 pub fn authenticate(
     conn: &mut schema::DbConnection,
@@ -230,7 +310,7 @@ pub fn authenticate(
         })
         .unwrap_or(false);
     Ok(match (user, ok) {
-        (Some(u), true) => Role::parse(&u.role).map(|r| (u.username, r)),
+        (Some(u), true) if !u.disabled => Role::parse(&u.role).map(|r| (u.username, r)),
         _ => None,
     })
 }

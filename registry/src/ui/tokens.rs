@@ -2,9 +2,10 @@
 // without documentation; the handlers are documented by their routes below.
 #![allow(missing_docs)]
 
-//! The API-token page (admin only): list, create (the secret is shown once,
-//! in the response to the form, never in a URL) and revoke, through the
-//! same audited functions as the API and the command line.
+//! The access page (admin only): web users (disable / enable) and API tokens
+//! (list, create with the secret shown once in the response to the form,
+//! never in a URL, and revoke), through the same audited functions as the
+//! API and the command line.
 
 use super::pages::{Done, PageResult, db, flash_of, html, redirect, refusal};
 use super::session::{self, PageError, PageUser};
@@ -29,6 +30,9 @@ struct TokensPage<'a> {
     error: Option<String>,
     csrf: String,
     tokens: Vec<TokenInfo>,
+    users: Vec<session::UserInfo>,
+    /// The signed-in principal (no disable button on oneself).
+    me: String,
     roles: Vec<&'static str>,
     /// (name, role, secret) of a token just created.
     created: Option<(String, String, String)>,
@@ -55,20 +59,23 @@ async fn render(
     created: Option<(String, String, String)>,
     name: String,
 ) -> PageResult {
-    let rows: Vec<ApiToken> = db(state, |c| {
-        Ok(api_tokens::table
+    let (rows, users): (Vec<ApiToken>, _) = db(state, |c| {
+        let t = api_tokens::table
             .order(api_tokens::id.asc())
             .select(ApiToken::as_select())
-            .load(c)?)
+            .load(c)?;
+        Ok((t, session::list_users(c)?))
     })
     .await?;
     let page = TokensPage {
         csrf: user.csrf.clone(),
+        me: user.principal.clone(),
         user: Some(user),
         nav: "tokens",
         flash,
         error,
         tokens: rows.into_iter().map(TokenInfo::from).collect(),
+        users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         created,
         name,
@@ -192,6 +199,78 @@ async fn token_revoke(
                 session::urlencode(&format!("Token '{}' ({}) is revoked.", t.name, t.role))
             )))
         }
+        Err(e @ ApiError::NotFound(_)) => Err(e.into()),
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            render(&state, user, status, None, Some(m), None, String::new()).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+#[post("/users/{name}/{action}")]
+async fn user_set_state(
+    state: web::Data<AppState>,
+    user: PageUser,
+    path: web::Path<(String, String)>,
+    form: web::Form<UserForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    admin_only(&user)?;
+    let (name, action) = path.into_inner();
+    let disable = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => return Err(ApiError::NotFound(format!("no action '{action}'")).into()),
+    };
+    let refuse = |m: &str| Some(m.to_string());
+    let problem = if disable && form.confirm.as_deref() != Some("yes") {
+        refuse("Tick the confirmation box to disable the user.")
+    } else if disable && name == user.principal {
+        refuse(
+            "You cannot disable your own account here; ask another admin, or use `tollgate-registry user disable`.",
+        )
+    } else {
+        None
+    };
+    if let Some(m) = problem {
+        return render(
+            &state,
+            user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(m),
+            None,
+            String::new(),
+        )
+        .await;
+    }
+    let actor = user.actor();
+    let n = name.clone();
+    match crate::api::with_conn(&state, move |c| {
+        session::set_user_disabled(c, &n, disable, &actor)
+    })
+    .await
+    {
+        Ok(u) => Ok(redirect(&format!(
+            "/tokens?done={}",
+            session::urlencode(&format!(
+                "User '{}' is {}.",
+                u.username,
+                if u.disabled {
+                    "disabled; their open sessions ended"
+                } else {
+                    "active again"
+                }
+            ))
+        ))),
         Err(e @ ApiError::NotFound(_)) => Err(e.into()),
         Err(e) => {
             let (status, m) = refusal(e)?;

@@ -945,3 +945,206 @@ async fn admins_manage_tokens_on_a_page_and_revocation_ends_web_sessions() {
         assert!(p.body.contains("last working admin token"));
     }
 }
+
+/// Signs in with a user name and password; the session cookie, if accepted.
+async fn password_session<S, B>(app: &S, user: &str, pw: &str) -> Option<String>
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let login = page(app, "GET", "/login", "", None, &[]).await;
+    let pre = login.cookies[0].split(';').next().unwrap().to_string();
+    let csrf = field(&login.body, "csrf");
+    let form = format!("csrf={csrf}&username={}&password={}", enc(user), enc(pw));
+    let p = page(app, "POST", "/login", &pre, Some(&form), &[]).await;
+    (p.status == 303).then(|| {
+        p.cookies
+            .iter()
+            .find(|c| c.starts_with("tollgate_session="))
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string()
+    })
+}
+
+#[actix_rt::test]
+async fn admins_disable_users_whose_sessions_end_and_enable_them_again() {
+    const PW: &str = "correct horse battery staple";
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        {
+            let mut conn = h.state.pool.get().unwrap();
+            for (u, r) in [("ana", Role::Procurement), ("ada", Role::Admin)] {
+                registry::ui::session::create_user(&mut conn, u, PW, r).unwrap();
+            }
+        }
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let ana = password_session(&app, "ana", PW).await.unwrap();
+        assert_eq!(
+            page(&app, "GET", "/vendors", &ana, None, &[]).await.status,
+            200
+        );
+        let ada = password_session(&app, "ada", PW).await.unwrap();
+        let access = page(&app, "GET", "/tokens", &ada, None, &[]).await;
+        assert_eq!(access.status, 200);
+        assert!(access.body.contains("I confirm disabling ana"));
+        assert!(
+            !access.body.contains("$argon2"),
+            "no password hash on the page"
+        );
+        let csrf = field(&access.body, "csrf");
+
+        // Not without confirmation, not forged, not by a non-admin, not oneself.
+        let p = page(
+            &app,
+            "POST",
+            "/users/ana/disable",
+            &ada,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400);
+        let p = page(
+            &app,
+            "POST",
+            "/users/ana/disable",
+            &ada,
+            Some("confirm=yes"),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403);
+        let ana_csrf = field(&page(&app, "GET", "/", &ana, None, &[]).await.body, "csrf");
+        let p = page(
+            &app,
+            "POST",
+            "/users/ada/disable",
+            &ana,
+            Some(&format!("csrf={ana_csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403);
+        let p = page(
+            &app,
+            "POST",
+            "/users/ada/disable",
+            &ada,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400);
+        assert!(p.body.contains("cannot disable your own account"));
+        let p = page(
+            &app,
+            "POST",
+            "/users/nobody/disable",
+            &ada,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 404);
+        assert_eq!(
+            page(&app, "GET", "/vendors", &ana, None, &[]).await.status,
+            200
+        );
+
+        // Disabled: the open session ends and sign-in is refused.
+        let p = page(
+            &app,
+            "POST",
+            "/users/ana/disable",
+            &ada,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let done = page(&app, "GET", p.location.as_deref().unwrap(), &ada, None, &[]).await;
+        assert!(
+            done.body.contains("is disabled; their open sessions ended"),
+            "{}",
+            done.body
+        );
+        assert_eq!(
+            page(&app, "GET", "/vendors", &ana, None, &[]).await.status,
+            303
+        );
+        assert!(password_session(&app, "ana", PW).await.is_none());
+
+        // Enabled again: sign-in works. Both changes are audited.
+        let p = page(
+            &app,
+            "POST",
+            "/users/ana/enable",
+            &ada,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303);
+        assert!(password_session(&app, "ana", PW).await.is_some());
+        let (_, _, log) = call(
+            &app,
+            "GET",
+            "/api/v1/audit?limit=5",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        let acts: Vec<&str> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["entity"] == "user")
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(acts, ["enable", "disable"], "{log}");
+
+        // The command line does the same.
+        let cli = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+                .args(args)
+                .args(["--database-url", &h.url])
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, out, err) = cli(&["user", "disable", "ana"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("disabled"), "{out}");
+        assert!(password_session(&app, "ana", PW).await.is_none());
+        let (code, out, _) = cli(&["user", "list"]);
+        assert_eq!(code, Some(0));
+        assert!(
+            out.lines()
+                .any(|l| l.ends_with("ana") && l.contains("disabled")),
+            "{out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.ends_with("ada") && l.contains("active")),
+            "{out}"
+        );
+        let (code, _, _) = cli(&["user", "enable", "ana"]);
+        assert_eq!(code, Some(0));
+        assert!(password_session(&app, "ana", PW).await.is_some());
+        let (code, _, err) = cli(&["user", "disable", "nobody"]);
+        assert_ne!(code, Some(0));
+        assert!(err.contains("no user 'nobody'"), "{err}");
+    }
+}
