@@ -869,54 +869,52 @@ fn revocation_check(
 /// stage and what it can verify; fails when no stage loads the component;
 /// skips when the report has no signer certificate.
 pub fn capability_check(product: &str, stages: &[StageDocument], report: &Report) -> Check {
-    {
-        let stages: Vec<_> = stages
-            .iter()
-            .filter(|s| s.components.contains(&report.component))
-            .collect();
-        let signer = report
-            .signers
-            .iter()
-            .find(|s| s.accepted)
-            .or(report.signers.first());
-        let key = signer
-            .and_then(|s| s.certificate.as_ref())
-            .map(|c| c.key.clone());
-        match (stages.is_empty(), key) {
-            (true, _) => Check::fail(
-                CheckId::Capability,
-                format!(
-                    "no boot stage of product '{product}' loads component '{}'",
-                    report.component
+    let stages: Vec<_> = stages
+        .iter()
+        .filter(|s| s.components.contains(&report.component))
+        .collect();
+    let signer = report
+        .signers
+        .iter()
+        .find(|s| s.accepted)
+        .or(report.signers.first());
+    let key = signer
+        .and_then(|s| s.certificate.as_ref())
+        .map(|c| c.key.clone());
+    match (stages.is_empty(), key) {
+        (true, _) => Check::fail(
+            CheckId::Capability,
+            format!(
+                "no boot stage of product '{product}' loads component '{}'",
+                report.component
+            ),
+        ),
+        (false, None) => Check::skip(
+            CheckId::Capability,
+            "no signer certificate: the key cannot be compared with the boot stages",
+        ),
+        (false, Some(k)) => {
+            let cap = crate::cert::capability_of_key_name(&k);
+            match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
+                Some(s) => Check::fail(
+                    CheckId::Capability,
+                    format!(
+                        "boot stage '{}' of product '{product}' verifies {} and cannot verify the {k} key that signed this blob",
+                        s.name,
+                        s.algorithms.join(", ")
+                    ),
                 ),
-            ),
-            (false, None) => Check::skip(
-                CheckId::Capability,
-                "no signer certificate: the key cannot be compared with the boot stages",
-            ),
-            (false, Some(k)) => {
-                let cap = crate::cert::capability_of_key_name(&k);
-                match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
-                    Some(s) => Check::fail(
-                        CheckId::Capability,
-                        format!(
-                            "boot stage '{}' of product '{product}' verifies {} and cannot verify the {k} key that signed this blob",
-                            s.name,
-                            s.algorithms.join(", ")
-                        ),
+                None => Check::pass(
+                    CheckId::Capability,
+                    format!(
+                        "boot stage(s) {} of product '{product}' can verify the {k} signer key",
+                        stages
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
-                    None => Check::pass(
-                        CheckId::Capability,
-                        format!(
-                            "boot stage(s) {} of product '{product}' can verify the {k} signer key",
-                            stages
-                                .iter()
-                                .map(|s| s.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ),
-                }
+                ),
             }
         }
     }

@@ -108,11 +108,7 @@ pub fn build_document(
                 stages: serde_json::from_str::<Vec<crate::products::Stage>>(&p.stages)
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|s| StageDocument {
-                        name: s.name,
-                        algorithms: s.algorithms,
-                        components: s.components,
-                    })
+                    .map(StageDocument::from)
                     .collect(),
                 id: p.id,
                 name: p.name,

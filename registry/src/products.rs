@@ -38,6 +38,16 @@ pub struct Stage {
     pub components: Vec<String>,
 }
 
+impl From<Stage> for inspector::policy::StageDocument {
+    fn from(s: Stage) -> Self {
+        inspector::policy::StageDocument {
+            name: s.name,
+            algorithms: s.algorithms,
+            components: s.components,
+        }
+    }
+}
+
 /// Validates stages (names unique, known algorithms, at least one stage).
 pub fn validate_stages(stages: &[Stage]) -> Result<(), ApiError> {
     if stages.is_empty() {

@@ -113,14 +113,8 @@ fn receipt_capability(
         None => return Err(ApiError::BadRequest(format!("no product '{product}'"))),
     };
     // The same rule, and the same words, as `tollgate-inspect verify --product`.
-    let stages: Vec<inspector::policy::StageDocument> = stages
-        .into_iter()
-        .map(|s| inspector::policy::StageDocument {
-            name: s.name,
-            algorithms: s.algorithms,
-            components: s.components,
-        })
-        .collect();
+    let stages: Vec<inspector::policy::StageDocument> =
+        stages.into_iter().map(Into::into).collect();
     let check = inspector::verify::capability_check(product, &stages, report);
     Ok(if check.outcome == inspector::report::Outcome::Fail {
         vec![check.reason]
