@@ -148,11 +148,20 @@ pub async fn revoke(
     id: web::Path<i64>,
 ) -> Result<web::Json<TokenInfo>, ApiError> {
     caller.require(&[Role::Admin], "revoke tokens")?;
-    let id = id.into_inner();
-    let actor = caller.actor();
-    let row = with_conn(&state, move |c| revoke_token(c, id, &actor)).await?;
-    state.token_cache.clear();
+    let row = revoke_now(&state, id.into_inner(), caller.actor()).await?;
     Ok(web::Json(TokenInfo::from(row)))
+}
+
+/// Revokes a token and forgets this process's authentication cache, so the
+/// token stops working at once (shared by the API and the page).
+pub async fn revoke_now(
+    state: &web::Data<AppState>,
+    id: i64,
+    actor: String,
+) -> Result<ApiToken, ApiError> {
+    let row = with_conn(state, move |c| revoke_token(c, id, &actor)).await?;
+    state.token_cache.clear();
+    Ok(row)
 }
 
 /// Marks a token revoked in one audited transaction (shared by the API and

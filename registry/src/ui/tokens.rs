@@ -8,8 +8,8 @@
 //! API and the command line.
 
 use super::pages::{Done, PageResult, db, flash_of, html, redirect, refusal};
-use super::session::{self, PageError, PageUser};
-use crate::api::tokens::{TokenInfo, create_token_audited, revoke_token};
+use super::session::{self, PageUser};
+use crate::api::tokens::{TokenInfo, create_token_audited, revoke_now};
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -20,6 +20,8 @@ use diesel::prelude::*;
 use schema::models::ApiToken;
 use schema::schema::api_tokens;
 use serde::Deserialize;
+
+const ADMIN: &[Role] = &[Role::Admin];
 
 #[derive(Template)]
 #[template(path = "tokens.html")]
@@ -37,17 +39,6 @@ struct TokensPage<'a> {
     /// (name, role, secret) of a token just created.
     created: Option<(String, String, String)>,
     name: String,
-}
-
-fn admin_only(user: &PageUser) -> Result<(), PageError> {
-    if user.can(&[Role::Admin]) {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(format!(
-            "role '{}' may not manage API tokens",
-            user.role.as_str()
-        )))
-    }
 }
 
 async fn render(
@@ -89,7 +80,7 @@ async fn tokens_page(
     user: PageUser,
     q: web::Query<Done>,
 ) -> PageResult {
-    admin_only(&user)?;
+    user.require(ADMIN, "manage users and API tokens")?;
     render(
         &state,
         user,
@@ -119,7 +110,7 @@ async fn token_create(
     form: web::Form<CreateForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    admin_only(&user)?;
+    user.require(ADMIN, "manage users and API tokens")?;
     let name = form.name.trim().to_string();
     let refused = |m: String| (StatusCode::BAD_REQUEST, m);
     let checked = match Role::parse(&form.role) {
@@ -175,7 +166,7 @@ async fn token_revoke(
     form: web::Form<RevokeForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    admin_only(&user)?;
+    user.require(ADMIN, "manage users and API tokens")?;
     if form.confirm.as_deref() != Some("yes") {
         let m = "Tick the confirmation box to revoke the token.".to_string();
         return render(
@@ -189,16 +180,11 @@ async fn token_revoke(
         )
         .await;
     }
-    let id = id.into_inner();
-    let actor = user.actor();
-    match crate::api::with_conn(&state, move |c| revoke_token(c, id, &actor)).await {
-        Ok(t) => {
-            state.token_cache.clear();
-            Ok(redirect(&format!(
-                "/tokens?done={}",
-                session::urlencode(&format!("Token '{}' ({}) is revoked.", t.name, t.role))
-            )))
-        }
+    match revoke_now(&state, id.into_inner(), user.actor()).await {
+        Ok(t) => Ok(redirect(&format!(
+            "/tokens?done={}",
+            session::urlencode(&format!("Token '{}' ({}) is revoked.", t.name, t.role))
+        ))),
         Err(e @ ApiError::NotFound(_)) => Err(e.into()),
         Err(e) => {
             let (status, m) = refusal(e)?;
@@ -223,7 +209,7 @@ async fn user_set_state(
     form: web::Form<UserForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
-    admin_only(&user)?;
+    user.require(ADMIN, "manage users and API tokens")?;
     let (name, action) = path.into_inner();
     let disable = match action.as_str() {
         "disable" => true,
