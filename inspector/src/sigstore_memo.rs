@@ -11,7 +11,8 @@
 //! would use anyway and remembers *successful* verifications. That is sound
 //! for any input: a signature verification is a pure function of the scheme,
 //! the public key, the message and the signature, and the memo key is the
-//! SHA-256 over all four (length-prefixed). A failure is never remembered, so
+//! SHA-256 over the scheme, the key, the message's SHA-256 and the signature
+//! (length-prefixed); the message is hashed once per verification. A failure is never remembered, so
 //! a bad signature is re-checked and rejected every time.
 //!
 //! Two scopes, so that a lot of identical bundles costs what a lot of
@@ -117,15 +118,30 @@ fn tbs_hash(cert_der: &[u8]) -> Option<MemoKey> {
     Some(Sha256::digest(&tbs).into())
 }
 
-fn memo_key(kind: u8, scheme: SigningScheme, key: &[u8], data: &[u8], sig: &[u8]) -> MemoKey {
+/// The memo key: SHA-256 over the kind, scheme, key, the message's SHA-256
+/// and the signature, each length-prefixed.
+fn memo_key(
+    kind: u8,
+    scheme: SigningScheme,
+    key: &[u8],
+    message_hash: &MemoKey,
+    sig: &[u8],
+) -> MemoKey {
     let mut h = Sha256::new();
     h.update([kind]);
     h.update(scheme.name().as_bytes());
-    for part in [key, data, sig] {
+    for part in [key, message_hash.as_slice(), sig] {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part);
     }
     h.finalize().into()
+}
+
+/// What a verification was given: the message, or its digest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Message = 0,
+    Digest = 1,
 }
 
 fn count(f: impl FnOnce(&mut MemoStats)) {
@@ -146,26 +162,47 @@ impl MemoProvider {
         hit
     }
 
-    fn remember(&self, key: MemoKey, message: Option<&[u8]>) {
-        let anchored = message.is_some_and(|m| {
-            let h: MemoKey = Sha256::digest(m).into();
-            self.anchored.read().is_ok_and(|a| a.contains(&h))
-        });
-        if anchored {
+    /// Runs `verify` unless the same verification succeeded before in scope,
+    /// and remembers it when it succeeds: process-wide when the message (not
+    /// a pre-computed digest) is a trusted-root certificate's TBS, else for
+    /// this bundle.
+    fn memoised(
+        &self,
+        form: Form,
+        scheme: SigningScheme,
+        key: &[u8],
+        message: &[u8],
+        sig: &[u8],
+        verify: impl FnOnce() -> sigstore_crypto::Result<()>,
+    ) -> sigstore_crypto::Result<()> {
+        let message_hash: MemoKey = Sha256::digest(message).into();
+        let k = memo_key(form as u8, scheme, key, &message_hash, sig);
+        if self.remembered(&k) {
+            return Ok(());
+        }
+        count(|s| s.performed += 1);
+        verify()?;
+        let shared = form == Form::Message
+            && self
+                .anchored
+                .read()
+                .is_ok_and(|a| a.contains(&message_hash));
+        if shared {
             if let Ok(mut s) = self.shared.lock()
                 && s.len() < MAX_ENTRIES
             {
-                s.insert(key);
+                s.insert(k);
             }
         } else {
             BUNDLE.with(|b| {
                 if let Some(s) = b.borrow_mut().as_mut()
                     && s.len() < MAX_ENTRIES
                 {
-                    s.insert(key);
+                    s.insert(k);
                 }
             });
         }
+        Ok(())
     }
 }
 
@@ -199,15 +236,17 @@ impl CryptoProvider for MemoProvider {
                 .inner
                 .verify_raw(scheme, spki_pubkey_bytes, data, signature);
         }
-        let key = memo_key(0, scheme, spki_pubkey_bytes, data, signature);
-        if self.remembered(&key) {
-            return Ok(());
-        }
-        count(|s| s.performed += 1);
-        self.inner
-            .verify_raw(scheme, spki_pubkey_bytes, data, signature)?;
-        self.remember(key, Some(data));
-        Ok(())
+        self.memoised(
+            Form::Message,
+            scheme,
+            spki_pubkey_bytes,
+            data,
+            signature,
+            || {
+                self.inner
+                    .verify_raw(scheme, spki_pubkey_bytes, data, signature)
+            },
+        )
     }
 
     fn verify_prehashed(
@@ -217,15 +256,17 @@ impl CryptoProvider for MemoProvider {
         digest: &[u8],
         signature: &[u8],
     ) -> sigstore_crypto::Result<()> {
-        let key = memo_key(1, scheme, spki_pubkey_bytes, digest, signature);
-        if self.remembered(&key) {
-            return Ok(());
-        }
-        count(|s| s.performed += 1);
-        self.inner
-            .verify_prehashed(scheme, spki_pubkey_bytes, digest, signature)?;
-        self.remember(key, None);
-        Ok(())
+        self.memoised(
+            Form::Digest,
+            scheme,
+            spki_pubkey_bytes,
+            digest,
+            signature,
+            || {
+                self.inner
+                    .verify_prehashed(scheme, spki_pubkey_bytes, digest, signature)
+            },
+        )
     }
 
     fn generate_key_pair(
