@@ -170,8 +170,7 @@ fn run(cli: Cli) -> Result<bool> {
             out,
             data_dir,
         } => {
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             let key_file = data_dir.join(registry::key::KEY_FILE);
             anyhow::ensure!(
                 key_file.exists(),
@@ -200,8 +199,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Token(TokenCommand::Create { role, name }) => {
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             let actor = format!("local operator ({})", whoami());
             let token = registry::api::tokens::create_token_audited(&mut conn, &name, role, &actor)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -209,8 +207,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Token(TokenCommand::List) => {
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             let rows: Vec<schema::models::ApiToken> = {
                 use diesel::prelude::*;
                 schema::schema::api_tokens::table
@@ -233,8 +230,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             let actor = format!("local operator ({})", whoami());
             let t = registry::api::tokens::revoke_token(&mut conn, id, &actor)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -242,8 +238,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::User(UserCommand::List) => {
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             let users =
                 registry::ui::session::list_users(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{:<12} {:<21} {:<9} user", "role", "created", "state");
@@ -273,16 +268,14 @@ fn run(cli: Cli) -> Result<bool> {
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             registry::ui::session::create_user(&mut conn, &username, &password, role)
                 .map_err(|e| anyhow::anyhow!(e))?;
             println!("user '{username}' created with role {}", role.as_str());
             Ok(true)
         }
         Command::Audit(AuditCommand::Verify) => {
-            let pool = schema::connect(&cli.database_url, 1).context("cannot open the database")?;
-            let mut conn = pool.get().context("cannot open the database")?;
+            let mut conn = open_db(&cli.database_url)?;
             let v = registry::audit::verify_chain(&mut conn)?;
             if v.intact {
                 println!("audit log intact: {} rows, hash chain verified", v.rows);
@@ -361,8 +354,7 @@ fn whoami() -> String {
 
 /// `user disable` / `user enable`.
 fn set_user_disabled(database_url: &str, username: &str, disable: bool) -> anyhow::Result<bool> {
-    let pool = schema::connect(database_url, 1).context("cannot open the database")?;
-    let mut conn = pool.get().context("cannot open the database")?;
+    let mut conn = open_db(database_url)?;
     let actor = format!("local operator ({})", whoami());
     let u = registry::ui::session::set_user_disabled(&mut conn, username, disable, &actor)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -373,4 +365,10 @@ fn set_user_disabled(database_url: &str, username: &str, disable: bool) -> anyho
     };
     println!("user '{}' ({}) is {state}", u.username, u.role);
     Ok(true)
+}
+
+/// One database connection for a command-line task (migrations run on connect).
+fn open_db(database_url: &str) -> Result<schema::PooledConn> {
+    let pool = schema::connect(database_url, 1).context("cannot open the database")?;
+    pool.get().context("cannot open the database")
 }
