@@ -142,6 +142,20 @@ impl Harness {
     }
 }
 
+/// Runs `tollgate-registry ARGS --database-url URL`: exit code, stdout, stderr.
+pub fn registry_cli(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .args(args)
+        .args(["--database-url", url])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Sends a request; returns status, headers and JSON body (Null if none).
 pub async fn call<S, B>(
     app: &S,

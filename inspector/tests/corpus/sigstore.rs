@@ -13,8 +13,15 @@ fn sfix() -> PathBuf {
 }
 
 fn spolicy() -> TrustPolicy {
-    let json = std::fs::read(sfix().join("trust.json")).unwrap();
-    TrustPolicy::from_json(&json, &mut Files(sfix())).unwrap()
+    spolicy_with(|_| {})
+}
+
+/// The fixture policy, edited as JSON first.
+fn spolicy_with(edit: impl FnOnce(&mut serde_json::Value)) -> TrustPolicy {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
+    edit(&mut v);
+    TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap()
 }
 
 enum Art {
@@ -394,17 +401,16 @@ fn wrong_artifact_wrong_key_and_floors_are_rejected() {
     );
     // A keyed bundle under a vendor whose registered key is another one:
     // the bundle's key hint is never used.
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
     let other_key = std::process::Command::new("openssl")
         .args(["pkey", "-pubout", "-in"])
         .arg(fixtures().join("keys/acme-signer-p256.key"))
         .output()
         .unwrap();
     assert!(other_key.status.success());
-    doc["vendors"][5]["sigstore"]["keys"] =
-        serde_json::json!([String::from_utf8(other_key.stdout).unwrap()]);
-    let p2 = TrustPolicy::from_json(doc.to_string().as_bytes(), &mut Files(sfix())).unwrap();
+    let p2 = spolicy_with(|doc| {
+        doc["vendors"][5]["sigstore"]["keys"] =
+            serde_json::json!([String::from_utf8(other_key.stdout).unwrap()]);
+    });
     let keyed = std::fs::read(sfix().join("managed-key.sigstore.json")).unwrap();
     let r = run_s(
         &p2,
@@ -434,8 +440,7 @@ fn wrong_artifact_wrong_key_and_floors_are_rejected() {
         )
     );
     // No trusted roots at all.
-    doc["sigstore_trusted_roots"] = serde_json::json!([]);
-    let p3 = TrustPolicy::from_json(doc.to_string().as_bytes(), &mut Files(sfix())).unwrap();
+    let p3 = spolicy_with(|v| v["sigstore_trusted_roots"] = serde_json::json!([]));
     let r = run_s(
         &p3,
         &cosign,
@@ -679,14 +684,11 @@ fn remembered_verifications_stay_within_one_bundle() {
 /// public-good), rejected when it does not, and rejected for a wrong identity.
 #[test]
 fn rekor_v2_bundles_need_their_instance_root_and_the_vendor_identity() {
-    let with_staging = {
-        let mut v: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
+    let with_staging = spolicy_with(|v| {
         v["sigstore_trusted_roots"].as_array_mut().unwrap().push(
             serde_json::json!({"name": "staging", "trusted_root": "trusted_root-staging.json"}),
         );
-        TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap()
-    };
+    });
     let without = spolicy();
     let message = std::fs::read(sfix().join("staging-rekor-v2.txt.sigstore.json")).unwrap();
     let dsse = std::fs::read(sfix().join("a.dsse.staging-rekor-v2.txt.sigstore.json")).unwrap();
@@ -767,14 +769,13 @@ fn rekor_v2_bundles_need_their_instance_root_and_the_vendor_identity() {
 /// instance (the root that lists its log), whatever the order of the roots.
 #[test]
 fn the_bundles_own_instance_explains_a_failure() {
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
-    v["sigstore_trusted_roots"]
-        .as_array_mut()
-        .unwrap()
-        .reverse();
-    assert_eq!(v["sigstore_trusted_roots"][0]["name"], "github");
-    let p = TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap();
+    let p = spolicy_with(|v| {
+        v["sigstore_trusted_roots"]
+            .as_array_mut()
+            .unwrap()
+            .reverse();
+        assert_eq!(v["sigstore_trusted_roots"][0]["name"], "github");
+    });
     let c = &scases()[1]; // the v0.2 wheel bundle: public-good, SET only
     let mut b: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sfix().join(c.bundle)).unwrap()).unwrap();

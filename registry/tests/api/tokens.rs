@@ -148,18 +148,7 @@ async fn a_revoked_token_stops_working_at_once_and_the_last_admin_is_kept() {
 async fn token_list_and_revoke_from_the_command_line() {
     for db in BACKENDS {
         let h = Harness::new(db);
-        let cli = |args: &[&str]| {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
-                .args(args)
-                .args(["--database-url", &h.url])
-                .output()
-                .unwrap();
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        };
+        let cli = |args: &[&str]| registry_cli(&h.url, args);
         let (code, secret, err) = cli(&[
             "token",
             "create",

@@ -1112,18 +1112,7 @@ async fn admins_disable_users_whose_sessions_end_and_enable_them_again() {
         assert_eq!(acts, ["enable", "disable"], "{log}");
 
         // The command line does the same.
-        let cli = |args: &[&str]| {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
-                .args(args)
-                .args(["--database-url", &h.url])
-                .output()
-                .unwrap();
-            (
-                out.status.code(),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        };
+        let cli = |args: &[&str]| registry_cli(&h.url, args);
         let (code, out, err) = cli(&["user", "disable", "ana"]);
         assert_eq!(code, Some(0), "{err}");
         assert!(out.contains("disabled"), "{out}");
