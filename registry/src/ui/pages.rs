@@ -53,6 +53,11 @@ fn non_empty(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// Back to `path` after a change, with the message shown as a flash.
+pub(super) fn redirect_done(path: &str, message: &str) -> HttpResponse {
+    redirect(&format!("{path}?done={}", session::urlencode(message)))
+}
+
 pub(super) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_string()))
@@ -807,11 +812,10 @@ async fn vendor_create(
     })
     .await
     {
-        Ok(v) => Ok(redirect(&format!(
-            "/vendors/{}?done={}",
-            v.id,
-            session::urlencode("Vendor created.")
-        ))),
+        Ok(v) => Ok(redirect_done(
+            &format!("/vendors/{}", v.id),
+            "Vendor created.",
+        )),
         Err(e) => {
             let (status, message) = refusal(e)?;
             Ok(vendor_form_page(
@@ -887,10 +891,7 @@ async fn vendor_update(
     })
     .await
     {
-        Ok(_) => Ok(redirect(&format!(
-            "/vendors/{id}?done={}",
-            session::urlencode("Vendor saved.")
-        ))),
+        Ok(_) => Ok(redirect_done(&format!("/vendors/{id}"), "Vendor saved.")),
         Err(e) => {
             let (status, message) = refusal(e)?;
             Ok(vendor_form_page(&user, true, data, Some(message), status))
@@ -972,13 +973,13 @@ async fn certificate_upload(
             } else {
                 format!(" Capability warning: {}.", warnings.join("; "))
             };
-            Ok(redirect(&format!(
-                "/vendors/{id}?done={}",
-                session::urlencode(&format!(
+            Ok(redirect_done(
+                &format!("/vendors/{id}"),
+                &format!(
                     "Certificate registered: {} (SHA-256 {}).{note}",
                     c.subject, c.sha256
-                ))
-            )))
+                ),
+            ))
         }
         Err(e) => {
             let (status, message) = refusal(e)?;
@@ -1017,10 +1018,10 @@ async fn component_create(
     })
     .await
     {
-        Ok(c) => Ok(redirect(&format!(
-            "/vendors/{id}?done={}",
-            session::urlencode(&format!("Component {} authorised.", c.name))
-        ))),
+        Ok(c) => Ok(redirect_done(
+            &format!("/vendors/{id}"),
+            &format!("Component {} authorised.", c.name),
+        )),
         Err(e) => {
             let (status, message) = refusal(e)?;
             vendor_page(&state, user, id, None, Some(message), status).await
@@ -1076,14 +1077,14 @@ async fn floor_set(
     })
     .await
     {
-        Ok(c) => Ok(redirect(&format!(
-            "/vendors/{vendor}?done={}",
-            session::urlencode(&format!(
+        Ok(c) => Ok(redirect_done(
+            &format!("/vendors/{vendor}"),
+            &format!(
                 "Floor of {} set to {}.",
                 c.name,
                 c.min_version.unwrap_or_else(|| "none".into())
-            ))
-        ))),
+            ),
+        )),
         Err(e) => {
             let (status, message) = refusal(e)?;
             vendor_page(&state, user, vendor, None, Some(message), status).await
@@ -1299,11 +1300,10 @@ async fn revoke(
     })
     .await
     {
-        Ok(_) => Ok(redirect(&format!(
-            "/vendors/{}?done={}",
-            cert.vendor_id,
-            session::urlencode(&format!("Certificate {} revoked.", cert.subject))
-        ))),
+        Ok(_) => Ok(redirect_done(
+            &format!("/vendors/{}", cert.vendor_id),
+            &format!("Certificate {} revoked.", cert.subject),
+        )),
         Err(e) => {
             let (status, message) = refusal(e)?;
             Ok(page(Some(message), false, status))

@@ -7,7 +7,7 @@
 //! never in a URL, and revoke), through the same audited functions as the
 //! API and the command line.
 
-use super::pages::{Done, PageResult, db, flash_of, html, redirect, refusal};
+use super::pages::{Done, PageResult, db, flash_of, html, redirect_done, refusal};
 use super::session::{self, PageUser};
 use crate::api::tokens::{TokenInfo, create_token_audited, revoke_now};
 use crate::auth::Role;
@@ -181,10 +181,10 @@ async fn token_revoke(
         .await;
     }
     match revoke_now(&state, id.into_inner(), user.actor()).await {
-        Ok(t) => Ok(redirect(&format!(
-            "/tokens?done={}",
-            session::urlencode(&format!("Token '{}' ({}) is revoked.", t.name, t.role))
-        ))),
+        Ok(t) => Ok(redirect_done(
+            "/tokens",
+            &format!("Token '{}' ({}) is revoked.", t.name, t.role),
+        )),
         Err(e @ ApiError::NotFound(_)) => Err(e.into()),
         Err(e) => {
             let (status, m) = refusal(e)?;
@@ -245,9 +245,9 @@ async fn user_set_state(
     })
     .await
     {
-        Ok(u) => Ok(redirect(&format!(
-            "/tokens?done={}",
-            session::urlencode(&format!(
+        Ok(u) => Ok(redirect_done(
+            "/tokens",
+            &format!(
                 "User '{}' is {}.",
                 u.username,
                 if u.disabled {
@@ -255,8 +255,8 @@ async fn user_set_state(
                 } else {
                     "active again"
                 }
-            ))
-        ))),
+            ),
+        )),
         Err(e @ ApiError::NotFound(_)) => Err(e.into()),
         Err(e) => {
             let (status, m) = refusal(e)?;
