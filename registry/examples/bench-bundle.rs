@@ -125,7 +125,9 @@ fn main() {
         // Drop the cache so every run builds, serialises and signs in full.
         *state.bundle_cache.write().unwrap() = None;
         let t = Instant::now();
-        let b = registry::bundle::current(&state).unwrap();
+        let b =
+            registry::service::bundle::current(&state, &registry::service::Actor::local("bench"))
+                .unwrap();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         size = b.body.len();
     }

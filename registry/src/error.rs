@@ -1,6 +1,7 @@
 //! The one JSON error shape and the HTTP status mapping (the only place
 //! statuses are chosen for errors).
 
+use crate::service::ServiceError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -75,18 +76,17 @@ impl ApiError {
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+/// The one mapping of the service layer's errors to HTTP statuses.
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
         match e {
-            Error::NotFound => ApiError::NotFound("no such record".into()),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                ApiError::Conflict("a record with this identity already exists".into())
-            }
-            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                ApiError::Conflict("the record refers to something that does not exist".into())
-            }
-            other => ApiError::internal(other),
+            ServiceError::Invalid(m) => ApiError::BadRequest(m),
+            ServiceError::Forbidden(m) => ApiError::Forbidden(m),
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::Stale(m) => ApiError::PreconditionFailed(m),
+            // Already logged where it happened.
+            ServiceError::Internal(m) => ApiError::Internal(m),
         }
     }
 }

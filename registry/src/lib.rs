@@ -2,16 +2,17 @@
 //! record vendors, certificates, contract terms, floors and revocations,
 //! and that serves the signed trust bundle inspection stations consume.
 //!
-//! Layering: `schema` alone knows SQL; this crate alone knows actix,
-//! utoipa and HTTP; verification rules come from `inspector`.
+//! Layering: `schema` alone knows SQL; inside this crate only `service`
+//! names tables, and `api`, `ui` and the command line are adapters over it;
+//! this crate alone knows actix, utoipa and HTTP; verification rules come
+//! from `inspector`.
 
+pub mod allowlist;
 pub mod api;
-pub mod audit;
 pub mod auth;
-pub mod bundle;
 pub mod error;
 pub mod key;
-pub mod products;
+pub mod service;
 pub mod state;
 pub mod ui;
 

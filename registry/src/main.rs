@@ -3,8 +3,8 @@
 use actix_web::{HttpServer, web};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use registry::auth::Role;
 use registry::key::RegistryKey;
+use registry::service::{self, Role};
 use registry::state::AppState;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -178,10 +178,10 @@ fn run(cli: Cli) -> Result<bool> {
                 data_dir.display()
             );
             let (key, _) = RegistryKey::load_or_create(&data_dir)?;
-            let (body, _) = diesel::Connection::transaction(&mut *conn, |c| {
-                registry::api::products::export(c, &product, &format)
-            })
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let format = service::products::ExportFormat::parse(Some(&format))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (body, _) = service::products::export(&mut conn, &local(), &product, format)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&out, &body)
                 .with_context(|| format!("cannot write '{}'", out.display()))?;
             let mut sig_path = out.as_os_str().to_owned();
@@ -200,27 +200,21 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Token(TokenCommand::Create { role, name }) => {
             let mut conn = open_db(&cli.database_url)?;
-            let actor = format!("local operator ({})", whoami());
-            let token = registry::api::tokens::create_token_audited(&mut conn, &name, role, &actor)
+            let body = service::tokens::TokenRequest { name, role };
+            let created = service::tokens::create(&mut conn, &local(), body)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("{token}");
+            println!("{}", created.token);
             Ok(true)
         }
         Command::Token(TokenCommand::List) => {
             let mut conn = open_db(&cli.database_url)?;
-            let rows: Vec<schema::models::ApiToken> = {
-                use diesel::prelude::*;
-                schema::schema::api_tokens::table
-                    .order(schema::schema::api_tokens::id.asc())
-                    .select(schema::models::ApiToken::as_select())
-                    .load(&mut conn)?
-            };
+            let rows =
+                service::tokens::list(&mut conn, &local()).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "{:>5}  {:<12} {:<21} {:<8} name",
                 "id", "role", "created", "state"
             );
             for t in rows {
-                let t = registry::api::tokens::TokenInfo::from(t);
                 let state = if t.revoked { "revoked" } else { "active" };
                 println!(
                     "{:>5}  {:<12} {:<21} {:<8} {}",
@@ -231,8 +225,7 @@ fn run(cli: Cli) -> Result<bool> {
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let mut conn = open_db(&cli.database_url)?;
-            let actor = format!("local operator ({})", whoami());
-            let t = registry::api::tokens::revoke_token(&mut conn, id, &actor)
+            let t = service::tokens::revoke(&mut conn, &local(), id)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("token {} '{}' ({}) is revoked", t.id, t.name, t.role);
             Ok(true)
@@ -240,7 +233,7 @@ fn run(cli: Cli) -> Result<bool> {
         Command::User(UserCommand::List) => {
             let mut conn = open_db(&cli.database_url)?;
             let users =
-                registry::ui::session::list_users(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+                service::users::list(&mut conn, &local()).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{:<12} {:<21} {:<9} user", "role", "created", "state");
             for u in users {
                 let state = if u.disabled { "disabled" } else { "active" };
@@ -269,14 +262,15 @@ fn run(cli: Cli) -> Result<bool> {
                 }
             };
             let mut conn = open_db(&cli.database_url)?;
-            registry::ui::session::create_user(&mut conn, &username, &password, role)
-                .map_err(|e| anyhow::anyhow!(e))?;
+            service::users::create(&mut conn, &local(), &username, &password, role)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("user '{username}' created with role {}", role.as_str());
             Ok(true)
         }
         Command::Audit(AuditCommand::Verify) => {
             let mut conn = open_db(&cli.database_url)?;
-            let v = registry::audit::verify_chain(&mut conn)?;
+            let v =
+                service::audit::verify(&mut conn, &local()).map_err(|e| anyhow::anyhow!("{e}"))?;
             if v.intact {
                 println!("audit log intact: {} rows, hash chain verified", v.rows);
             } else {
@@ -311,9 +305,9 @@ fn run(cli: Cli) -> Result<bool> {
             }
             {
                 let mut conn = pool.get().context("cannot open the database")?;
-                if !registry::auth::has_tokens(&mut conn)? {
-                    let token =
-                        registry::auth::create_token(&mut conn, "first-admin", Role::Admin)?;
+                if !service::tokens::any(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? {
+                    let token = service::tokens::bootstrap(&mut conn, "first-admin", Role::Admin)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("first start: admin token (shown once, keep it safe):\n{token}");
                 }
             }
@@ -352,11 +346,15 @@ fn whoami() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// The command line's actor: the local operator, with full authority.
+fn local() -> service::Actor {
+    service::Actor::local(&whoami())
+}
+
 /// `user disable` / `user enable`.
 fn set_user_disabled(database_url: &str, username: &str, disable: bool) -> anyhow::Result<bool> {
     let mut conn = open_db(database_url)?;
-    let actor = format!("local operator ({})", whoami());
-    let u = registry::ui::session::set_user_disabled(&mut conn, username, disable, &actor)
+    let u = service::users::set_disabled(&mut conn, &local(), username, disable)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = if u.disabled {
         "disabled (open sessions ended)"

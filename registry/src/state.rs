@@ -16,7 +16,7 @@ pub struct AppState {
     /// How long a trust bundle stays fresh.
     pub bundle_ttl: Duration,
     /// The last signed bundle, reused while the serial is unchanged.
-    pub bundle_cache: RwLock<Option<crate::bundle::CachedBundle>>,
+    pub bundle_cache: RwLock<Option<crate::service::bundle::CachedBundle>>,
     /// Recently authenticated tokens (hash → caller), to spare a query per request.
     pub token_cache: TokenCache,
 }

@@ -116,8 +116,12 @@ impl Harness {
         let pool = schema::connect(&url, 4).unwrap();
         let admin = {
             let mut conn = pool.get().unwrap();
-            registry::auth::create_token(&mut conn, "test-admin", registry::auth::Role::Admin)
-                .unwrap()
+            registry::service::tokens::bootstrap(
+                &mut conn,
+                "test-admin",
+                registry::auth::Role::Admin,
+            )
+            .unwrap()
         };
         let (key, created) = RegistryKey::load_or_create(&dir).unwrap();
         assert!(created);
@@ -138,7 +142,8 @@ impl Harness {
 
     pub fn token(&self, role: registry::auth::Role) -> String {
         let mut conn = self.state.pool.get().unwrap();
-        registry::auth::create_token(&mut conn, &format!("test-{}", role.as_str()), role).unwrap()
+        registry::service::tokens::bootstrap(&mut conn, &format!("test-{}", role.as_str()), role)
+            .unwrap()
     }
 }
 

@@ -1,5 +1,6 @@
-//! The JSON API under `/api/v1`. Handlers are short: parse the typed
-//! request, check the role, run one transaction on a blocking thread.
+//! The JSON API under `/api/v1`: adapters that parse the typed request,
+//! call one service function on a blocking thread and render its result.
+//! No file here names a database table (see `crate::service`).
 
 pub mod audit;
 pub mod bundle;
@@ -12,23 +13,26 @@ pub mod sigstore;
 pub mod tokens;
 pub mod vendors;
 
+pub use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::service::{Conn, ServiceError, ServiceResult};
+pub use crate::service::{parse_time, time_str};
 use crate::state::AppState;
 use actix_web::web;
-use schema::DbConnection;
 
-/// Runs `f` with a pooled connection on the blocking pool.
+/// Runs one service call with a pooled connection on the blocking pool.
 pub async fn with_conn<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&mut Conn) -> ServiceResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
-    web::block(move || {
-        let mut conn = pool.get().map_err(ApiError::internal)?;
+    let out = web::block(move || {
+        let mut conn = pool.get().map_err(ServiceError::internal)?;
         f(&mut conn)
     })
-    .await?
+    .await?;
+    Ok(out?)
 }
 
 /// Parses `If-Match: "N"` (or `W/"N"`) into a row version.
@@ -52,20 +56,6 @@ pub fn if_match(req: &actix_web::HttpRequest) -> Result<i32, ApiError> {
 /// The ETag of a row version.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
-}
-
-/// Unix seconds to RFC 3339.
-pub fn time_str(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .map(inspector::cert::rfc3339)
-        .unwrap_or_default()
-}
-
-/// Parses an RFC 3339 time field.
-pub fn parse_time(field: &str, s: &str) -> Result<i64, ApiError> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|e| ApiError::BadRequest(format!("{field}: '{s}' is not an RFC 3339 time: {e}")))
 }
 
 /// Registers every route (collected by utoipa-actix-web for the OpenAPI document).

@@ -1,57 +1,13 @@
 //! Products, boot stages and the signed allowlist exports.
 
-use super::vendors::READERS;
-use super::{etag, if_match, with_conn};
-use crate::audit;
-use crate::auth::{Caller, Role};
+use super::{Caller, etag, if_match, with_conn};
 use crate::error::ApiError;
-use crate::products::{self, Allowlist, Stage};
+use crate::service::products::{self, ExportFormat, ProductRequest, ProductView, view};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use base64::Engine;
-use diesel::prelude::*;
-use inspector::digest::{DigestAlgorithm, hex};
-use schema::models::{NewProductExport, Product, ProductExport};
-use schema::schema::{product_exports, products as products_t};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-/// Create or replace a product.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ProductRequest {
-    /// Identifier (create only).
-    #[serde(default)]
-    pub id: Option<String>,
-    /// Device model name.
-    pub name: String,
-    /// Boot chain, in boot order.
-    pub stages: Vec<Stage>,
-}
-
-/// A product.
-#[derive(Serialize, Deserialize, ToSchema, Debug)]
-pub struct ProductView {
-    /// Identifier.
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Boot stages.
-    pub stages: Vec<Stage>,
-    /// Row version (ETag).
-    pub version: i32,
-}
-
-fn view(p: &Product) -> Result<ProductView, ApiError> {
-    Ok(ProductView {
-        id: p.id.clone(),
-        name: p.name.clone(),
-        stages: serde_json::from_str(&p.stages).map_err(ApiError::internal)?,
-        version: p.row_version,
-    })
-}
-
-const PRODUCT_ADMINS: &[Role] = &[Role::Admin, Role::Security];
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Creates a product with its boot chain.
 #[utoipa::path(tag = "products", request_body = ProductRequest, responses((status = 201, body = ProductView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
@@ -61,52 +17,16 @@ pub async fn create(
     caller: Caller,
     body: web::Json<ProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(PRODUCT_ADMINS, "define products")?;
     let body = body.into_inner();
-    let id = body.id.clone().unwrap_or_default();
-    if id.is_empty()
-        || id.len() > 64
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-    {
-        return Err(ApiError::BadRequest(format!(
-            "id '{id}' must be 1-64 lowercase letters, digits, '-' or '_'"
-        )));
-    }
-    products::validate_stages(&body.stages)?;
-    let stages = serde_json::to_string(&body.stages).map_err(ApiError::internal)?;
-    let actor = caller.actor();
-    let row = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let row = Product {
-                id: id.clone(),
-                name: body.name.trim().to_string(),
-                stages,
-                row_version: 1,
-                created_at: crate::now_unix(),
-                updated_at: crate::now_unix(),
-            };
-            diesel::insert_into(products_t::table)
-                .values(&row)
-                .execute(c)?;
-            audit::record(
-                c,
-                &actor,
-                "create",
-                "product",
-                &id,
-                None::<&()>,
-                Some(&view(&row)?),
-            )?;
-            Ok(row)
-        })
+    let (row, v) = with_conn(&state, move |c| {
+        let row = products::create(c, &caller, body)?;
+        let v = view(&row)?;
+        Ok((row, v))
     })
     .await?;
     Ok(HttpResponse::Created()
         .insert_header(("ETag", etag(row.row_version)))
-        .json(view(&row)?))
+        .json(v))
 }
 
 /// Replaces a product's name and boot chain. Needs `If-Match`.
@@ -119,77 +39,31 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<ProductRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(PRODUCT_ADMINS, "define products")?;
     let expected = if_match(&req)?;
-    let body = body.into_inner();
-    products::validate_stages(&body.stages)?;
-    let stages = serde_json::to_string(&body.stages).map_err(ApiError::internal)?;
-    let id = id.into_inner();
-    let actor = caller.actor();
-    let row = with_conn(&state, move |c| {
-        c.transaction(|c| {
-            audit::begin_change(c, true)?;
-            let before: Product = products_t::table
-                .find(&id)
-                .select(Product::as_select())
-                .first(c)
-                .optional()?
-                .ok_or_else(|| ApiError::NotFound(format!("no product '{id}'")))?;
-            if before.row_version != expected {
-                return Err(ApiError::PreconditionFailed(format!(
-                    "product '{id}' changed since you read it"
-                )));
-            }
-            let after = Product {
-                name: body.name.trim().to_string(),
-                stages,
-                row_version: before.row_version + 1,
-                updated_at: crate::now_unix(),
-                ..before.clone()
-            };
-            diesel::update(
-                products_t::table
-                    .filter(products_t::id.eq(&id))
-                    .filter(products_t::row_version.eq(expected)),
-            )
-            .set((
-                products_t::name.eq(&after.name),
-                products_t::stages.eq(&after.stages),
-                products_t::row_version.eq(after.row_version),
-                products_t::updated_at.eq(after.updated_at),
-            ))
-            .execute(c)?;
-            audit::record(
-                c,
-                &actor,
-                "update",
-                "product",
-                &id,
-                Some(&view(&before)?),
-                Some(&view(&after)?),
-            )?;
-            Ok(after)
-        })
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let (row, v) = with_conn(&state, move |c| {
+        let row = products::update(c, &caller, &id, expected, body)?;
+        let v = view(&row)?;
+        Ok((row, v))
     })
     .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(row.row_version)))
-        .json(view(&row)?))
+        .json(v))
 }
 
 /// Lists products.
 #[utoipa::path(tag = "products", responses((status = 200, body = Vec<ProductView>)), security(("bearer" = [])))]
 #[get("/products")]
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
-    caller.require(READERS, "read products")?;
-    let rows: Vec<Product> = with_conn(&state, |c| {
-        Ok(products_t::table
-            .order(products_t::id)
-            .select(Product::as_select())
-            .load(c)?)
+    let views = with_conn(&state, move |c| {
+        products::list(c, &caller)?
+            .iter()
+            .map(view)
+            .collect::<Result<Vec<_>, _>>()
     })
     .await?;
-    Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Result<Vec<_>, _>>()?))
+    Ok(HttpResponse::Ok().json(views))
 }
 
 /// Export formats.
@@ -199,65 +73,18 @@ pub struct ExportQuery {
     pub format: Option<String>,
 }
 
-/// Builds the export bytes and records the JSON snapshot (for diffs).
-pub fn export(
-    c: &mut schema::DbConnection,
-    id: &str,
-    format: &str,
-) -> Result<(Vec<u8>, &'static str), ApiError> {
-    let current = products::build(c, id)?;
-    let json = serde_json::to_vec_pretty(&current).map_err(ApiError::internal)?;
-    let sha = hex(&DigestAlgorithm::Sha256.hash(&json));
-    let last: Option<ProductExport> = product_exports::table
-        .filter(product_exports::product_id.eq(id))
-        .order(product_exports::id.desc())
-        .select(ProductExport::as_select())
-        .first(c)
-        .optional()?;
-    if format == "diff" {
-        let previous: Option<Allowlist> = last
-            .as_ref()
-            .and_then(|l| serde_json::from_str(&l.allowlist).ok());
-        let d = products::diff(previous.as_ref(), &current, last.map(|l| l.sha256), sha);
-        return Ok((
-            serde_json::to_vec_pretty(&d).map_err(ApiError::internal)?,
-            "application/json",
-        ));
-    }
-    if last.as_ref().is_none_or(|l| l.sha256 != sha) {
-        diesel::insert_into(product_exports::table)
-            .values(NewProductExport {
-                product_id: id.to_string(),
-                sha256: sha,
-                allowlist: String::from_utf8_lossy(&json).into_owned(),
-                created_at: crate::now_unix(),
-            })
-            .execute(c)?;
-    }
-    Ok(match format {
-        "json" => (json, "application/json"),
-        "efi-db" => (products::efi_db(&current), "application/octet-stream"),
-        "efi-dbx" => (products::efi_dbx(&current), "application/octet-stream"),
-        "c-header" => (
-            products::c_header(&current).into_bytes(),
-            "text/x-c; charset=utf-8",
-        ),
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "format '{other}' must be json, efi-db, efi-dbx, c-header or diff"
-            )));
-        }
-    })
-}
-
-/// [`export`] on the blocking pool, in one transaction.
+/// The export bytes and media type (shared by the API and the pages).
 pub async fn export_async(
     state: &web::Data<AppState>,
+    actor: crate::service::Actor,
     id: String,
-    q: ExportQuery,
+    format: Option<String>,
 ) -> Result<(Vec<u8>, &'static str), ApiError> {
-    let format = q.format.unwrap_or_else(|| "json".into());
-    with_conn(state, move |c| c.transaction(|c| export(c, &id, &format))).await
+    with_conn(state, move |c| {
+        let format = ExportFormat::parse(format.as_deref())?;
+        products::export(c, &actor, &id, format)
+    })
+    .await
 }
 
 /// The product's allowlist in the requested format. The same registry
@@ -271,8 +98,7 @@ pub async fn allowlist(
     id: web::Path<String>,
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(READERS, "export allowlists")?;
-    let (body, ct) = export_async(&state, id.into_inner(), q.into_inner()).await?;
+    let (body, ct) = export_async(&state, caller, id.into_inner(), q.into_inner().format).await?;
     let sig = base64::engine::general_purpose::STANDARD.encode(state.key.sign(&body));
     Ok(HttpResponse::Ok()
         .content_type(ct)
@@ -289,8 +115,7 @@ pub async fn allowlist_signature(
     id: web::Path<String>,
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require(READERS, "export allowlists")?;
-    let (body, _) = export_async(&state, id.into_inner(), q.into_inner()).await?;
+    let (body, _) = export_async(&state, caller, id.into_inner(), q.into_inner().format).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(state.key.sign(&body)))

@@ -3,7 +3,6 @@
 pub mod chart;
 pub mod pages;
 pub mod session;
-pub mod tokens;
 
 /// Form-decoding errors as a page.
 pub fn form_config() -> actix_web::web::FormConfig {

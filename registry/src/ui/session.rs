@@ -2,18 +2,12 @@
 //! (Argon2id), an HttpOnly, SameSite=Strict cookie (Secure over TLS), and a
 //! per-session CSRF token checked on every form.
 
-use crate::auth::{Role, hash_token};
 use crate::error::ApiError;
+use crate::service::{Actor, Role, users};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use base64::Engine;
-use diesel::prelude::*;
-use schema::models::{NewUser, User, WebSession};
-use schema::schema::{api_tokens, users, web_sessions};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -22,7 +16,7 @@ pub const COOKIE: &str = "tollgate_session";
 /// Pre-session CSRF cookie for the sign-in form.
 pub const LOGIN_COOKIE: &str = "tollgate_login";
 /// Session lifetime.
-pub const SESSION_SECONDS: i64 = 8 * 3600;
+pub use crate::service::users::SESSION_SECONDS;
 
 /// A signed-in person.
 #[derive(Clone, Debug)]
@@ -36,9 +30,9 @@ pub struct PageUser {
 }
 
 impl PageUser {
-    /// The audit actor.
-    pub fn actor(&self) -> String {
-        format!("{} ({}, web)", self.principal, self.role.as_str())
+    /// The actor the service layer sees.
+    pub fn actor(&self) -> Actor {
+        Actor::web(self.principal.clone(), self.role)
     }
     /// Whether the role is one of `roles`.
     pub fn can(&self, roles: &[Role]) -> bool {
@@ -90,8 +84,8 @@ impl From<actix_web::error::BlockingError> for PageError {
     }
 }
 
-impl From<diesel::result::Error> for PageError {
-    fn from(e: diesel::result::Error) -> Self {
+impl From<crate::service::ServiceError> for PageError {
+    fn from(e: crate::service::ServiceError) -> Self {
         PageError::Api(e.into())
     }
 }
@@ -121,12 +115,6 @@ pub fn urlencode(s: &str) -> String {
         .unwrap_or_default()
 }
 
-fn random_token() -> String {
-    let mut raw = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut raw);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
 /// Whether the request came over TLS (directly or via a proxy that says so).
 pub fn is_tls(req: &HttpRequest) -> bool {
     req.connection_info().scheme() == "https"
@@ -143,209 +131,9 @@ pub fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String, max_age: i64)
         .finish()
 }
 
-/// Hashes a password with Argon2id (default parameters, random salt).
-pub fn hash_password(password: &str) -> Result<String, String> {
-    let salt = SaltString::generate(&mut OsRng);
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
-}
-
-/// Creates a user (CLI).
-pub fn create_user(
-    conn: &mut schema::DbConnection,
-    username: &str,
-    password: &str,
-    role: Role,
-) -> Result<(), String> {
-    if username.trim().is_empty() || username.len() > 64 {
-        return Err("the user name must be 1-64 characters".into());
-    }
-    if password.chars().count() < 12 {
-        return Err("the password must have at least 12 characters".into());
-    }
-    let hash = hash_password(password)?;
-    diesel::insert_into(users::table)
-        .values(NewUser {
-            username: username.trim().to_string(),
-            password_hash: hash,
-            role: role.as_str().into(),
-            created_at: crate::now_unix(),
-        })
-        .execute(conn)
-        .map_err(|e| format!("cannot create the user: {e}"))?;
-    Ok(())
-}
-
-/// The principal of a session signed in with a token: its name and id, so
-/// that revoking the token can end exactly its sessions.
-pub fn token_principal(name: &str, id: i64) -> String {
-    format!("{name} (token {id})")
-}
-
-/// Ends every session signed in with this principal; returns how many.
-pub fn end_sessions_of(
-    conn: &mut schema::DbConnection,
-    principal: &str,
-) -> Result<usize, diesel::result::Error> {
-    diesel::delete(web_sessions::table.filter(web_sessions::principal.eq(principal))).execute(conn)
-}
-
-/// A user as listed (never the password hash).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct UserInfo {
-    /// User name.
-    pub username: String,
-    /// Role.
-    pub role: String,
-    /// When it was created (RFC 3339).
-    pub created_at: String,
-    /// Whether sign-in is refused.
-    pub disabled: bool,
-}
-
-impl From<User> for UserInfo {
-    fn from(u: User) -> Self {
-        UserInfo {
-            username: u.username,
-            role: u.role,
-            created_at: crate::api::time_str(u.created_at),
-            disabled: u.disabled,
-        }
-    }
-}
-
-/// Every web user, by name.
-pub fn list_users(conn: &mut schema::DbConnection) -> Result<Vec<UserInfo>, ApiError> {
-    Ok(users::table
-        .order(users::username.asc())
-        .select(User::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(UserInfo::from)
-        .collect())
-}
-
-/// Disables (or enables again) a user, in one audited transaction; disabling
-/// also ends the user's web sessions at once. Shared by the page and
-/// `tollgate-registry user disable|enable`.
-pub fn set_user_disabled(
-    conn: &mut schema::DbConnection,
-    username: &str,
-    disabled: bool,
-    actor: &str,
-) -> Result<UserInfo, ApiError> {
-    conn.transaction(|c| {
-        crate::audit::begin_change(c, false)?;
-        let before: UserInfo = users::table
-            .filter(users::username.eq(username))
-            .select(User::as_select())
-            .first(c)
-            .optional()?
-            .map(UserInfo::from)
-            .ok_or_else(|| ApiError::NotFound(format!("no user '{username}'")))?;
-        if before.disabled == disabled {
-            return Ok(before);
-        }
-        diesel::update(users::table.filter(users::username.eq(username)))
-            .set(users::disabled.eq(disabled))
-            .execute(c)?;
-        if disabled {
-            end_sessions_of(c, username)?;
-        }
-        let after = UserInfo {
-            disabled,
-            ..before.clone()
-        };
-        let action = if disabled { "disable" } else { "enable" };
-        crate::audit::record(
-            c,
-            actor,
-            action,
-            "user",
-            username,
-            Some(&before),
-            Some(&after),
-        )?;
-        Ok(after)
-    })
-}
-
-/// Checks credentials: a token, or a user name and password. Returns the principal and role.
-pub fn authenticate(
-    conn: &mut schema::DbConnection,
-    token: &str,
-    username: &str,
-    password: &str,
-) -> Result<Option<(String, Role)>, ApiError> {
-    if !token.trim().is_empty() {
-        let row: Option<(i64, String, String)> = api_tokens::table
-            .filter(api_tokens::token_hash.eq(hash_token(token.trim())))
-            .filter(api_tokens::revoked.eq(false))
-            .select((api_tokens::id, api_tokens::name, api_tokens::role))
-            .first(conn)
-            .optional()?;
-        return Ok(row.and_then(|(id, n, r)| Role::parse(&r).map(|r| (token_principal(&n, id), r))));
-    }
-    let user: Option<User> = users::table
-        .filter(users::username.eq(username.trim()))
-        .select(User::as_select())
-        .first(conn)
-        .optional()?;
-    // Verify against a fixed hash when the user does not exist, so timing
-    // does not reveal which user names exist.
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let dummy =
-        DUMMY.get_or_init(|| hash_password("no such user, constant work").unwrap_or_default());
-    let stored = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy.clone());
-    let ok = PasswordHash::new(&stored)
-        .map(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false);
-    Ok(match (user, ok) {
-        (Some(u), true) if !u.disabled => Role::parse(&u.role).map(|r| (u.username, r)),
-        _ => None,
-    })
-}
-
-/// Starts a session; returns the cookie value.
-pub fn start_session(
-    conn: &mut schema::DbConnection,
-    principal: &str,
-    role: Role,
-) -> Result<String, ApiError> {
-    let id = random_token();
-    let now = crate::now_unix();
-    diesel::delete(web_sessions::table.filter(web_sessions::expires_at.lt(now))).execute(conn)?;
-    diesel::insert_into(web_sessions::table)
-        .values(WebSession {
-            id_hash: hash_token(&id),
-            principal: principal.to_string(),
-            role: role.as_str().into(),
-            csrf: random_token(),
-            expires_at: now + SESSION_SECONDS,
-        })
-        .execute(conn)?;
-    Ok(id)
-}
-
-/// Ends a session.
-pub fn end_session(conn: &mut schema::DbConnection, id: &str) -> Result<(), ApiError> {
-    diesel::delete(web_sessions::table.filter(web_sessions::id_hash.eq(hash_token(id))))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// A fresh random value for the sign-in form's CSRF cookie.
 pub fn login_csrf() -> String {
-    random_token()
+    crate::service::tokens::random_secret()
 }
 
 impl FromRequest for PageUser {
@@ -364,25 +152,12 @@ impl FromRequest for PageUser {
             let id = id.ok_or_else(|| PageError::SignIn(next.clone()))?;
             let state = state
                 .ok_or_else(|| PageError::Api(ApiError::internal("application state missing")))?;
-            let pool = state.pool.clone();
-            let row: Option<WebSession> = web::block(move || {
-                let mut conn = pool.get().map_err(ApiError::internal)?;
-                web_sessions::table
-                    .filter(web_sessions::id_hash.eq(hash_token(&id)))
-                    .filter(web_sessions::expires_at.gt(crate::now_unix()))
-                    .select(WebSession::as_select())
-                    .first(&mut conn)
-                    .optional()
-                    .map_err(ApiError::from)
-            })
-            .await??;
-            let row = row.ok_or(PageError::SignIn(next))?;
-            let role = Role::parse(&row.role)
-                .ok_or_else(|| PageError::Api(ApiError::internal("unknown role in session")))?;
+            let row = crate::api::with_conn(&state, move |c| users::session(c, &id)).await?;
+            let (principal, role, csrf) = row.ok_or(PageError::SignIn(next))?;
             Ok(PageUser {
-                principal: row.principal,
+                principal,
                 role,
-                csrf: row.csrf,
+                csrf,
             })
         })
     }

@@ -219,16 +219,23 @@ async fn password_sign_in_works_and_wrong_passwords_do_not() {
         let h = Harness::new(db);
         {
             let mut conn = h.state.pool.get().unwrap();
-            registry::ui::session::create_user(
+            registry::service::users::create(
                 &mut conn,
+                &registry::service::Actor::local("test"),
                 "ana",
                 "correct horse battery staple",
                 Role::Procurement,
             )
             .unwrap();
             assert!(
-                registry::ui::session::create_user(&mut conn, "bob", "short", Role::Auditor)
-                    .is_err()
+                registry::service::users::create(
+                    &mut conn,
+                    &registry::service::Actor::local("test"),
+                    "bob",
+                    "short",
+                    Role::Auditor
+                )
+                .is_err()
             );
         }
         let app = test::init_service(registry::app(h.state.clone())).await;
@@ -981,7 +988,14 @@ async fn admins_disable_users_whose_sessions_end_and_enable_them_again() {
         {
             let mut conn = h.state.pool.get().unwrap();
             for (u, r) in [("ana", Role::Procurement), ("ada", Role::Admin)] {
-                registry::ui::session::create_user(&mut conn, u, PW, r).unwrap();
+                registry::service::users::create(
+                    &mut conn,
+                    &registry::service::Actor::local("test"),
+                    u,
+                    PW,
+                    r,
+                )
+                .unwrap();
             }
         }
         let app = test::init_service(registry::app(h.state.clone())).await;
@@ -1106,10 +1120,32 @@ async fn admins_disable_users_whose_sessions_end_and_enable_them_again() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|e| e["entity"] == "user")
+            // User creation is audited too (since the service layer); the
+            // two changes made here are the newest entries.
+            .filter(|e| e["entity"] == "user" && e["action"] != "create")
             .map(|e| e["action"].as_str().unwrap())
             .collect();
         assert_eq!(acts, ["enable", "disable"], "{log}");
+        let (_, _, created) = call(
+            &app,
+            "GET",
+            "/api/v1/audit?limit=1000",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        assert!(
+            created
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["entity"] == "user"
+                    && e["action"] == "create"
+                    && e["entity_id"] == "ana"
+                    && e["actor"] == "local operator (test)"),
+            "creating a user is audited: {created}"
+        );
 
         // The command line does the same.
         let cli = |args: &[&str]| registry_cli(&h.url, args);

@@ -1,15 +1,13 @@
-//! Products, their boot stages and device capability, and the allowlists
-//! compiled from the registry for them (JSON, UEFI signature lists, a C
-//! header, a diff), plus the brick check run before revocations and floor
-//! changes. Pure functions over rows; the HTTP layer is `api::products`.
+//! Boot stages and device capability, and the allowlists compiled for a
+//! product (JSON, UEFI signature lists, a C header, a diff). Pure functions
+//! over rows: `service::products` loads the rows and calls `compile`;
+//! `service::brick` runs the brick check on top.
 
-use crate::error::ApiError;
-use diesel::prelude::*;
+use crate::service::revocations::RevocationSet;
+use crate::service::{ServiceError, ServiceResult};
 use inspector::cert::{ParsedCert, rfc3339};
 use inspector::digest::{DigestAlgorithm, hex};
-use schema::DbConnection;
 use schema::models::{Certificate, Component, Product, Revocation};
-use schema::schema::{certificates, components, products, receipts, revocations};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
@@ -49,9 +47,9 @@ impl From<Stage> for inspector::policy::StageDocument {
 }
 
 /// Validates stages (names unique, known algorithms, at least one stage).
-pub fn validate_stages(stages: &[Stage]) -> Result<(), ApiError> {
+pub fn validate_stages(stages: &[Stage]) -> ServiceResult<()> {
     if stages.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ServiceError::Invalid(
             "a product needs at least one boot stage".into(),
         ));
     }
@@ -63,25 +61,25 @@ pub fn validate_stages(stages: &[Stage]) -> Result<(), ApiError> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ServiceError::Invalid(format!(
                 "stages[{i}].name must be letters, digits, - or _"
             )));
         }
         if !names.insert(s.name.clone()) {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ServiceError::Invalid(format!(
                 "stage '{}' appears twice",
                 s.name
             )));
         }
         if s.algorithms.is_empty() {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ServiceError::Invalid(format!(
                 "stage '{}' must list the algorithms it can verify",
                 s.name
             )));
         }
         for a in &s.algorithms {
             if !CAPABILITIES.contains(&a.as_str()) {
-                return Err(ApiError::BadRequest(format!(
+                return Err(ServiceError::Invalid(format!(
                     "stage '{}': unknown algorithm '{a}' (expected one of {})",
                     s.name,
                     CAPABILITIES.join(", ")
@@ -196,66 +194,25 @@ pub struct Allowlist {
 }
 
 fn pem_of(der: &[u8]) -> String {
-    crate::bundle::pem_of(der)
+    crate::service::bundle::pem_of(der)
 }
 
-fn is_revoked(cert: &ParsedCert, revs: &[Revocation]) -> bool {
-    revs.iter().any(|r| {
-        r.certificate_der.as_deref() == Some(cert.der.as_slice())
-            || match (&r.issuer_der, &r.serial) {
-                (Some(issuer), Some(serial)) => ParsedCert::from_der(issuer.clone())
-                    .map(|i| {
-                        i.subject_der() == cert.issuer_der()
-                            && serial.eq_ignore_ascii_case(&cert.serial_hex())
-                    })
-                    .unwrap_or(false),
-                _ => false,
-            }
-    })
-}
+/// An image some station reported as accepted: component, version, SHA-256.
+pub type AcceptedImage = (String, String, String);
 
-/// Builds the allowlist of one product from the registry (deterministic:
-/// everything sorted, no clock).
-pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, ApiError> {
-    let p: Product = products::table
-        .find(product_id)
-        .select(Product::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| ApiError::NotFound(format!("no product '{product_id}'")))?;
-    let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ApiError::internal)?;
-    let comps: Vec<Component> = components::table
-        .select(Component::as_select())
-        .load(conn)?;
-    let certs: Vec<Certificate> = certificates::table
-        .order(certificates::id)
-        .select(Certificate::as_select())
-        .load(conn)?;
-    let revs: Vec<Revocation> = revocations::table
-        .order(revocations::id)
-        .select(Revocation::as_select())
-        .load(conn)?;
-    let stage_components: BTreeSet<&str> = stages
-        .iter()
-        .flat_map(|s| s.components.iter().map(String::as_str))
-        .collect();
-    let accepted: Vec<(String, String, String)> = receipts::table
-        .filter(receipts::verdict.eq("accept"))
-        .filter(
-            receipts::component.eq_any(
-                stage_components
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect::<Vec<_>>(),
-            ),
-        )
-        .select((
-            receipts::component,
-            receipts::version,
-            receipts::blob_sha256,
-        ))
-        .distinct()
-        .load(conn)?;
+/// Compiles the allowlist of product `p` from the registry's rows
+/// (deterministic: everything sorted, no clock). A certificate is left out
+/// when `revoked` says so (the one revocation rule, shared with the
+/// inspector and the pages).
+pub fn compile(
+    p: Product,
+    comps: &[Component],
+    certs: &[Certificate],
+    revs: &[Revocation],
+    revoked: &RevocationSet,
+    accepted: &[AcceptedImage],
+) -> ServiceResult<Allowlist> {
+    let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ServiceError::internal)?;
     let mut product_vendors = BTreeSet::new();
     let mut out_stages = Vec::new();
     let mut revoked_images = BTreeSet::new();
@@ -279,7 +236,7 @@ pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, Api
             let Ok(parsed) = ParsedCert::from_der(c.der.clone()) else {
                 continue;
             };
-            if is_revoked(&parsed, &revs) {
+            if revoked.is_revoked(&parsed) {
                 continue;
             }
             let alg = parsed.key_algorithm().capability();
@@ -306,7 +263,7 @@ pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, Api
             }
         }
         let mut images = BTreeSet::new();
-        for (comp, version, sha) in &accepted {
+        for (comp, version, sha) in accepted {
             let Some(c) = sc.iter().find(|c| &c.name == comp) else {
                 continue;
             };
@@ -343,7 +300,7 @@ pub fn build(conn: &mut DbConnection, product_id: &str) -> Result<Allowlist, Api
         });
     }
     let mut revoked_keys = Vec::new();
-    for r in &revs {
+    for r in revs {
         // A revocation concerns the product when it names one of its
         // vendors' certificates, or a certificate they issued.
         let owned = match &r.certificate_der {
@@ -722,139 +679,4 @@ pub fn diff(
         floor_changes,
         added_revocations: revs(current).difference(&revs(prev)).cloned().collect(),
     }
-}
-
-// ---- brick check -------------------------------------------------------------------------
-
-/// Every product problem that would stop a device from booting: a stage
-/// with no trusted key, or a component with no accepted image at or above
-/// its floor.
-pub fn brick_problems(conn: &mut DbConnection) -> Result<BTreeSet<String>, ApiError> {
-    let ids: Vec<String> = products::table
-        .order(products::id)
-        .select(products::id)
-        .load(conn)?;
-    let mut out = BTreeSet::new();
-    for id in ids {
-        let a = build(conn, &id)?;
-        for s in &a.stages {
-            if s.keys.is_empty() {
-                out.insert(format!(
-                    "product '{id}', stage '{}': no trusted key left that the stage can verify",
-                    s.name
-                ));
-            }
-            for c in &s.components {
-                if let Some(f) = &c.min_version
-                    && !s.images.iter().any(|i| i.component == c.name)
-                {
-                    out.insert(format!("product '{id}', stage '{}': no accepted image of '{}' at or above the floor {f}", s.name, c.name));
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Refuses (inside the caller's transaction, so nothing is written) when
-/// problems appeared since `before`, unless `confirmed`.
-pub fn check_new_problems(
-    conn: &mut DbConnection,
-    before: &BTreeSet<String>,
-    confirmed: bool,
-) -> Result<(), ApiError> {
-    let after = brick_problems(conn)?;
-    let new: Vec<&String> = after.difference(before).collect();
-    if !new.is_empty() && !confirmed {
-        return Err(ApiError::Conflict(format!(
-            "brick check: this change would leave {}; confirm with \"confirm_brick\": true to apply it anyway",
-            new.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
-    }
-    Ok(())
-}
-
-/// The brick problems `change` would add, without applying it: the change
-/// runs in a transaction that is always rolled back.
-pub fn brick_preview(
-    conn: &mut DbConnection,
-    change: impl FnOnce(&mut DbConnection) -> Result<(), ApiError>,
-) -> Result<Vec<String>, ApiError> {
-    const DRY_RUN: &str = "dry run: rolled back";
-    let before = brick_problems(conn)?;
-    let mut found = Vec::new();
-    let result: Result<(), ApiError> = conn.transaction(|c| {
-        change(c)?;
-        let after = brick_problems(c)?;
-        found = after.difference(&before).cloned().collect();
-        Err(ApiError::Conflict(DRY_RUN.into()))
-    });
-    match result {
-        Err(ApiError::Conflict(m)) if m == DRY_RUN => Ok(found),
-        Err(e) => Err(e),
-        Ok(()) => Ok(found),
-    }
-}
-
-/// Runs `change` (inside the caller's transaction) and refuses it when it
-/// leaves new brick problems, unless `confirmed`.
-pub fn with_brick_check<T>(
-    conn: &mut DbConnection,
-    confirmed: bool,
-    change: impl FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    let before = brick_problems(conn)?;
-    let out = change(conn)?;
-    let after = brick_problems(conn)?;
-    let new: Vec<&String> = after.difference(&before).collect();
-    if !new.is_empty() && !confirmed {
-        return Err(ApiError::Conflict(format!(
-            "brick check: this change would leave {}; confirm with \"confirm_brick\": true to apply it anyway",
-            new.iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
-    }
-    Ok(out)
-}
-
-/// The capability warnings for registering `cert` for `vendor`: every stage
-/// of every product that loads one of the vendor's components and cannot
-/// verify the certificate's key.
-pub fn capability_warnings(
-    conn: &mut DbConnection,
-    vendor: &str,
-    cert: &ParsedCert,
-) -> Result<Vec<String>, ApiError> {
-    let comps: Vec<String> = components::table
-        .filter(components::vendor_id.eq(vendor))
-        .select(components::name)
-        .load(conn)?;
-    let ps: Vec<Product> = products::table
-        .order(products::id)
-        .select(Product::as_select())
-        .load(conn)?;
-    let cap = cert.key_algorithm().capability();
-    let mut out = Vec::new();
-    for p in ps {
-        let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ApiError::internal)?;
-        for s in stages {
-            if s.components.iter().any(|c| comps.contains(c))
-                && !cap.as_ref().is_some_and(|c| s.algorithms.contains(c))
-            {
-                out.push(format!(
-                    "product '{}' stage '{}' verifies {} and cannot verify this {} key",
-                    p.id,
-                    s.name,
-                    s.algorithms.join(", "),
-                    cert.key_algorithm()
-                ));
-            }
-        }
-    }
-    Ok(out)
 }

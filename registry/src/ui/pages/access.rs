@@ -1,38 +1,29 @@
-// actix-web's route macros turn each handler into a public unit struct
-// without documentation; the handlers are documented by their routes below.
-#![allow(missing_docs)]
-
 //! The access page (admin only): web users (disable / enable) and API tokens
 //! (list, create with the secret shown once in the response to the form,
 //! never in a URL, and revoke), through the same audited functions as the
 //! API and the command line.
 
-use super::pages::{Done, PageResult, db, flash_of, html, redirect_done, refusal};
-use super::session::{self, PageUser};
-use crate::api::tokens::{TokenInfo, create_token_audited, revoke_now};
-use crate::auth::Role;
+use super::{Done, Layout, PageResult, db, flash_of, html, redirect_done, refusal};
+use crate::api::tokens::revoke_now;
 use crate::error::ApiError;
+use crate::service::tokens::{self, TokenInfo, TokenRequest};
+use crate::service::users::{self, UserInfo};
+use crate::service::{ADMIN, Role};
 use crate::state::AppState;
+use crate::ui::session::PageUser;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web};
 use askama::Template;
-use diesel::prelude::*;
-use schema::models::ApiToken;
-use schema::schema::api_tokens;
 use serde::Deserialize;
-
-const ADMIN: &[Role] = &[Role::Admin];
 
 #[derive(Template)]
 #[template(path = "tokens.html")]
-struct TokensPage<'a> {
-    user: Option<PageUser>,
-    nav: &'a str,
-    flash: Option<String>,
+struct TokensPage {
+    layout: Layout,
     error: Option<String>,
     csrf: String,
     tokens: Vec<TokenInfo>,
-    users: Vec<session::UserInfo>,
+    users: Vec<UserInfo>,
     /// The signed-in principal (no disable button on oneself).
     me: String,
     roles: Vec<&'static str>,
@@ -50,22 +41,17 @@ async fn render(
     created: Option<(String, String, String)>,
     name: String,
 ) -> PageResult {
-    let (rows, users): (Vec<ApiToken>, _) = db(state, |c| {
-        let t = api_tokens::table
-            .order(api_tokens::id.asc())
-            .select(ApiToken::as_select())
-            .load(c)?;
-        Ok((t, session::list_users(c)?))
+    let actor = user.actor();
+    let (tokens, users) = db(state, move |c| {
+        Ok((tokens::list(c, &actor)?, users::list(c, &actor)?))
     })
     .await?;
     let page = TokensPage {
         csrf: user.csrf.clone(),
         me: user.principal.clone(),
-        user: Some(user),
-        nav: "tokens",
-        flash,
+        layout: Layout::new(&user, "tokens", flash),
         error,
-        tokens: rows.into_iter().map(TokenInfo::from).collect(),
+        tokens,
         users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         created,
@@ -128,10 +114,13 @@ async fn token_create(
         Err((status, m)) => return render(&state, user, status, None, Some(m), None, name).await,
     };
     let actor = user.actor();
-    let n = name.clone();
-    match crate::api::with_conn(&state, move |c| create_token_audited(c, &n, role, &actor)).await {
-        Ok(secret) => {
-            let created = Some((name, role.as_str().to_string(), secret));
+    let body = TokenRequest {
+        name: name.clone(),
+        role,
+    };
+    match crate::api::with_conn(&state, move |c| tokens::create(c, &actor, body)).await {
+        Ok(t) => {
+            let created = Some((t.name, t.role.as_str().to_string(), t.token));
             render(
                 &state,
                 user,
@@ -180,7 +169,7 @@ async fn token_revoke(
         )
         .await;
     }
-    match revoke_now(&state, id.into_inner(), user.actor()).await {
+    match revoke_now(&state, user.actor(), id.into_inner()).await {
         Ok(t) => Ok(redirect_done(
             "/tokens",
             &format!("Token '{}' ({}) is revoked.", t.name, t.role),
@@ -240,10 +229,7 @@ async fn user_set_state(
     }
     let actor = user.actor();
     let n = name.clone();
-    match crate::api::with_conn(&state, move |c| {
-        session::set_user_disabled(c, &n, disable, &actor)
-    })
-    .await
+    match crate::api::with_conn(&state, move |c| users::set_disabled(c, &actor, &n, disable)).await
     {
         Ok(u) => Ok(redirect_done(
             "/tokens",
@@ -263,4 +249,11 @@ async fn user_set_state(
             render(&state, user, status, None, Some(m), None, String::new()).await
         }
     }
+}
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(tokens_page)
+        .service(token_create)
+        .service(token_revoke)
+        .service(user_set_state);
 }

@@ -1,9 +1,9 @@
 //! The audit log: every change, who made it, before and after, in a hash
 //! chain. `verify_chain` finds a row edited or deleted behind the API's back.
 
-use crate::error::ApiError;
+use super::receipts::{PageRequest, csv_line};
+use super::{Actor, Conn, Role, ServiceError, ServiceResult, time_str};
 use diesel::prelude::*;
-use schema::DbConnection;
 use schema::models::{AuditEntry, NewAuditEntry};
 use schema::schema::{audit_log, registry_state};
 use serde::Serialize;
@@ -61,7 +61,7 @@ pub fn entry_hash(prev: &str, e: &EntryFields<'_>) -> String {
 /// `changes_bundle`. Call first inside every write transaction: the first
 /// statement being a write serialises writers on both backends (SQLite's
 /// write lock, PostgreSQL's row lock), so the audit chain cannot fork.
-pub fn begin_change(conn: &mut DbConnection, changes_bundle: bool) -> Result<(), ApiError> {
+pub fn begin_change(conn: &mut Conn, changes_bundle: bool) -> ServiceResult<()> {
     let key = if changes_bundle {
         "bundle_serial"
     } else {
@@ -80,14 +80,14 @@ pub fn begin_change(conn: &mut DbConnection, changes_bundle: bool) -> Result<(),
 
 /// Appends an entry (inside the caller's transaction).
 pub fn record<B: Serialize, A: Serialize>(
-    conn: &mut DbConnection,
+    conn: &mut Conn,
     actor: &str,
     action: &str,
     entity: &str,
     entity_id: &str,
     before: Option<&B>,
     after: Option<&A>,
-) -> Result<(), ApiError> {
+) -> ServiceResult<()> {
     let prev: Option<String> = audit_log::table
         .order(audit_log::id.desc())
         .select(audit_log::hash)
@@ -97,11 +97,11 @@ pub fn record<B: Serialize, A: Serialize>(
     let before = before
         .map(serde_json::to_string)
         .transpose()
-        .map_err(ApiError::internal)?;
+        .map_err(ServiceError::internal)?;
     let after = after
         .map(serde_json::to_string)
         .transpose()
-        .map_err(ApiError::internal)?;
+        .map_err(ServiceError::internal)?;
     let at = crate::now_unix();
     let hash = entry_hash(
         &prev,
@@ -164,7 +164,7 @@ pub struct ChainVerification {
 }
 
 /// Recomputes every hash in id order.
-pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainVerification, diesel::result::Error> {
+pub fn verify_chain(conn: &mut Conn) -> Result<ChainVerification, diesel::result::Error> {
     let rows: Vec<AuditEntry> = audit_log::table
         .order(audit_log::id.asc())
         .select(AuditEntry::as_select())
@@ -219,4 +219,157 @@ pub fn verify_chain(conn: &mut DbConnection) -> Result<ChainVerification, diesel
         intact: problems.is_empty(),
         problems,
     })
+}
+
+/// Roles that may read the audit log.
+pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Auditor, Role::Security];
+
+/// One audit entry.
+#[derive(Serialize, serde::Deserialize, utoipa::ToSchema, Debug)]
+pub struct AuditView {
+    /// Row id.
+    pub id: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Token name and role.
+    pub actor: String,
+    /// create, update, revoke, set-floor, lower-floor, import-crl…
+    pub action: String,
+    /// What kind of record.
+    pub entity: String,
+    /// Which record.
+    pub entity_id: String,
+    /// Before (JSON); null for a creation.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// After (JSON); null when nothing is left.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    /// Hash of the previous entry.
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+/// Converts a row.
+pub fn view(r: AuditEntry) -> AuditView {
+    let parse = |s: Option<String>| s.and_then(|j| serde_json::from_str(&j).ok());
+    AuditView {
+        id: r.id,
+        at: time_str(r.at),
+        actor: r.actor,
+        action: r.action,
+        entity: r.entity,
+        entity_id: r.entity_id,
+        before: parse(r.before_json),
+        after: parse(r.after_json),
+        prev_hash: r.prev_hash,
+        hash: r.hash,
+    }
+}
+
+/// Which entries to list. Empty fields do not filter.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Exact action (`revoke`, `lower-floor`, …).
+    pub action: Option<String>,
+    /// Exact kind of record (`vendor`, `certificate`, …).
+    pub entity: Option<String>,
+    /// Actor contains this text.
+    pub actor: Option<String>,
+    /// At or after (Unix seconds).
+    pub since: Option<i64>,
+    /// Before (Unix seconds).
+    pub until: Option<i64>,
+}
+
+macro_rules! filtered {
+    ($f:expr) => {{
+        let f: &AuditFilter = $f;
+        let mut q = audit_log::table.into_boxed();
+        if let Some(v) = &f.action {
+            q = q.filter(audit_log::action.eq(v.clone()));
+        }
+        if let Some(v) = &f.entity {
+            q = q.filter(audit_log::entity.eq(v.clone()));
+        }
+        if let Some(v) = &f.actor {
+            let escaped = v
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q = q.filter(audit_log::actor.like(format!("%{escaped}%")).escape('\\'));
+        }
+        if let Some(s) = f.since {
+            q = q.filter(audit_log::at.ge(s));
+        }
+        if let Some(u) = f.until {
+            q = q.filter(audit_log::at.lt(u));
+        }
+        q
+    }};
+}
+
+/// Entries matching `filter`, newest first, one page.
+pub fn list(
+    c: &mut Conn,
+    actor: &Actor,
+    filter: &AuditFilter,
+    page: PageRequest,
+) -> ServiceResult<Vec<AuditView>> {
+    actor.require(AUDIT_READERS, "read the audit log")?;
+    let mut q = filtered!(filter);
+    if let Some(b) = page.before {
+        q = q.filter(audit_log::id.lt(b));
+    }
+    let rows: Vec<AuditEntry> = q
+        .order(audit_log::id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+        .select(AuditEntry::as_select())
+        .load(c)?;
+    Ok(rows.into_iter().map(view).collect())
+}
+
+/// How many entries match `filter`.
+pub fn count(c: &mut Conn, actor: &Actor, filter: &AuditFilter) -> ServiceResult<i64> {
+    actor.require(AUDIT_READERS, "read the audit log")?;
+    Ok(filtered!(filter).count().get_result(c)?)
+}
+
+/// Verifies the whole chain (for a reader of the log).
+pub fn verify(c: &mut Conn, actor: &Actor) -> ServiceResult<ChainVerification> {
+    actor.require(AUDIT_READERS, "verify the audit log")?;
+    Ok(verify_chain(c)?)
+}
+
+/// The entries matching `filter` as CSV, newest first, at most
+/// [`super::receipts::CSV_MAX_ROWS`], read 1,000 at a time.
+pub fn csv(c: &mut Conn, actor: &Actor, filter: &AuditFilter) -> ServiceResult<String> {
+    let mut out =
+        String::from("id,at,actor,action,entity,entity_id,before,after,prev_hash,hash\r\n");
+    let mut before = None;
+    let mut written = 0i64;
+    while written < super::receipts::CSV_MAX_ROWS {
+        let rows = list(c, actor, filter, PageRequest::new(Some(1000), before, None))?;
+        let Some(last) = rows.last() else { break };
+        before = Some(last.id);
+        for r in rows {
+            let json = |v: Option<serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_default();
+            out.push_str(&csv_line(&[
+                r.id.to_string(),
+                r.at,
+                r.actor,
+                r.action,
+                r.entity,
+                r.entity_id,
+                json(r.before),
+                json(r.after),
+                r.prev_hash,
+                r.hash,
+            ]));
+            written += 1;
+        }
+    }
+    Ok(out)
 }

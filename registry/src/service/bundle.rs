@@ -1,7 +1,7 @@
 //! Building and signing the trust bundle: the trust-policy document the
 //! inspector consumes (`docs/trust-policy.md`), with a serial and an expiry.
 
-use crate::error::ApiError;
+use super::{Conn, ServiceError, ServiceResult};
 use crate::state::AppState;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,7 +13,6 @@ use inspector::policy::{
     SigningPolicyDocument, StageDocument, TrustedRootDocument, VendorDocument,
     VendorSigstoreDocument,
 };
-use schema::DbConnection;
 use schema::models::{
     Certificate, Component, Revocation, SigstoreIdentity, SigstoreKey, SigstoreTrustedRoot,
     TsaAnchor, Vendor,
@@ -52,7 +51,7 @@ pub fn pem_of(der: &[u8]) -> String {
 }
 
 /// The current bundle serial.
-pub fn current_serial(conn: &mut DbConnection) -> Result<i64, diesel::result::Error> {
+pub fn current_serial(conn: &mut Conn) -> Result<i64, diesel::result::Error> {
     registry_state::table
         .filter(registry_state::key.eq("bundle_serial"))
         .select(registry_state::value)
@@ -61,7 +60,7 @@ pub fn current_serial(conn: &mut DbConnection) -> Result<i64, diesel::result::Er
 
 /// Reads the registry into a trust-policy document (one consistent read).
 pub fn build_document(
-    conn: &mut DbConnection,
+    conn: &mut Conn,
     issued_at: OffsetDateTime,
     ttl: std::time::Duration,
 ) -> Result<(i64, PolicyDocument), diesel::result::Error> {
@@ -105,7 +104,7 @@ pub fn build_document(
             .load(conn)?
             .into_iter()
             .map(|p| ProductDocument {
-                stages: serde_json::from_str::<Vec<crate::products::Stage>>(&p.stages)
+                stages: serde_json::from_str::<Vec<crate::allowlist::Stage>>(&p.stages)
                     .unwrap_or_default()
                     .into_iter()
                     .map(StageDocument::from)
@@ -217,8 +216,9 @@ pub fn build_document(
 
 /// Returns the current signed bundle, rebuilding it when the registry
 /// changed or half its freshness period has passed.
-pub fn current(state: &AppState) -> Result<CachedBundle, ApiError> {
-    let mut conn = state.pool.get().map_err(ApiError::internal)?;
+pub fn current(state: &AppState, actor: &super::Actor) -> ServiceResult<CachedBundle> {
+    actor.require(&super::Role::ALL, "read the trust bundle")?;
+    let mut conn = state.pool.get().map_err(ServiceError::internal)?;
     let serial = current_serial(&mut conn)?;
     let now = OffsetDateTime::now_utc();
     if let Ok(guard) = state.bundle_cache.read()
@@ -229,7 +229,7 @@ pub fn current(state: &AppState) -> Result<CachedBundle, ApiError> {
         return Ok(c.clone());
     }
     let (serial, doc) = build_document(&mut conn, now, state.bundle_ttl)?;
-    let payload = serde_json::to_vec(&doc).map_err(ApiError::internal)?;
+    let payload = serde_json::to_vec(&doc).map_err(ServiceError::internal)?;
     let signature = state.key.sign(&payload);
     let envelope = SignedBundle {
         format: BUNDLE_FORMAT.to_string(),
@@ -238,7 +238,7 @@ pub fn current(state: &AppState) -> Result<CachedBundle, ApiError> {
         signature: STANDARD.encode(signature),
         certificate: state.key.certificate_pem.clone(),
     };
-    let body = serde_json::to_vec_pretty(&envelope).map_err(ApiError::internal)?;
+    let body = serde_json::to_vec_pretty(&envelope).map_err(ServiceError::internal)?;
     let cached = CachedBundle {
         serial,
         issued_at: now,

@@ -1,0 +1,288 @@
+//! Vendor certificates: upload (PEM or DER), checked on the way in.
+
+use super::audit;
+use super::{Actor, Conn, PROCUREMENT, READERS, ServiceError, ServiceResult, time_str};
+use base64::Engine;
+use diesel::prelude::*;
+use inspector::cert::{KeyAlgorithm, ParsedCert, certificates_from_bytes};
+use schema::models::{Certificate, NewCertificate, Vendor};
+use schema::schema::certificates;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Upload one certificate.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateUpload {
+    /// `anchor` (a CA trusted for this vendor only) or `intermediate`.
+    pub role: String,
+    /// The certificate as PEM text…
+    #[serde(default)]
+    pub pem: Option<String>,
+    /// …or as base64 DER.
+    #[serde(default)]
+    pub der_base64: Option<String>,
+}
+
+/// A stored certificate.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct CertificateView {
+    /// Row id.
+    pub id: i64,
+    /// Owning vendor.
+    pub vendor_id: String,
+    /// anchor or intermediate.
+    pub role: String,
+    /// SHA-256 fingerprint (hex).
+    pub sha256: String,
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// Serial (hex).
+    pub serial: String,
+    /// Validity start (RFC 3339).
+    pub not_before: String,
+    /// Validity end (RFC 3339).
+    pub not_after: String,
+    /// Key algorithm and size.
+    pub key_algorithm: String,
+    /// The certificate (PEM).
+    pub pem: String,
+    /// Boot stages of products that load this vendor's components and
+    /// cannot verify this key (on upload only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capability_warnings: Vec<String>,
+}
+
+/// Converts a row.
+pub fn view(c: &Certificate) -> CertificateView {
+    CertificateView {
+        id: c.id,
+        vendor_id: c.vendor_id.clone(),
+        role: c.role.clone(),
+        sha256: c.sha256.clone(),
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        serial: c.serial.clone(),
+        not_before: time_str(c.not_before),
+        not_after: time_str(c.not_after),
+        key_algorithm: c.key_algorithm.clone(),
+        pem: super::bundle::pem_of(&c.der),
+        capability_warnings: vec![],
+    }
+}
+
+/// Decodes an upload into exactly one certificate.
+pub fn decode_one(pem: Option<&str>, der_base64: Option<&str>) -> ServiceResult<ParsedCert> {
+    let bytes = match (pem, der_base64) {
+        (Some(p), None) => p.as_bytes().to_vec(),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| ServiceError::Invalid(format!("der_base64 is not base64: {e}")))?,
+        _ => {
+            return Err(ServiceError::Invalid(
+                "give exactly one of 'pem' or 'der_base64'".into(),
+            ));
+        }
+    };
+    one_certificate(&bytes)
+}
+
+/// Exactly one certificate from PEM or DER bytes (an upload).
+pub fn one_certificate(bytes: &[u8]) -> ServiceResult<ParsedCert> {
+    let mut certs = certificates_from_bytes(bytes)
+        .map_err(|e| ServiceError::Invalid(format!("certificate refused: {e}")))?;
+    if certs.len() != 1 {
+        return Err(ServiceError::Invalid(format!(
+            "upload one certificate at a time ({} found)",
+            certs.len()
+        )));
+    }
+    certs
+        .pop()
+        .ok_or_else(|| ServiceError::Invalid("no certificate found".into()))
+}
+
+/// The checks every registered CA certificate must pass now.
+pub fn check_ca(cert: &ParsedCert, role: &str, min_rsa_bits: i32) -> ServiceResult<()> {
+    let now = time::OffsetDateTime::now_utc();
+    if now > cert.not_after() {
+        return Err(ServiceError::Invalid(format!(
+            "certificate refused: '{}' expired on {}",
+            cert.subject(),
+            inspector::cert::date(cert.not_after())
+        )));
+    }
+    match cert.is_ca() {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(ServiceError::Invalid(format!(
+                "certificate refused: '{}' is not a CA certificate (basicConstraints cA is not set), so it cannot be registered as {role}; signer certificates travel inside the signatures",
+                cert.subject()
+            )));
+        }
+        Err(e) => return Err(ServiceError::Invalid(format!("certificate refused: {e}"))),
+    }
+    if let Ok(Some(ku)) = cert.key_usage()
+        && !ku.key_cert_sign()
+    {
+        return Err(ServiceError::Invalid(format!(
+            "certificate refused: '{}' lacks the keyCertSign key usage",
+            cert.subject()
+        )));
+    }
+    match cert.key_algorithm() {
+        KeyAlgorithm::Rsa { bits } if i64::from(bits) < i64::from(min_rsa_bits) => {
+            Err(ServiceError::Invalid(format!(
+                "certificate refused: RSA-{bits} key is below the vendor's minimum of {min_rsa_bits} bits"
+            )))
+        }
+        KeyAlgorithm::Unsupported { oid } => Err(ServiceError::Invalid(format!(
+            "certificate refused: unsupported key algorithm {oid}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Registers a vendor CA certificate after the upload checks.
+pub fn register_certificate(
+    c: &mut Conn,
+    actor: &Actor,
+    id: String,
+    role: String,
+    cert: ParsedCert,
+) -> ServiceResult<Certificate> {
+    actor.require(PROCUREMENT, "register certificates")?;
+    if role != "anchor" && role != "intermediate" {
+        return Err(ServiceError::Invalid(format!(
+            "role '{role}' must be 'anchor' or 'intermediate'"
+        )));
+    }
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let vendor: Vendor = super::vendors::find_vendor(c, &id)?;
+        check_ca(&cert, &role, vendor.min_rsa_bits)?;
+        let fp = cert.fingerprint();
+        let dup: i64 = certificates::table
+            .filter(certificates::vendor_id.eq(&id))
+            .filter(certificates::sha256.eq(&fp))
+            .count()
+            .get_result(c)?;
+        if dup > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "certificate {fp} is already registered for vendor '{id}'"
+            )));
+        }
+        let new = NewCertificate {
+            vendor_id: id.clone(),
+            role: role.clone(),
+            der: cert.der.clone(),
+            sha256: fp.clone(),
+            subject: cert.subject(),
+            issuer: cert.issuer(),
+            serial: cert.serial_hex(),
+            not_before: cert.not_before().unix_timestamp(),
+            not_after: cert.not_after().unix_timestamp(),
+            key_algorithm: cert.key_algorithm().to_string(),
+            created_at: crate::now_unix(),
+        };
+        diesel::insert_into(certificates::table)
+            .values(&new)
+            .execute(c)?;
+        let row: Certificate = certificates::table
+            .filter(certificates::vendor_id.eq(&id))
+            .filter(certificates::sha256.eq(&fp))
+            .select(Certificate::as_select())
+            .first(c)?;
+        let mut summary = view(&row);
+        summary.pem.clear();
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "certificate",
+            &row.id.to_string(),
+            None::<&()>,
+            Some(&summary),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Where an uploaded certificate comes from.
+pub enum CertificateSource {
+    /// The API's JSON fields: PEM text or base64 DER (exactly one).
+    Fields {
+        /// PEM text.
+        pem: Option<String>,
+        /// Base64 DER.
+        der_base64: Option<String>,
+    },
+    /// A file from a form (PEM or DER), or pasted PEM text; `None` when the
+    /// form had neither.
+    Form(Option<Vec<u8>>),
+}
+
+/// Registers an uploaded certificate and returns it with the capability
+/// warnings for it: product boot stages that load this vendor's components
+/// and cannot verify its key. The role is checked before the upload is
+/// even parsed.
+pub fn upload(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: String,
+    role: String,
+    source: CertificateSource,
+) -> ServiceResult<(Certificate, Vec<String>)> {
+    actor.require(PROCUREMENT, "register certificates")?;
+    let cert = match source {
+        CertificateSource::Fields { pem, der_base64 } => {
+            decode_one(pem.as_deref(), der_base64.as_deref())?
+        }
+        CertificateSource::Form(Some(bytes)) => one_certificate(&bytes)?,
+        CertificateSource::Form(None) => {
+            return Err(ServiceError::Invalid(
+                "choose a certificate file or paste a PEM certificate".into(),
+            ));
+        }
+    };
+    let warnings = super::products::capability_warnings(c, &vendor, &cert)?;
+    let row = register_certificate(c, actor, vendor, role, cert)?;
+    Ok((row, warnings))
+}
+
+/// A vendor's certificates, oldest first.
+pub fn list_for_vendor(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<Vec<Certificate>> {
+    actor.require(READERS, "read certificates")?;
+    super::vendors::find_vendor(c, id)?;
+    Ok(certificates::table
+        .filter(certificates::vendor_id.eq(id))
+        .order(certificates::id)
+        .select(Certificate::as_select())
+        .load(c)?)
+}
+
+/// One certificate by row id.
+pub fn get(c: &mut Conn, actor: &Actor, id: i64) -> ServiceResult<Certificate> {
+    actor.require(READERS, "read certificates")?;
+    certificates::table
+        .find(id)
+        .select(Certificate::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no certificate {id}")))
+}
+
+/// Certificates expiring within `days` (default 90, at most 100 years),
+/// soonest first.
+pub fn expiring(c: &mut Conn, actor: &Actor, days: Option<i64>) -> ServiceResult<Vec<Certificate>> {
+    actor.require(READERS, "read certificates")?;
+    let days = days.unwrap_or(90).clamp(0, 36_500);
+    let limit = crate::now_unix() + days * 86_400;
+    Ok(certificates::table
+        .filter(certificates::not_after.le(limit))
+        .order(certificates::not_after)
+        .select(Certificate::as_select())
+        .load(c)?)
+}

@@ -1,0 +1,255 @@
+//! Components a vendor may supply, and their rollback floors.
+
+use super::audit;
+use super::brick::BrickGuard;
+use super::{Actor, Conn, PROCUREMENT, READERS, SECURITY, ServiceError, ServiceResult};
+use diesel::prelude::*;
+use schema::models::Component;
+use schema::schema::components;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Authorise a vendor for a component.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRequest {
+    /// Component name (unique across vendors).
+    pub name: String,
+    /// Initial rollback floor (semantic version).
+    #[serde(default)]
+    pub min_version: Option<String>,
+}
+
+/// Change a floor.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FloorRequest {
+    /// The new floor (semantic version), or null to remove it.
+    pub min_version: Option<String>,
+    /// Why. Required when the floor goes down (or is removed).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Apply even if the brick check finds products left without an
+    /// accepted image at or above the new floor.
+    #[serde(default)]
+    pub confirm_brick: bool,
+}
+
+/// A component as shown by the API.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, PartialEq)]
+pub struct ComponentView {
+    /// Name.
+    pub name: String,
+    /// The vendor authorised to supply it.
+    pub vendor_id: String,
+    /// Rollback floor.
+    pub min_version: Option<String>,
+    /// Row version (ETag).
+    pub version: i32,
+}
+
+/// Converts a row.
+pub fn view(c: &Component) -> ComponentView {
+    ComponentView {
+        name: c.name.clone(),
+        vendor_id: c.vendor_id.clone(),
+        min_version: c.min_version.clone(),
+        version: c.row_version,
+    }
+}
+
+fn parse_version(s: &str) -> ServiceResult<semver::Version> {
+    semver::Version::parse(s).map_err(|e| {
+        ServiceError::Invalid(format!("min_version '{s}' is not a semantic version: {e}"))
+    })
+}
+
+/// A component name: 1-128 characters, none of them a control character
+/// or one that means something in a URL path or query (`/ \\ ? # %`), and
+/// not `.` or `..`. Pages encode every path segment anyway; refusing these
+/// at the door keeps names readable in exports, headers and logs too.
+pub fn valid_name(name: &str) -> ServiceResult<()> {
+    if name.is_empty() || name.len() > 128 {
+        return Err(ServiceError::Invalid(
+            "name must be 1-128 characters".into(),
+        ));
+    }
+    if name == "." || name == ".." {
+        return Err(ServiceError::Invalid(format!(
+            "name '{name}' is not a component name"
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|ch| ch.is_control() || matches!(ch, '/' | '\\' | '?' | '#' | '%'))
+    {
+        return Err(ServiceError::Invalid(format!(
+            "name must not contain {:?} (control characters and / \\ ? # % are refused)",
+            bad
+        )));
+    }
+    Ok(())
+}
+
+/// Every component, by name.
+pub fn list(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<Component>> {
+    actor.require(READERS, "read components")?;
+    Ok(components::table
+        .order(components::name)
+        .select(Component::as_select())
+        .load(c)?)
+}
+
+/// A vendor's components, by name.
+pub fn of_vendor(c: &mut Conn, vendor: &str) -> ServiceResult<Vec<Component>> {
+    Ok(components::table
+        .filter(components::vendor_id.eq(vendor))
+        .order(components::name)
+        .select(Component::as_select())
+        .load(c)?)
+}
+
+/// One component, or NotFound.
+pub fn find(c: &mut Conn, name: &str) -> ServiceResult<Component> {
+    components::table
+        .find(name)
+        .select(Component::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))
+}
+
+/// Authorises a vendor for a component (validation, change, audit: one transaction).
+pub fn create_component(
+    c: &mut Conn,
+    actor: &Actor,
+    id: String,
+    body: ComponentRequest,
+) -> ServiceResult<Component> {
+    actor.require(PROCUREMENT, "authorise components")?;
+    let name = body.name.trim();
+    valid_name(name)?;
+    if let Some(v) = &body.min_version {
+        parse_version(v)?;
+    }
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        super::vendors::find_vendor(c, &id)?;
+        let taken: Option<Component> = components::table
+            .find(name)
+            .select(Component::as_select())
+            .first(c)
+            .optional()?;
+        if let Some(t) = taken {
+            return Err(ServiceError::Conflict(format!(
+                "component '{}' is already supplied by vendor '{}'",
+                t.name, t.vendor_id
+            )));
+        }
+        let row = Component {
+            name: name.to_string(),
+            vendor_id: id.clone(),
+            min_version: body.min_version.clone(),
+            row_version: 1,
+            updated_at: crate::now_unix(),
+        };
+        diesel::insert_into(components::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "component",
+            &row.name,
+            None::<&()>,
+            Some(&view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Sets a floor if the component's row version is still `expected`.
+pub fn set_component_floor(
+    c: &mut Conn,
+    actor: &Actor,
+    name: String,
+    expected: i32,
+    body: FloorRequest,
+) -> ServiceResult<Component> {
+    actor.require(SECURITY, "change rollback floors")?;
+    let new_floor = body.min_version.as_deref().map(parse_version).transpose()?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let guard = BrickGuard::start(c)?;
+        let before: Component = components::table
+            .find(&name)
+            .select(Component::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))?;
+        if before.row_version != expected {
+            return Err(ServiceError::Stale(format!(
+                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
+                before.row_version
+            )));
+        }
+        let old_floor = before
+            .min_version
+            .as_deref()
+            .map(parse_version)
+            .transpose()?;
+        let lowering = match (&old_floor, &new_floor) {
+            (Some(o), Some(n)) => n < o,
+            (Some(_), None) => true,
+            _ => false,
+        };
+        let reason = body
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        if lowering && reason.is_none() {
+            return Err(ServiceError::Invalid(format!(
+                "lowering the floor of '{name}' re-admits older firmware: give a reason"
+            )));
+        }
+        let after = Component {
+            min_version: body.min_version.clone(),
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        let n = diesel::update(
+            components::table
+                .filter(components::name.eq(&name))
+                .filter(components::row_version.eq(expected)),
+        )
+        .set(&after)
+        .execute(c)?;
+        if n != 1 {
+            return Err(ServiceError::Stale(format!(
+                "component '{name}' changed concurrently"
+            )));
+        }
+        #[derive(Serialize)]
+        struct FloorChange<'a> {
+            component: ComponentView,
+            reason: Option<&'a str>,
+        }
+        audit::record(
+            c,
+            &actor.label(),
+            if lowering { "lower-floor" } else { "set-floor" },
+            "component",
+            &name,
+            Some(&view(&before)),
+            Some(&FloorChange {
+                component: view(&after),
+                reason,
+            }),
+        )?;
+        guard.check(c, body.confirm_brick)?;
+        Ok(after)
+    })
+}

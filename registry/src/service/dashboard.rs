@@ -1,0 +1,127 @@
+//! What the dashboard shows: counts, inspections per day, what expires
+//! soon, the latest rejections. Read-only, for every reader.
+
+use super::{Actor, Conn, READERS, ServiceResult};
+use diesel::prelude::*;
+use schema::models::{Certificate, Receipt, Vendor};
+use schema::schema::{certificates, components, receipts, revocations, vendors};
+
+/// Record counts.
+pub struct Counts {
+    /// Vendors.
+    pub vendors: i64,
+    /// Registered certificates.
+    pub certificates: i64,
+    /// Components.
+    pub components: i64,
+    /// Revocations.
+    pub revocations: i64,
+    /// Receipts.
+    pub receipts: i64,
+    /// Current trust-bundle serial.
+    pub serial: i64,
+}
+
+/// Receipts of one day (days since the epoch) with one verdict.
+#[derive(QueryableByName)]
+pub struct DayCount {
+    /// Day number (Unix seconds / 86,400).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub day: i64,
+    /// accept or reject.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub verdict: String,
+    /// How many.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// Everything on the dashboard.
+pub struct Dashboard {
+    /// Counts.
+    pub counts: Counts,
+    /// Receipts per day and verdict over the last 30 days.
+    pub per_day: Vec<DayCount>,
+    /// Certificates expiring within 90 days (at most 50).
+    pub expiring_certs: Vec<Certificate>,
+    /// Contracts ending within 90 days (at most 50).
+    pub expiring_contracts: Vec<Vendor>,
+    /// The ten newest rejections.
+    pub rejections: Vec<Receipt>,
+}
+
+/// Reads the dashboard as of `now` (Unix seconds).
+pub fn read(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboard> {
+    actor.require(READERS, "read the dashboard")?;
+    let today = now / 86_400;
+    let counts = Counts {
+        vendors: vendors::table.count().get_result(c)?,
+        certificates: certificates::table.count().get_result(c)?,
+        components: components::table.count().get_result(c)?,
+        revocations: revocations::table.count().get_result(c)?,
+        receipts: receipts::table.count().get_result(c)?,
+        serial: super::bundle::current_serial(c)?,
+    };
+    // `since` is computed here, not user input: inlining it is safe.
+    let since = (today - 29) * 86_400;
+    let per_day: Vec<DayCount> = diesel::sql_query(format!(
+        "SELECT received_at / 86400 AS day, verdict, COUNT(*) AS n FROM receipts WHERE received_at >= {since} GROUP BY received_at / 86400, verdict"
+    ))
+    .load(c)?;
+    let soon = now + 90 * 86_400;
+    let expiring_certs = certificates::table
+        .filter(certificates::not_after.le(soon))
+        .order(certificates::not_after)
+        .limit(50)
+        .select(Certificate::as_select())
+        .load(c)?;
+    let expiring_contracts = vendors::table
+        .filter(vendors::contract_expires.le(soon))
+        .order(vendors::contract_expires)
+        .limit(50)
+        .select(Vendor::as_select())
+        .load(c)?;
+    let rejections = receipts::table
+        .filter(receipts::verdict.eq("reject"))
+        .order(receipts::id.desc())
+        .limit(10)
+        .select(Receipt::as_select())
+        .load(c)?;
+    Ok(Dashboard {
+        counts,
+        per_day,
+        expiring_certs,
+        expiring_contracts,
+        rejections,
+    })
+}
+
+/// Vendors with how many certificates and components each, by name.
+pub fn vendor_overview(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<(Vendor, i64, i64)>> {
+    actor.require(READERS, "read vendors")?;
+    let all: Vec<Vendor> = vendors::table
+        .order(vendors::name)
+        .select(Vendor::as_select())
+        .load(c)?;
+    let cert_counts: Vec<(String, i64)> = certificates::table
+        .group_by(certificates::vendor_id)
+        .select((certificates::vendor_id, diesel::dsl::count_star()))
+        .load(c)?;
+    let comp_counts: Vec<(String, i64)> = components::table
+        .group_by(components::vendor_id)
+        .select((components::vendor_id, diesel::dsl::count_star()))
+        .load(c)?;
+    let count = |v: &[(String, i64)], id: &str| {
+        v.iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    Ok(all
+        .into_iter()
+        .map(|v| {
+            let (cc, pc) = (count(&cert_counts, &v.id), count(&comp_counts, &v.id));
+            (v, cc, pc)
+        })
+        .collect())
+}

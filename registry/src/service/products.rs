@@ -1,0 +1,351 @@
+//! Products and their boot stages, and the allowlist exports built from
+//! the registry's rows (the encoders themselves are pure: `crate::allowlist`).
+
+use super::audit;
+use super::revocations::RevocationSet;
+use super::{Actor, Conn, READERS, SECURITY, ServiceError, ServiceResult};
+use crate::allowlist::{self, Allowlist, Stage};
+use diesel::prelude::*;
+use inspector::cert::ParsedCert;
+use inspector::digest::{DigestAlgorithm, hex};
+use schema::models::{
+    Certificate, Component, NewProductExport, Product, ProductExport, Revocation,
+};
+use schema::schema::{certificates, components, product_exports, products, receipts, revocations};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+/// Create or replace a product.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRequest {
+    /// Identifier (create only).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Device model name.
+    pub name: String,
+    /// Boot chain, in boot order.
+    pub stages: Vec<Stage>,
+}
+
+/// A product.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct ProductView {
+    /// Identifier.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Boot stages.
+    pub stages: Vec<Stage>,
+    /// Row version (ETag).
+    pub version: i32,
+}
+
+/// Converts a row.
+pub fn view(p: &Product) -> ServiceResult<ProductView> {
+    Ok(ProductView {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        stages: stages_of(p)?,
+        version: p.row_version,
+    })
+}
+
+/// The boot stages stored with a product.
+pub fn stages_of(p: &Product) -> ServiceResult<Vec<Stage>> {
+    serde_json::from_str(&p.stages).map_err(ServiceError::internal)
+}
+
+fn valid_id(id: &str) -> ServiceResult<()> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        return Err(ServiceError::Invalid(format!(
+            "id '{id}' must be 1-64 lowercase letters, digits, '-' or '_'"
+        )));
+    }
+    Ok(())
+}
+
+/// The product with this id, or NotFound.
+pub fn find(c: &mut Conn, id: &str) -> ServiceResult<Product> {
+    products::table
+        .find(id)
+        .select(Product::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no product '{id}'")))
+}
+
+/// Every product, by id.
+pub fn list(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<Product>> {
+    actor.require(READERS, "read products")?;
+    Ok(products::table
+        .order(products::id)
+        .select(Product::as_select())
+        .load(c)?)
+}
+
+/// One product.
+pub fn get(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<Product> {
+    actor.require(READERS, "read products")?;
+    find(c, id)
+}
+
+/// Creates a product with its boot chain.
+pub fn create(c: &mut Conn, actor: &Actor, body: ProductRequest) -> ServiceResult<Product> {
+    actor.require(SECURITY, "define products")?;
+    let id = body.id.clone().unwrap_or_default();
+    valid_id(&id)?;
+    super::bounded("name", &body.name, 256)?;
+    allowlist::validate_stages(&body.stages)?;
+    let stages = serde_json::to_string(&body.stages).map_err(ServiceError::internal)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let row = Product {
+            id: id.clone(),
+            name: body.name.trim().to_string(),
+            stages,
+            row_version: 1,
+            created_at: crate::now_unix(),
+            updated_at: crate::now_unix(),
+        };
+        diesel::insert_into(products::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "product",
+            &id,
+            None::<&()>,
+            Some(&view(&row)?),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Replaces a product's name and boot chain if its row version is still
+/// `expected`.
+pub fn update(
+    c: &mut Conn,
+    actor: &Actor,
+    id: &str,
+    expected: i32,
+    body: ProductRequest,
+) -> ServiceResult<Product> {
+    actor.require(SECURITY, "define products")?;
+    if body.id.as_deref().is_some_and(|b| b != id) {
+        return Err(ServiceError::Invalid(
+            "the id in the body differs from the path; ids cannot change".into(),
+        ));
+    }
+    super::bounded("name", &body.name, 256)?;
+    allowlist::validate_stages(&body.stages)?;
+    let stages = serde_json::to_string(&body.stages).map_err(ServiceError::internal)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let before = find(c, id)?;
+        if before.row_version != expected {
+            return Err(ServiceError::Stale(format!(
+                "product '{id}' changed since you read it"
+            )));
+        }
+        let after = Product {
+            name: body.name.trim().to_string(),
+            stages,
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        diesel::update(
+            products::table
+                .filter(products::id.eq(id))
+                .filter(products::row_version.eq(expected)),
+        )
+        .set((
+            products::name.eq(&after.name),
+            products::stages.eq(&after.stages),
+            products::row_version.eq(after.row_version),
+            products::updated_at.eq(after.updated_at),
+        ))
+        .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "update",
+            "product",
+            id,
+            Some(&view(&before)?),
+            Some(&view(&after)?),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Builds the allowlist of one product from the registry (deterministic:
+/// everything sorted, no clock).
+pub fn build(conn: &mut Conn, product_id: &str) -> ServiceResult<Allowlist> {
+    let p = find(conn, product_id)?;
+    let stages = stages_of(&p)?;
+    let comps: Vec<Component> = components::table
+        .select(Component::as_select())
+        .load(conn)?;
+    let certs: Vec<Certificate> = certificates::table
+        .order(certificates::id)
+        .select(Certificate::as_select())
+        .load(conn)?;
+    let revs: Vec<Revocation> = revocations::table
+        .order(revocations::id)
+        .select(Revocation::as_select())
+        .load(conn)?;
+    let stage_components: BTreeSet<String> = stages
+        .iter()
+        .flat_map(|s| s.components.iter().cloned())
+        .collect();
+    let accepted: Vec<allowlist::AcceptedImage> = receipts::table
+        .filter(receipts::verdict.eq("accept"))
+        .filter(receipts::component.eq_any(stage_components.into_iter().collect::<Vec<_>>()))
+        .select((
+            receipts::component,
+            receipts::version,
+            receipts::blob_sha256,
+        ))
+        .distinct()
+        .load(conn)?;
+    let revoked = RevocationSet::new(&revs);
+    allowlist::compile(p, &comps, &certs, &revs, &revoked, &accepted)
+}
+
+/// Export formats of a product's allowlist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The JSON allowlist.
+    Json,
+    /// UEFI `db` (EFI_SIGNATURE_LIST).
+    EfiDb,
+    /// UEFI `dbx`.
+    EfiDbx,
+    /// A C header.
+    CHeader,
+    /// The difference from the previous export.
+    Diff,
+}
+
+impl ExportFormat {
+    /// Parses the `format` parameter (default `json`).
+    pub fn parse(s: Option<&str>) -> ServiceResult<Self> {
+        Ok(match s.unwrap_or("json") {
+            "json" => ExportFormat::Json,
+            "efi-db" => ExportFormat::EfiDb,
+            "efi-dbx" => ExportFormat::EfiDbx,
+            "c-header" => ExportFormat::CHeader,
+            "diff" => ExportFormat::Diff,
+            other => {
+                return Err(ServiceError::Invalid(format!(
+                    "format '{other}' must be json, efi-db, efi-dbx, c-header or diff"
+                )));
+            }
+        })
+    }
+}
+
+/// Builds the export bytes and their media type, and records the JSON
+/// snapshot (for diffs), in one transaction.
+pub fn export(
+    c: &mut Conn,
+    actor: &Actor,
+    id: &str,
+    format: ExportFormat,
+) -> ServiceResult<(Vec<u8>, &'static str)> {
+    actor.require(READERS, "export allowlists")?;
+    super::transaction(c, |c| {
+        let current = build(c, id)?;
+        let json = serde_json::to_vec_pretty(&current).map_err(ServiceError::internal)?;
+        let sha = hex(&DigestAlgorithm::Sha256.hash(&json));
+        let last: Option<ProductExport> = product_exports::table
+            .filter(product_exports::product_id.eq(id))
+            .order(product_exports::id.desc())
+            .select(ProductExport::as_select())
+            .first(c)
+            .optional()?;
+        if format == ExportFormat::Diff {
+            let previous: Option<Allowlist> = last
+                .as_ref()
+                .and_then(|l| serde_json::from_str(&l.allowlist).ok());
+            let d = allowlist::diff(previous.as_ref(), &current, last.map(|l| l.sha256), sha);
+            return Ok((
+                serde_json::to_vec_pretty(&d).map_err(ServiceError::internal)?,
+                "application/json",
+            ));
+        }
+        if last.as_ref().is_none_or(|l| l.sha256 != sha) {
+            diesel::insert_into(product_exports::table)
+                .values(NewProductExport {
+                    product_id: id.to_string(),
+                    sha256: sha,
+                    allowlist: String::from_utf8_lossy(&json).into_owned(),
+                    created_at: crate::now_unix(),
+                })
+                .execute(c)?;
+        }
+        Ok(match format {
+            ExportFormat::Json | ExportFormat::Diff => (json, "application/json"),
+            ExportFormat::EfiDb => (allowlist::efi_db(&current), "application/octet-stream"),
+            ExportFormat::EfiDbx => (allowlist::efi_dbx(&current), "application/octet-stream"),
+            ExportFormat::CHeader => (
+                allowlist::c_header(&current).into_bytes(),
+                "text/x-c; charset=utf-8",
+            ),
+        })
+    })
+}
+
+/// The capability warnings for registering `cert` for `vendor`: every stage
+/// of every product that loads one of the vendor's components and cannot
+/// verify the certificate's key.
+pub fn capability_warnings(
+    conn: &mut Conn,
+    vendor: &str,
+    cert: &ParsedCert,
+) -> ServiceResult<Vec<String>> {
+    let comps: Vec<String> = components::table
+        .filter(components::vendor_id.eq(vendor))
+        .select(components::name)
+        .load(conn)?;
+    let ps: Vec<Product> = products::table
+        .order(products::id)
+        .select(Product::as_select())
+        .load(conn)?;
+    let cap = cert.key_algorithm().capability();
+    let mut out = Vec::new();
+    for p in ps {
+        for s in stages_of(&p)? {
+            if s.components.iter().any(|c| comps.contains(c))
+                && !cap.as_ref().is_some_and(|c| s.algorithms.contains(c))
+            {
+                out.push(format!(
+                    "product '{}' stage '{}' verifies {} and cannot verify this {} key",
+                    p.id,
+                    s.name,
+                    s.algorithms.join(", "),
+                    cert.key_algorithm()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every product id.
+pub fn ids(conn: &mut Conn) -> ServiceResult<Vec<String>> {
+    Ok(products::table
+        .order(products::id)
+        .select(products::id)
+        .load(conn)?)
+}

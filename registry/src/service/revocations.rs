@@ -1,0 +1,421 @@
+//! Revocations: of one certificate (API, page, CLI), or imported from a
+//! CRL, and the one rule that decides whether a registered certificate is
+//! revoked ([`RevocationSet`], the inspector's `RevokedTarget` matching on
+//! DER or issuer + serial), used by the vendor page, the allowlists and the
+//! brick check.
+
+use super::audit;
+use super::brick::BrickGuard;
+use super::certificates::decode_one;
+use super::{Actor, Conn, READERS, SECURITY, ServiceError, ServiceResult, parse_time, time_str};
+use base64::Engine;
+use der::{Decode, Encode};
+use diesel::prelude::*;
+use inspector::cert::ParsedCert;
+use inspector::digest::{DigestAlgorithm, hex};
+use inspector::policy::{REVOCATION_REASONS, RevokedTarget};
+use schema::models::{Certificate, NewRevocation, Revocation};
+use schema::schema::{certificates, revocations};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use x509_cert::crl::CertificateList;
+
+/// Revoke one certificate.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationRequest {
+    /// The revoked certificate (PEM)…
+    #[serde(default)]
+    pub pem: Option<String>,
+    /// …or base64 DER.
+    #[serde(default)]
+    pub der_base64: Option<String>,
+    /// RFC 5280 reason name (`keyCompromise`, …).
+    pub reason: String,
+    /// From when the key is untrustworthy (RFC 3158). Signatures with a
+    /// trusted timestamp before it stay valid. Absent: for all time.
+    #[serde(default)]
+    pub invalidity_date: Option<String>,
+    /// Apply even if the brick check finds products left without a key
+    /// for a boot stage.
+    #[serde(default)]
+    pub confirm_brick: bool,
+}
+
+/// Import a CRL.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrlImport {
+    /// The CRL as PEM (`X509 CRL`)…
+    #[serde(default)]
+    pub pem: Option<String>,
+    /// …or base64 DER.
+    #[serde(default)]
+    pub der_base64: Option<String>,
+    /// Apply even if the brick check finds products left without a key.
+    #[serde(default)]
+    pub confirm_brick: bool,
+}
+
+/// A revocation as shown by the API.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct RevocationView {
+    /// Row id.
+    pub id: i64,
+    /// Subject of the revoked certificate, or `serial X issued by Y`.
+    pub subject: String,
+    /// Serial (hex), for CRL entries.
+    pub serial: Option<String>,
+    /// Reason.
+    pub reason: String,
+    /// Invalidity date.
+    pub invalidity_date: Option<String>,
+    /// `api` or `crl`.
+    pub source: String,
+    /// When recorded.
+    pub created_at: String,
+}
+
+/// Result of a CRL import.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct CrlImportResult {
+    /// The CA that issued the CRL (a registered certificate).
+    pub issuer: String,
+    /// Entries added as revocations.
+    pub imported: usize,
+    /// Entries already present.
+    pub already_present: usize,
+}
+
+/// Converts a row.
+pub fn view(r: &Revocation) -> RevocationView {
+    RevocationView {
+        id: r.id,
+        subject: r.subject.clone(),
+        serial: r.serial.clone(),
+        reason: r.reason.clone(),
+        invalidity_date: r.invalidity_date.map(time_str),
+        source: r.source.clone(),
+        created_at: time_str(r.created_at),
+    }
+}
+
+fn check_reason(reason: &str) -> ServiceResult<()> {
+    if REVOCATION_REASONS.contains(&reason) {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "reason '{reason}' is not one of {}",
+            REVOCATION_REASONS.join(", ")
+        )))
+    }
+}
+
+/// What the registry's revocations designate, parsed once: the same
+/// matching as the inspector (`RevokedTarget::matches`: the certificate's
+/// DER, or its issuer and serial). A row that cannot be parsed designates
+/// nothing (it could not have been stored through this layer).
+pub struct RevocationSet {
+    targets: Vec<RevokedTarget>,
+}
+
+impl RevocationSet {
+    /// Parses the rows.
+    pub fn new(rows: &[Revocation]) -> Self {
+        let targets = rows
+            .iter()
+            .filter_map(|r| match (&r.certificate_der, &r.issuer_der, &r.serial) {
+                (Some(der), _, _) => ParsedCert::from_der(der.clone())
+                    .ok()
+                    .map(|c| RevokedTarget::Certificate(Box::new(c))),
+                (None, Some(issuer), Some(serial)) => {
+                    let issuer = ParsedCert::from_der(issuer.clone()).ok()?;
+                    Some(RevokedTarget::IssuerSerial {
+                        issuer_name_der: issuer.subject_der(),
+                        issuer: issuer.subject(),
+                        serial: inspector::policy::parse_hex(serial)?,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        RevocationSet { targets }
+    }
+
+    /// Loads every revocation.
+    pub fn load(c: &mut Conn) -> ServiceResult<Self> {
+        let rows: Vec<Revocation> = revocations::table.select(Revocation::as_select()).load(c)?;
+        Ok(Self::new(&rows))
+    }
+
+    /// Whether `cert` is revoked (at any time: the allowlists and pages do
+    /// not know a signing time; the inspector applies invalidity dates).
+    pub fn is_revoked(&self, cert: &ParsedCert) -> bool {
+        self.targets.iter().any(|t| t.matches(cert))
+    }
+
+    /// Whether the stored certificate `der` is revoked.
+    pub fn is_revoked_der(&self, der: &[u8]) -> bool {
+        ParsedCert::from_der(der.to_vec()).is_ok_and(|c| self.is_revoked(&c))
+    }
+}
+
+/// Every revocation, oldest first.
+pub fn list(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<Revocation>> {
+    actor.require(READERS, "read revocations")?;
+    Ok(revocations::table
+        .order(revocations::id)
+        .select(Revocation::as_select())
+        .load(c)?)
+}
+
+/// Revokes one certificate (validation, change, audit and brick check: one
+/// transaction). The one revocation path of the API, the pages and the CLI.
+pub fn revoke_certificate(
+    c: &mut Conn,
+    actor: &Actor,
+    body: RevocationRequest,
+) -> ServiceResult<Revocation> {
+    actor.require(SECURITY, "revoke certificates")?;
+    check_reason(&body.reason)?;
+    let cert = decode_one(body.pem.as_deref(), body.der_base64.as_deref())?;
+    let invalidity = body
+        .invalidity_date
+        .as_deref()
+        .map(|s| parse_time("invalidity_date", s))
+        .transpose()?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let guard = BrickGuard::start(c)?;
+        let new = NewRevocation {
+            certificate_der: Some(cert.der.clone()),
+            issuer_der: None,
+            serial: None,
+            subject: cert.subject(),
+            reason: body.reason.clone(),
+            invalidity_date: invalidity,
+            source: "api".into(),
+            created_at: crate::now_unix(),
+        };
+        diesel::insert_into(revocations::table)
+            .values(&new)
+            .execute(c)?;
+        let row: Revocation = revocations::table
+            .order(revocations::id.desc())
+            .select(Revocation::as_select())
+            .first(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "revoke",
+            "certificate",
+            &cert.fingerprint(),
+            None::<&()>,
+            Some(&view(&row)),
+        )?;
+        guard.check(c, body.confirm_brick)?;
+        Ok(row)
+    })
+}
+
+/// The DER of a CRL given as PEM or base64 DER.
+pub fn crl_der(pem: Option<&str>, der_base64: Option<&str>) -> ServiceResult<Vec<u8>> {
+    match (pem, der_base64) {
+        (Some(p), None) => {
+            let block =
+                pem::parse(p).map_err(|e| ServiceError::Invalid(format!("CRL PEM: {e}")))?;
+            if block.tag() != "X509 CRL" {
+                return Err(ServiceError::Invalid(format!(
+                    "PEM label '{}' is not 'X509 CRL'",
+                    block.tag()
+                )));
+            }
+            Ok(block.into_contents())
+        }
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| ServiceError::Invalid(format!("der_base64: {e}"))),
+        _ => Err(ServiceError::Invalid(
+            "give exactly one of 'pem' or 'der_base64'".into(),
+        )),
+    }
+}
+
+/// Imports a CRL: its issuer must be a registered CA certificate, its
+/// signature must verify, and each entry becomes a revocation by issuer and
+/// serial. Reason and invalidity date come from the entry extensions; a
+/// keyCompromise/cACompromise/unspecified entry without invalidity date is
+/// revoked for all time, any other reason from its revocation date. The
+/// brick check runs as for one revocation.
+pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult<CrlImportResult> {
+    actor.require(SECURITY, "import CRLs")?;
+    let der = crl_der(body.pem.as_deref(), body.der_base64.as_deref())?;
+    let crl = CertificateList::from_der(&der)
+        .map_err(|e| ServiceError::Invalid(format!("not a CRL: {e}")))?;
+    let issuer_name = crl
+        .tbs_cert_list
+        .issuer
+        .to_der()
+        .map_err(|e| ServiceError::Invalid(format!("CRL issuer: {e}")))?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let guard = BrickGuard::start(c)?;
+        let registered: Vec<Certificate> = certificates::table
+            .select(Certificate::as_select())
+            .load(c)?;
+        let issuer = registered
+            .iter()
+            .filter_map(|r| ParsedCert::from_der(r.der.clone()).ok())
+            .find(|p| p.subject_der() == issuer_name && verify_crl(&crl, p).is_ok())
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "the CRL issuer '{}' is not a registered certificate whose key verifies the CRL",
+                    crl.tbs_cert_list.issuer
+                ))
+            })?;
+        let existing: Vec<Revocation> =
+            revocations::table.select(Revocation::as_select()).load(c)?;
+        let (mut imported, mut already) = (0usize, 0usize);
+        for entry in crl.tbs_cert_list.revoked_certificates.iter().flatten() {
+            let serial = hex(entry.serial_number.as_bytes());
+            if existing.iter().any(|r| {
+                r.serial.as_deref() == Some(&serial)
+                    && r.issuer_der.as_deref() == Some(issuer.der.as_slice())
+            }) {
+                already += 1;
+                continue;
+            }
+            let (reason, invalidity) = entry_reason(entry);
+            diesel::insert_into(revocations::table)
+                .values(NewRevocation {
+                    certificate_der: None,
+                    issuer_der: Some(issuer.der.clone()),
+                    serial: Some(serial.clone()),
+                    subject: format!("serial {serial} issued by {}", issuer.subject()),
+                    reason,
+                    invalidity_date: invalidity,
+                    source: "crl".into(),
+                    created_at: crate::now_unix(),
+                })
+                .execute(c)?;
+            imported += 1;
+        }
+        guard.check(c, body.confirm_brick)?;
+        let result = CrlImportResult {
+            issuer: issuer.subject(),
+            imported,
+            already_present: already,
+        };
+        audit::record(
+            c,
+            &actor.label(),
+            "import-crl",
+            "revocations",
+            &issuer.fingerprint(),
+            None::<&()>,
+            Some(&result),
+        )?;
+        Ok(result)
+    })
+}
+
+/// Reason and invalidity date of one CRL entry.
+fn entry_reason(entry: &x509_cert::crl::RevokedCert) -> (String, Option<i64>) {
+    let mut reason = "unspecified".to_string();
+    let mut invalidity: Option<i64> = None;
+    for ext in entry.crl_entry_extensions.iter().flatten() {
+        if ext.extn_id == const_oid_reason() {
+            if let Ok(r) = x509_cert::ext::pkix::CrlReason::from_der(ext.extn_value.as_bytes()) {
+                reason = reason_name(r).to_string();
+            }
+        } else if ext.extn_id == const_oid_invalidity()
+            && let Ok(t) = der::asn1::GeneralizedTime::from_der(ext.extn_value.as_bytes())
+        {
+            invalidity = i64::try_from(t.to_unix_duration().as_secs()).ok();
+        }
+    }
+    if invalidity.is_none()
+        && reason != "keyCompromise"
+        && reason != "cACompromise"
+        && reason != "unspecified"
+    {
+        invalidity = i64::try_from(entry.revocation_date.to_unix_duration().as_secs()).ok();
+    }
+    (reason, invalidity)
+}
+
+/// Parses a CRL and verifies its signature by `issuer`.
+fn verify_crl(crl: &CertificateList, issuer: &ParsedCert) -> ServiceResult<()> {
+    use inspector::oids;
+    let alg = &crl.signature_algorithm;
+    let digest = match alg.oid {
+        oids::ECDSA_WITH_SHA256 | oids::SHA256_WITH_RSA => DigestAlgorithm::Sha256,
+        oids::ECDSA_WITH_SHA384 | oids::SHA384_WITH_RSA => DigestAlgorithm::Sha384,
+        oids::ECDSA_WITH_SHA512 | oids::SHA512_WITH_RSA => DigestAlgorithm::Sha512,
+        other => {
+            return Err(ServiceError::Invalid(format!(
+                "CRL signature algorithm {other} is not accepted"
+            )));
+        }
+    };
+    let tbs = crl
+        .tbs_cert_list
+        .to_der()
+        .map_err(|e| ServiceError::Invalid(format!("CRL: {e}")))?;
+    let key = issuer.key_algorithm();
+    let spki_alg = spki_alg(alg);
+    let scheme = inspector::signature::resolve_scheme(&spki_alg, digest, &key)
+        .map_err(ServiceError::Invalid)?;
+    let hashed = digest.hash(&tbs);
+    let sig = crl
+        .signature
+        .as_bytes()
+        .ok_or_else(|| ServiceError::Invalid("CRL signature is not whole bytes".into()))?;
+    inspector::signature::verify(
+        scheme,
+        &key,
+        &issuer.spki_der(),
+        digest,
+        &inspector::signature::SignedMessage {
+            digest: &hashed,
+            message: Some(&tbs),
+        },
+        sig,
+    )
+    .map_err(|e| {
+        ServiceError::Invalid(format!(
+            "the CRL signature is not valid for '{}': {e}",
+            issuer.subject()
+        ))
+    })
+}
+
+fn spki_alg(a: &x509_cert::spki::AlgorithmIdentifierOwned) -> spki::AlgorithmIdentifierOwned {
+    spki::AlgorithmIdentifierOwned {
+        oid: a.oid,
+        parameters: a.parameters.clone(),
+    }
+}
+
+fn const_oid_reason() -> der::asn1::ObjectIdentifier {
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.21")
+}
+
+fn const_oid_invalidity() -> der::asn1::ObjectIdentifier {
+    der::asn1::ObjectIdentifier::new_unwrap("2.5.29.24")
+}
+
+fn reason_name(r: x509_cert::ext::pkix::CrlReason) -> &'static str {
+    use x509_cert::ext::pkix::CrlReason::*;
+    match r {
+        Unspecified | RemoveFromCRL => "unspecified",
+        KeyCompromise => "keyCompromise",
+        CaCompromise => "cACompromise",
+        AffiliationChanged => "affiliationChanged",
+        Superseded => "superseded",
+        CessationOfOperation => "cessationOfOperation",
+        CertificateHold => "certificateHold",
+        PrivilegeWithdrawn => "privilegeWithdrawn",
+        AaCompromise => "aACompromise",
+    }
+}

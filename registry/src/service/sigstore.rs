@@ -1,0 +1,305 @@
+//! Sigstore trust: vendor keyless identities and public keys, and the
+//! trusted roots (Fulcio, Rekor, TSA) bundles are verified against.
+
+use super::audit;
+use super::vendors::find_vendor;
+use super::{Actor, Conn, PROCUREMENT, READERS, SECURITY, ServiceError, ServiceResult, time_str};
+use diesel::prelude::*;
+use inspector::digest::{DigestAlgorithm, hex};
+use schema::models::{
+    NewSigstoreIdentity, NewSigstoreKey, SigstoreIdentity, SigstoreKey, SigstoreTrustedRoot,
+};
+use schema::schema::{sigstore_identities, sigstore_keys, sigstore_trusted_roots};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A keyless identity: OIDC issuer plus certificate SAN (exact, or a regular
+/// expression anchored at both ends).
+#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityRequest {
+    /// OIDC issuer, exact (`https://token.actions.githubusercontent.com`).
+    pub issuer: String,
+    /// SAN, exact.
+    #[serde(default)]
+    pub san: Option<String>,
+    /// SAN regular expression.
+    #[serde(default)]
+    pub san_regex: Option<String>,
+}
+
+/// A stored identity.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct IdentityView {
+    /// Row id.
+    pub id: i64,
+    /// Vendor.
+    pub vendor_id: String,
+    /// OIDC issuer.
+    pub issuer: String,
+    /// SAN, exact.
+    pub san: Option<String>,
+    /// SAN regular expression.
+    pub san_regex: Option<String>,
+}
+
+/// A vendor public key for keyed bundles.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRequest {
+    /// PEM `PUBLIC KEY`.
+    pub pem: String,
+}
+
+/// A stored key.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct KeyView {
+    /// Row id.
+    pub id: i64,
+    /// Vendor.
+    pub vendor_id: String,
+    /// SHA-256 of the SubjectPublicKeyInfo.
+    pub sha256: String,
+    /// The key (PEM).
+    pub pem: String,
+}
+
+/// Import a Sigstore trusted root.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedRootRequest {
+    /// A name (`public-good`, `acme-private`).
+    pub name: String,
+    /// The `trusted_root.json` document.
+    #[schema(value_type = Object)]
+    pub trusted_root: serde_json::Value,
+}
+
+/// A stored trusted root.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct TrustedRootView {
+    /// Name.
+    pub name: String,
+    /// SHA-256 of the stored JSON.
+    pub sha256: String,
+    /// When imported.
+    pub created_at: String,
+}
+
+/// Converts a row.
+pub fn identity_view(i: &SigstoreIdentity) -> IdentityView {
+    IdentityView {
+        id: i.id,
+        vendor_id: i.vendor_id.clone(),
+        issuer: i.issuer.clone(),
+        san: i.san.clone(),
+        san_regex: i.san_regex.clone(),
+    }
+}
+
+/// Converts a row.
+pub fn key_view(r: SigstoreKey) -> KeyView {
+    KeyView {
+        id: r.id,
+        vendor_id: r.vendor_id,
+        sha256: r.sha256,
+        pem: r.pem,
+    }
+}
+
+/// Converts a row.
+pub fn root_view(r: SigstoreTrustedRoot) -> TrustedRootView {
+    TrustedRootView {
+        name: r.name,
+        sha256: r.sha256,
+        created_at: time_str(r.created_at),
+    }
+}
+
+/// Adds a keyless identity to a vendor (the pattern is checked by the
+/// inspector's own identity type, so a stored identity always loads).
+pub fn add_identity(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+    body: IdentityRequest,
+) -> ServiceResult<SigstoreIdentity> {
+    actor.require(PROCUREMENT, "register Sigstore identities")?;
+    super::bounded("issuer", &body.issuer, 1024)?;
+    super::bounded("san", body.san.as_deref().unwrap_or(""), 1024)?;
+    super::bounded("san_regex", body.san_regex.as_deref().unwrap_or(""), 1024)?;
+    inspector::sigstore::SigstoreIdentity::new(
+        &body.issuer,
+        body.san.as_deref(),
+        body.san_regex.as_deref(),
+    )
+    .map_err(ServiceError::Invalid)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        find_vendor(c, vendor)?;
+        diesel::insert_into(sigstore_identities::table)
+            .values(NewSigstoreIdentity {
+                vendor_id: vendor.to_string(),
+                issuer: body.issuer.clone(),
+                san: body.san.clone(),
+                san_regex: body.san_regex.clone(),
+                created_at: crate::now_unix(),
+            })
+            .execute(c)?;
+        let row: SigstoreIdentity = sigstore_identities::table
+            .order(sigstore_identities::id.desc())
+            .select(SigstoreIdentity::as_select())
+            .first(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "sigstore-identity",
+            vendor,
+            None::<&()>,
+            Some(&identity_view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
+/// A vendor's identities.
+pub fn identities(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+) -> ServiceResult<Vec<SigstoreIdentity>> {
+    actor.require(READERS, "read Sigstore identities")?;
+    find_vendor(c, vendor)?;
+    Ok(sigstore_identities::table
+        .filter(sigstore_identities::vendor_id.eq(vendor))
+        .order(sigstore_identities::id)
+        .select(SigstoreIdentity::as_select())
+        .load(c)?)
+}
+
+/// Adds a vendor public key (for keyed bundles).
+pub fn add_key(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+    body: KeyRequest,
+) -> ServiceResult<SigstoreKey> {
+    actor.require(PROCUREMENT, "register Sigstore keys")?;
+    let (_, fp) = inspector::sigstore::parse_public_key(&body.pem)
+        .map_err(|e| ServiceError::Invalid(format!("key refused: {e}")))?;
+    let pem = body.pem;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        find_vendor(c, vendor)?;
+        let dup: i64 = sigstore_keys::table
+            .filter(sigstore_keys::vendor_id.eq(vendor))
+            .filter(sigstore_keys::sha256.eq(&fp))
+            .count()
+            .get_result(c)?;
+        if dup > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "key {fp} is already registered for vendor '{vendor}'"
+            )));
+        }
+        diesel::insert_into(sigstore_keys::table)
+            .values(NewSigstoreKey {
+                vendor_id: vendor.to_string(),
+                pem: pem.clone(),
+                sha256: fp.clone(),
+                created_at: crate::now_unix(),
+            })
+            .execute(c)?;
+        let row: SigstoreKey = sigstore_keys::table
+            .filter(sigstore_keys::sha256.eq(&fp))
+            .filter(sigstore_keys::vendor_id.eq(vendor))
+            .select(SigstoreKey::as_select())
+            .first(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "sigstore-key",
+            &fp,
+            None::<&()>,
+            Some(&serde_json::json!({"vendor": vendor, "sha256": fp})),
+        )?;
+        Ok(row)
+    })
+}
+
+/// A vendor's keys.
+pub fn keys(c: &mut Conn, actor: &Actor, vendor: &str) -> ServiceResult<Vec<SigstoreKey>> {
+    actor.require(READERS, "read Sigstore keys")?;
+    find_vendor(c, vendor)?;
+    Ok(sigstore_keys::table
+        .filter(sigstore_keys::vendor_id.eq(vendor))
+        .order(sigstore_keys::id)
+        .select(SigstoreKey::as_select())
+        .load(c)?)
+}
+
+/// Imports (or replaces, by name) a Sigstore trusted root.
+pub fn add_root(
+    c: &mut Conn,
+    actor: &Actor,
+    body: TrustedRootRequest,
+) -> ServiceResult<SigstoreTrustedRoot> {
+    actor.require(SECURITY, "import Sigstore trusted roots")?;
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.len() > 64 {
+        return Err(ServiceError::Invalid("name must be 1-64 characters".into()));
+    }
+    super::bounded("name", &name, 64)?;
+    let json = serde_json::to_string(&body.trusted_root).map_err(ServiceError::internal)?;
+    inspector::sigstore::SigstoreRoot::from_json(&name, &json)
+        .map_err(|e| ServiceError::Invalid(format!("trusted root refused: {e}")))?;
+    let sha = hex(&DigestAlgorithm::Sha256.hash(json.as_bytes()));
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let before: Option<SigstoreTrustedRoot> = sigstore_trusted_roots::table
+            .find(&name)
+            .select(SigstoreTrustedRoot::as_select())
+            .first(c)
+            .optional()?;
+        diesel::delete(
+            sigstore_trusted_roots::table.filter(sigstore_trusted_roots::name.eq(&name)),
+        )
+        .execute(c)?;
+        let row = SigstoreTrustedRoot {
+            name: name.clone(),
+            trusted_root: json,
+            sha256: sha.clone(),
+            created_at: crate::now_unix(),
+        };
+        diesel::insert_into(sigstore_trusted_roots::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            if before.is_some() {
+                "replace"
+            } else {
+                "create"
+            },
+            "sigstore-trusted-root",
+            &name,
+            before
+                .as_ref()
+                .map(|b| serde_json::json!({"sha256": b.sha256}))
+                .as_ref(),
+            Some(&serde_json::json!({"sha256": sha})),
+        )?;
+        Ok(row)
+    })
+}
+
+/// The trusted roots, by name.
+pub fn roots(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<SigstoreTrustedRoot>> {
+    actor.require(READERS, "read Sigstore trusted roots")?;
+    Ok(sigstore_trusted_roots::table
+        .order(sigstore_trusted_roots::name)
+        .select(SigstoreTrustedRoot::as_select())
+        .load(c)?)
+}

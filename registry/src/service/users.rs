@@ -1,0 +1,269 @@
+//! Web users (Argon2id passwords) and browser sessions.
+
+use super::audit;
+use super::tokens::hash_token;
+use super::{ADMIN, Actor, Conn, Role, ServiceError, ServiceResult, time_str};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use diesel::prelude::*;
+use schema::models::{NewUser, User, WebSession};
+use schema::schema::{api_tokens, users, web_sessions};
+
+/// Session lifetime.
+pub const SESSION_SECONDS: i64 = 8 * 3600;
+
+/// Hashes a password with Argon2id (default parameters, random salt).
+pub fn hash_password(password: &str) -> ServiceResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::internal(format!("cannot hash the password: {e}")))
+}
+
+/// A user as listed (never the password hash).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UserInfo {
+    /// User name.
+    pub username: String,
+    /// Role.
+    pub role: String,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// Whether sign-in is refused.
+    pub disabled: bool,
+}
+
+impl From<User> for UserInfo {
+    fn from(u: User) -> Self {
+        UserInfo {
+            username: u.username,
+            role: u.role,
+            created_at: time_str(u.created_at),
+            disabled: u.disabled,
+        }
+    }
+}
+
+/// Creates a user (audited). The password never travels through a form:
+/// `tollgate-registry user create` reads it from the environment or stdin.
+pub fn create(
+    c: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> ServiceResult<UserInfo> {
+    actor.require(ADMIN, "create users")?;
+    let username = username.trim();
+    if username.is_empty() || username.len() > 64 {
+        return Err(ServiceError::Invalid(
+            "the user name must be 1-64 characters".into(),
+        ));
+    }
+    super::bounded("user name", username, 64)?;
+    if password.chars().count() < 12 {
+        return Err(ServiceError::Invalid(
+            "the password must have at least 12 characters".into(),
+        ));
+    }
+    let hash = hash_password(password)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let taken: i64 = users::table
+            .filter(users::username.eq(username))
+            .count()
+            .get_result(c)?;
+        if taken > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "user '{username}' already exists"
+            )));
+        }
+        diesel::insert_into(users::table)
+            .values(NewUser {
+                username: username.to_string(),
+                password_hash: hash,
+                role: role.as_str().into(),
+                created_at: crate::now_unix(),
+            })
+            .execute(c)?;
+        let info = find(c, username)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "user",
+            username,
+            None::<&()>,
+            Some(&info),
+        )?;
+        Ok(info)
+    })
+}
+
+fn find(c: &mut Conn, username: &str) -> ServiceResult<UserInfo> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(c)
+        .optional()?
+        .map(UserInfo::from)
+        .ok_or_else(|| ServiceError::NotFound(format!("no user '{username}'")))
+}
+
+/// Every web user, by name.
+pub fn list(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<UserInfo>> {
+    actor.require(ADMIN, "list users")?;
+    Ok(users::table
+        .order(users::username.asc())
+        .select(User::as_select())
+        .load(c)?
+        .into_iter()
+        .map(UserInfo::from)
+        .collect())
+}
+
+/// Disables (or enables again) a user, in one audited transaction;
+/// disabling also ends the user's web sessions at once. An actor signed in
+/// on the web cannot disable themselves.
+pub fn set_disabled(
+    c: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> ServiceResult<UserInfo> {
+    actor.require(ADMIN, "disable or enable users")?;
+    if disabled && actor.channel == super::Channel::Web && actor.name == username {
+        return Err(ServiceError::Conflict(
+            "you cannot disable yourself; ask another admin".into(),
+        ));
+    }
+    super::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let before = find(c, username)?;
+        if before.disabled == disabled {
+            return Ok(before);
+        }
+        diesel::update(users::table.filter(users::username.eq(username)))
+            .set(users::disabled.eq(disabled))
+            .execute(c)?;
+        if disabled {
+            end_sessions_of(c, username)?;
+        }
+        let after = UserInfo {
+            disabled,
+            ..before.clone()
+        };
+        let action = if disabled { "disable" } else { "enable" };
+        audit::record(
+            c,
+            &actor.label(),
+            action,
+            "user",
+            username,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
+/// The principal of a session signed in with a token: its name and id, so
+/// that revoking the token can end exactly its sessions.
+pub fn token_principal(name: &str, id: i64) -> String {
+    format!("{name} (token {id})")
+}
+
+/// Ends every session signed in with this principal; returns how many.
+pub fn end_sessions_of(c: &mut Conn, principal: &str) -> ServiceResult<usize> {
+    Ok(
+        diesel::delete(web_sessions::table.filter(web_sessions::principal.eq(principal)))
+            .execute(c)?,
+    )
+}
+
+/// Checks credentials: a token, or a user name and password. Returns the
+/// principal and role. A wrong user name costs the same work as a wrong
+/// password, so timing does not reveal which names exist.
+pub fn authenticate(
+    c: &mut Conn,
+    token: &str,
+    username: &str,
+    password: &str,
+) -> ServiceResult<Option<(String, Role)>> {
+    if !token.trim().is_empty() {
+        let row: Option<(i64, String, String)> = api_tokens::table
+            .filter(api_tokens::token_hash.eq(hash_token(token.trim())))
+            .filter(api_tokens::revoked.eq(false))
+            .select((api_tokens::id, api_tokens::name, api_tokens::role))
+            .first(c)
+            .optional()?;
+        return Ok(row.and_then(|(id, n, r)| Role::parse(&r).map(|r| (token_principal(&n, id), r))));
+    }
+    let user: Option<User> = users::table
+        .filter(users::username.eq(username.trim()))
+        .select(User::as_select())
+        .first(c)
+        .optional()?;
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy =
+        DUMMY.get_or_init(|| hash_password("no such user, constant work").unwrap_or_default());
+    let stored = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy.clone());
+    let ok = PasswordHash::new(&stored)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    Ok(match (user, ok) {
+        (Some(u), true) if !u.disabled => Role::parse(&u.role).map(|r| (u.username, r)),
+        _ => None,
+    })
+}
+
+/// Starts a session with a fresh id and CSRF token; returns the id (the
+/// cookie value; only its hash is stored). Expired sessions are swept.
+pub fn start_session(c: &mut Conn, principal: &str, role: Role) -> ServiceResult<String> {
+    let id = super::tokens::random_secret();
+    let now = crate::now_unix();
+    diesel::delete(web_sessions::table.filter(web_sessions::expires_at.lt(now))).execute(c)?;
+    diesel::insert_into(web_sessions::table)
+        .values(WebSession {
+            id_hash: hash_token(&id),
+            principal: principal.to_string(),
+            role: role.as_str().into(),
+            csrf: super::tokens::random_secret(),
+            expires_at: now + SESSION_SECONDS,
+        })
+        .execute(c)?;
+    Ok(id)
+}
+
+/// Ends a session.
+pub fn end_session(c: &mut Conn, id: &str) -> ServiceResult<()> {
+    diesel::delete(web_sessions::table.filter(web_sessions::id_hash.eq(hash_token(id))))
+        .execute(c)?;
+    Ok(())
+}
+
+/// The open (unexpired) session with this id: principal, role, CSRF token.
+pub fn session(c: &mut Conn, id: &str) -> ServiceResult<Option<(String, Role, String)>> {
+    let row: Option<WebSession> = web_sessions::table
+        .filter(web_sessions::id_hash.eq(hash_token(id)))
+        .filter(web_sessions::expires_at.gt(crate::now_unix()))
+        .select(WebSession::as_select())
+        .first(c)
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some(r) => {
+            let role = Role::parse(&r.role)
+                .ok_or_else(|| ServiceError::internal("unknown role in a session"))?;
+            Ok(Some((r.principal, role, r.csrf)))
+        }
+    }
+}

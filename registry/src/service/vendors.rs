@@ -1,0 +1,321 @@
+//! Vendors and their contract terms.
+
+use super::audit;
+use super::{Actor, Conn, PROCUREMENT, READERS, ServiceError, ServiceResult, parse_time, time_str};
+use diesel::prelude::*;
+use inspector::digest::DigestAlgorithm;
+use schema::models::Vendor;
+use schema::schema::vendors;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A vendor as the API shows it.
+#[derive(Serialize, Deserialize, ToSchema, Clone, PartialEq, Debug)]
+pub struct VendorView {
+    /// Identifier (`acme`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Contract reference.
+    pub contract_ref: String,
+    /// Contract expiry (RFC 3339).
+    pub contract_expires: Option<String>,
+    /// Security contact / vulnerability-disclosure address.
+    pub security_contact: String,
+    /// Signing terms.
+    pub policy: SigningTerms,
+    /// Row version (also the ETag).
+    pub version: i32,
+}
+
+/// The contract's signing terms, as in the trust-policy file.
+#[derive(Serialize, Deserialize, ToSchema, Clone, PartialEq, Debug)]
+pub struct SigningTerms {
+    /// Accepted digests: sha256, sha384, sha512.
+    pub digests: Vec<String>,
+    /// Smallest RSA modulus (≥ 2048).
+    pub min_rsa_bits: i32,
+    /// A trusted RFC 3161 timestamp is mandatory.
+    pub require_timestamp: bool,
+}
+
+impl Default for SigningTerms {
+    fn default() -> Self {
+        SigningTerms {
+            digests: vec!["sha256".into(), "sha384".into(), "sha512".into()],
+            min_rsa_bits: 2048,
+            require_timestamp: false,
+        }
+    }
+}
+
+/// Create or replace a vendor.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VendorRequest {
+    /// Identifier (create only; lowercase letters, digits, `-`, `_`).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Contract reference.
+    #[serde(default)]
+    pub contract_ref: String,
+    /// Contract expiry (RFC 3339).
+    #[serde(default)]
+    pub contract_expires: Option<String>,
+    /// Security contact.
+    #[serde(default)]
+    pub security_contact: String,
+    /// Signing terms (defaults: all SHA-2 digests, RSA ≥ 2048, no timestamp required).
+    #[serde(default)]
+    pub policy: Option<SigningTerms>,
+}
+
+/// Converts a row.
+pub fn view(v: &Vendor) -> VendorView {
+    VendorView {
+        id: v.id.clone(),
+        name: v.name.clone(),
+        contract_ref: v.contract_ref.clone(),
+        contract_expires: v.contract_expires.map(time_str),
+        security_contact: v.security_contact.clone(),
+        policy: SigningTerms {
+            digests: v.digests.split(',').map(str::to_string).collect(),
+            min_rsa_bits: v.min_rsa_bits,
+            require_timestamp: v.require_timestamp,
+        },
+        version: v.row_version,
+    }
+}
+
+fn validate_terms(t: &SigningTerms) -> ServiceResult<String> {
+    if t.digests.is_empty() {
+        return Err(ServiceError::Invalid(
+            "policy.digests must list at least one digest".into(),
+        ));
+    }
+    let mut names = Vec::new();
+    for d in &t.digests {
+        match DigestAlgorithm::from_name(d) {
+            Some(DigestAlgorithm::Sha1) | None => {
+                return Err(ServiceError::Invalid(format!(
+                    "policy.digests: '{d}' is not accepted (use sha256, sha384, sha512)"
+                )));
+            }
+            Some(a) => names.push(a.name()),
+        }
+    }
+    if t.min_rsa_bits < 2048 {
+        return Err(ServiceError::Invalid(format!(
+            "policy.min_rsa_bits: {} is below Tollgate's floor of 2048",
+            t.min_rsa_bits
+        )));
+    }
+    Ok(names.join(","))
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// The request's signing terms (defaulted), their digest list as stored,
+/// and the contract expiry.
+fn terms_of(body: &VendorRequest) -> ServiceResult<(SigningTerms, String, Option<i64>)> {
+    if body.name.trim().is_empty() {
+        return Err(ServiceError::Invalid("name must not be empty".into()));
+    }
+    super::bounded("name", &body.name, 256)?;
+    super::bounded("contract_ref", &body.contract_ref, 256)?;
+    super::bounded("security_contact", &body.security_contact, 256)?;
+    let terms = body.policy.clone().unwrap_or_default();
+    let digests = validate_terms(&terms)?;
+    let contract_expires = body
+        .contract_expires
+        .as_deref()
+        .map(|s| parse_time("contract_expires", s))
+        .transpose()?;
+    Ok((terms, digests, contract_expires))
+}
+
+/// Every vendor, by id.
+pub fn list(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<Vendor>> {
+    actor.require(READERS, "read vendors")?;
+    Ok(vendors::table
+        .order(vendors::id)
+        .select(Vendor::as_select())
+        .load(c)?)
+}
+
+/// One vendor.
+pub fn get(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<Vendor> {
+    actor.require(READERS, "read vendors")?;
+    find_vendor(c, id)
+}
+
+/// The vendor with this id, or NotFound.
+pub fn find_vendor(c: &mut Conn, id: &str) -> ServiceResult<Vendor> {
+    vendors::table
+        .find(id)
+        .select(Vendor::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| ServiceError::NotFound(format!("no vendor '{id}'")))
+}
+
+/// Creates a vendor (validation, change, audit: one transaction).
+pub fn create_vendor(c: &mut Conn, actor: &Actor, body: VendorRequest) -> ServiceResult<Vendor> {
+    actor.require(PROCUREMENT, "create vendors")?;
+    let id = body
+        .id
+        .clone()
+        .ok_or_else(|| ServiceError::Invalid("id is required".into()))?;
+    if !valid_id(&id) {
+        return Err(ServiceError::Invalid(format!(
+            "id '{id}' must be 1-64 lowercase letters, digits, '-' or '_'"
+        )));
+    }
+    let (terms, digests, contract_expires) = terms_of(&body)?;
+    let now = crate::now_unix();
+    let row = Vendor {
+        id,
+        name: body.name.trim().to_string(),
+        contract_ref: body.contract_ref,
+        contract_expires,
+        security_contact: body.security_contact,
+        digests,
+        min_rsa_bits: terms.min_rsa_bits,
+        require_timestamp: terms.require_timestamp,
+        row_version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let exists: i64 = vendors::table
+            .filter(vendors::id.eq(&row.id))
+            .count()
+            .get_result(c)?;
+        if exists > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "vendor '{}' already exists",
+                row.id
+            )));
+        }
+        diesel::insert_into(vendors::table)
+            .values(&row)
+            .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "create",
+            "vendor",
+            &row.id,
+            None::<&()>,
+            Some(&view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Replaces a vendor's details if its row version is still `expected`.
+pub fn update_vendor(
+    c: &mut Conn,
+    actor: &Actor,
+    id: String,
+    expected: i32,
+    body: VendorRequest,
+) -> ServiceResult<Vendor> {
+    actor.require(PROCUREMENT, "edit vendors")?;
+    if body.id.as_ref().is_some_and(|b| *b != id) {
+        return Err(ServiceError::Invalid(
+            "the id in the body differs from the path; ids cannot change".into(),
+        ));
+    }
+    let (terms, digests, contract_expires) = terms_of(&body)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let before: Vendor = find_vendor(c, &id)?;
+        if before.row_version != expected {
+            return Err(ServiceError::Stale(format!(
+                "vendor '{id}' changed since you read it (version {} now, {expected} in If-Match); reload and retry",
+                before.row_version
+            )));
+        }
+        let after = Vendor {
+            name: body.name.trim().to_string(),
+            contract_ref: body.contract_ref,
+            contract_expires,
+            security_contact: body.security_contact,
+            digests,
+            min_rsa_bits: terms.min_rsa_bits,
+            require_timestamp: terms.require_timestamp,
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        let n = diesel::update(
+            vendors::table
+                .filter(vendors::id.eq(&id))
+                .filter(vendors::row_version.eq(expected)),
+        )
+        .set(&after)
+        .execute(c)?;
+        if n != 1 {
+            return Err(ServiceError::Stale(format!(
+                "vendor '{id}' changed concurrently; reload and retry"
+            )));
+        }
+        audit::record(
+            c,
+            &actor.label(),
+            "update",
+            "vendor",
+            &id,
+            Some(&view(&before)),
+            Some(&view(&after)),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Everything the vendor page shows about one vendor.
+pub struct VendorDetail {
+    /// The vendor.
+    pub vendor: Vendor,
+    /// Its certificates, each with whether it is revoked (by the one
+    /// revocation rule: DER, or issuer and serial as a CRL names it).
+    pub certificates: Vec<(schema::models::Certificate, bool)>,
+    /// Its components.
+    pub components: Vec<schema::models::Component>,
+    /// Its Sigstore identities.
+    pub identities: Vec<schema::models::SigstoreIdentity>,
+    /// Its Sigstore keys.
+    pub keys: Vec<schema::models::SigstoreKey>,
+}
+
+/// Reads one vendor with its certificates (and their revocation status),
+/// components and Sigstore material.
+pub fn detail(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<VendorDetail> {
+    actor.require(READERS, "read vendors")?;
+    let vendor = find_vendor(c, id)?;
+    let revoked = super::revocations::RevocationSet::load(c)?;
+    let certificates = super::certificates::list_for_vendor(c, actor, id)?
+        .into_iter()
+        .map(|cert| {
+            let r = revoked.is_revoked_der(&cert.der);
+            (cert, r)
+        })
+        .collect();
+    Ok(VendorDetail {
+        vendor,
+        certificates,
+        components: super::components::of_vendor(c, id)?,
+        identities: super::sigstore::identities(c, actor, id)?,
+        keys: super::sigstore::keys(c, actor, id)?,
+    })
+}

@@ -1,0 +1,110 @@
+//! The dashboard: counts, inspections per day, what expires soon, the
+//! latest rejections.
+
+use super::{Done, Layout, PageResult, db, flash_of, html};
+use crate::service::receipts::summary_of;
+use crate::service::{dashboard, time_str};
+use crate::state::AppState;
+use crate::ui::chart::{Day, inspections_svg};
+use crate::ui::session::PageUser;
+use actix_web::http::StatusCode;
+use actix_web::{get, web};
+use askama::Template;
+
+struct ExpiringCert {
+    vendor_id: String,
+    subject: String,
+    not_after: String,
+}
+
+struct Rejection {
+    id: i64,
+    received_at: String,
+    vendor: String,
+    component: String,
+    version: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    counts: dashboard::Counts,
+    chart: String,
+    expiring_certs: Vec<ExpiringCert>,
+    expiring_contracts: Vec<(String, String, String, String)>,
+    rejections: Vec<Rejection>,
+}
+
+#[get("/")]
+async fn dashboard_page(
+    state: web::Data<AppState>,
+    user: PageUser,
+    q: web::Query<Done>,
+) -> PageResult {
+    let now = crate::now_unix();
+    let today = now / 86_400;
+    let actor = user.actor();
+    let d = db(&state, move |c| dashboard::read(c, &actor, now)).await?;
+    let mut days = vec![Day::default(); 30];
+    let mut labels = Vec::with_capacity(30);
+    for i in 0..30 {
+        let d = time::OffsetDateTime::from_unix_timestamp((today - 29 + i) * 86_400)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        labels.push(format!("{:02}-{:02}", u8::from(d.month()), d.day()));
+    }
+    for r in d.per_day {
+        let idx = r.day - (today - 29);
+        if let Some(slot) = usize::try_from(idx).ok().and_then(|i| days.get_mut(i)) {
+            if r.verdict == "accept" {
+                slot.accepted += r.n;
+            } else {
+                slot.rejected += r.n;
+            }
+        }
+    }
+    let page = DashboardPage {
+        layout: Layout::new(&user, "dashboard", flash_of(&q)),
+        counts: d.counts,
+        chart: inspections_svg(&days, &labels),
+        expiring_certs: d
+            .expiring_certs
+            .into_iter()
+            .map(|c| ExpiringCert {
+                vendor_id: c.vendor_id,
+                subject: c.subject,
+                not_after: time_str(c.not_after),
+            })
+            .collect(),
+        expiring_contracts: d
+            .expiring_contracts
+            .into_iter()
+            .map(|v| {
+                (
+                    v.id,
+                    v.name,
+                    v.contract_ref,
+                    v.contract_expires.map(time_str).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        rejections: d
+            .rejections
+            .into_iter()
+            .map(|r| Rejection {
+                id: r.id,
+                received_at: time_str(r.received_at),
+                summary: summary_of(&r.report),
+                vendor: r.vendor,
+                component: r.component,
+                version: r.version,
+            })
+            .collect(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(dashboard_page);
+}

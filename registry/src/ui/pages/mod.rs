@@ -1,0 +1,203 @@
+// actix-web's route macros turn each handler into a public unit struct
+// without documentation; the handlers are documented by their routes below.
+#![allow(missing_docs)]
+
+//! Server-rendered pages, one module per resource. Handlers verify the CSRF
+//! token on every form and call the same service functions as the API (which
+//! check the role), so a page can do nothing the API would refuse. Every
+//! page renders through one [`Layout`] (user, navigation, flash message).
+
+pub mod access;
+pub mod audit;
+pub mod dashboard;
+pub mod login;
+pub mod products;
+pub mod receipts;
+pub mod revocations;
+pub mod vendors;
+
+use super::session::{self, PageError, PageUser};
+use crate::error::ApiError;
+use crate::service::audit::AUDIT_READERS;
+use crate::service::{ADMIN, Conn, ServiceResult};
+use crate::state::AppState;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+use serde::Deserialize;
+
+pub(crate) type PageResult = Result<HttpResponse, PageError>;
+
+/// What every page shows around its content: who is signed in, which
+/// navigation entry is current, and a message after a change.
+pub struct Layout {
+    /// The signed-in person (none on the sign-in and error pages).
+    pub user: Option<PageUser>,
+    /// The current navigation entry.
+    pub nav: &'static str,
+    /// A message after a change ("Vendor created.").
+    pub flash: Option<String>,
+}
+
+impl Layout {
+    /// The layout of a signed-in page.
+    pub fn new(user: &PageUser, nav: &'static str, flash: Option<String>) -> Self {
+        Layout {
+            user: Some(user.clone()),
+            nav,
+            flash,
+        }
+    }
+
+    /// The layout of a page without a session.
+    pub fn anonymous() -> Self {
+        Layout {
+            user: None,
+            nav: "",
+            flash: None,
+        }
+    }
+
+    /// The navigation shows the audit log only to roles that may read it.
+    pub fn can_audit(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.can(AUDIT_READERS))
+    }
+
+    /// The navigation shows the Access page only to admins.
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.can(ADMIN))
+    }
+}
+
+/// One path segment, percent-encoded (everything but unreserved characters),
+/// for URLs the pages build (links, form actions, redirects).
+pub fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>) -> HttpResponse {
+    match body {
+        Ok(b) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("X-Frame-Options", "DENY"))
+            .insert_header(("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'"))
+            .body(b),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            HttpResponse::InternalServerError().body("internal error")
+        }
+    }
+}
+
+/// Splits a service error: an internal one becomes the error page (it is
+/// logged where it was made); any other is shown on the form, with its status.
+pub(crate) fn refusal(e: ApiError) -> Result<(StatusCode, String), PageError> {
+    match e {
+        e @ ApiError::Internal(_) => Err(e.into()),
+        e => Ok((actix_web::ResponseError::status_code(&e), e.to_string())),
+    }
+}
+
+/// A trimmed form field, or `None` when empty.
+pub(crate) fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Back to `path` after a change, with the message shown as a flash.
+pub(crate) fn redirect_done(path: &str, message: &str) -> HttpResponse {
+    redirect(&format!("{path}?done={}", session::urlencode(message)))
+}
+
+pub(crate) fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: String,
+    message: &'a str,
+}
+
+/// An error page (no session details: used before or outside sign-in too).
+pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    html(
+        status,
+        ErrorPage {
+            layout: Layout::anonymous(),
+            status: status.to_string(),
+            message,
+        }
+        .render(),
+    )
+}
+
+/// Runs one service call on the blocking pool.
+pub(crate) async fn db<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    f: impl FnOnce(&mut Conn) -> ServiceResult<T> + Send + 'static,
+) -> Result<T, PageError> {
+    Ok(crate::api::with_conn(state, f).await?)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Done {
+    done: Option<String>,
+}
+
+pub(crate) fn flash_of(q: &Done) -> Option<String> {
+    q.done.as_ref().map(|d| d.chars().take(800).collect())
+}
+
+/// A day (`YYYY-MM-DD`) as Unix seconds at its start (or the next day's
+/// start when `plus_one`), for date filters.
+pub(crate) fn day_start(field: &str, s: &str, plus_one: bool) -> Result<Option<i64>, ApiError> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    let t = crate::service::parse_time(field, &format!("{}T00:00:00Z", s.trim()))?;
+    Ok(Some(if plus_one { t + 86_400 } else { t }))
+}
+
+/// A CSV download.
+pub(crate) fn csv_download(name: &str, body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
+#[get("/static/style.css")]
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../../templates/static/style.css"))
+}
+
+/// Registers the pages.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    login::routes(cfg);
+    dashboard::routes(cfg);
+    vendors::routes(cfg);
+    revocations::routes(cfg);
+    receipts::routes(cfg);
+    audit::routes(cfg);
+    products::routes(cfg);
+    access::routes(cfg);
+    cfg.service(stylesheet);
+}

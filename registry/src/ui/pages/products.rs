@@ -1,0 +1,191 @@
+//! Products (what each boot stage trusts, signed exports) and the trust
+//! bundle page.
+
+use super::{Layout, PageResult, db, html};
+use crate::allowlist::Allowlist;
+use crate::service::products::{self, ExportFormat};
+use crate::state::AppState;
+use crate::ui::session::PageUser;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, get, web};
+use askama::Template;
+use serde::Deserialize;
+
+struct ProductRow {
+    id: String,
+    name: String,
+    stages: String,
+}
+
+#[derive(Template)]
+#[template(path = "products.html")]
+struct ProductsPage {
+    layout: Layout,
+    products: Vec<ProductRow>,
+}
+
+#[get("/products")]
+async fn products_list(state: web::Data<AppState>, user: PageUser) -> PageResult {
+    let actor = user.actor();
+    let rows = db(&state, move |c| products::list(c, &actor)).await?;
+    let products = rows
+        .into_iter()
+        .map(|p| {
+            let stages = products::stages_of(&p).unwrap_or_default();
+            ProductRow {
+                id: p.id,
+                name: p.name,
+                stages: stages
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name, s.algorithms.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+            }
+        })
+        .collect();
+    Ok(html(
+        StatusCode::OK,
+        ProductsPage {
+            layout: Layout::new(&user, "products", None),
+            products,
+        }
+        .render(),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    layout: Layout,
+    a: Allowlist,
+    formats: &'static [(&'static str, &'static str)],
+}
+
+#[get("/products/{id}")]
+async fn product_detail(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+) -> PageResult {
+    let id = id.into_inner();
+    let actor = user.actor();
+    let a = db(&state, move |c| {
+        products::get(c, &actor, &id)?;
+        products::build(c, &id)
+    })
+    .await?;
+    let formats: &'static [(&'static str, &'static str)] = &[
+        ("json", "JSON allowlist"),
+        ("efi-db", "UEFI db (EFI_SIGNATURE_LIST)"),
+        ("efi-dbx", "UEFI dbx"),
+        ("c-header", "C header (MCU bootloaders)"),
+        ("diff", "diff against the previous export"),
+    ];
+    Ok(html(
+        StatusCode::OK,
+        ProductPage {
+            layout: Layout::new(&user, "products", None),
+            a,
+            formats,
+        }
+        .render(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+    signature: Option<String>,
+}
+
+#[get("/products/{id}/export")]
+async fn product_export(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    q: web::Query<ExportQuery>,
+) -> PageResult {
+    let id = id.into_inner();
+    let format = ExportFormat::parse(q.format.as_deref())?;
+    let actor = user.actor();
+    let i2 = id.clone();
+    let (body, ct) = db(&state, move |c| products::export(c, &actor, &i2, format)).await?;
+    let (fname, ext) = match format {
+        ExportFormat::Json => ("json", "json"),
+        ExportFormat::EfiDb => ("efi-db", "esl"),
+        ExportFormat::EfiDbx => ("efi-dbx", "esl"),
+        ExportFormat::CHeader => ("c-header", "h"),
+        ExportFormat::Diff => ("diff", "json"),
+    };
+    let name = format!("{id}-{fname}.{ext}");
+    if q.signature.is_some() {
+        return Ok(HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.sig\""),
+            ))
+            .body(state.key.sign(&body)));
+    }
+    Ok(HttpResponse::Ok()
+        .content_type(ct)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}
+
+#[derive(Template)]
+#[template(path = "bundle.html")]
+struct BundlePage {
+    layout: Layout,
+    serial: i64,
+    issued_at: String,
+    expires_at: String,
+    size: usize,
+    cert_fp: String,
+}
+
+#[get("/trust-bundle")]
+async fn bundle_page(state: web::Data<AppState>, user: PageUser) -> PageResult {
+    let st = state.clone();
+    let actor = user.actor();
+    let b = web::block(move || crate::service::bundle::current(&st, &actor)).await??;
+    let page = BundlePage {
+        layout: Layout::new(&user, "bundle", None),
+        serial: b.serial,
+        issued_at: inspector::cert::rfc3339(b.issued_at),
+        expires_at: inspector::cert::rfc3339(b.expires_at),
+        size: b.body.len(),
+        cert_fp: inspector::digest::hex(
+            &inspector::digest::DigestAlgorithm::Sha256.hash(&state.key.certificate_der),
+        ),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+#[get("/trust-bundle/download")]
+async fn bundle_download(state: web::Data<AppState>, user: PageUser) -> PageResult {
+    let st = state.clone();
+    let actor = user.actor();
+    let b = web::block(move || crate::service::bundle::current(&st, &actor)).await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"tollgate-trust-bundle-{}.json\"",
+                b.serial
+            ),
+        ))
+        .body(b.body))
+}
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(products_list)
+        .service(product_detail)
+        .service(product_export)
+        .service(bundle_page)
+        .service(bundle_download);
+}
