@@ -43,10 +43,10 @@ impl PageUser {
         if self.can(roles) {
             Ok(())
         } else {
-            Err(PageError::Forbidden(format!(
-                "role '{}' may not {action}",
-                self.role.as_str()
-            )))
+            Err(PageError::Shown(
+                Box::new(self.clone()),
+                ApiError::Forbidden(format!("role '{}' may not {action}", self.role.as_str())),
+            ))
         }
     }
     /// Refuses a form whose CSRF token is not this session's.
@@ -76,6 +76,9 @@ pub enum PageError {
     /// Anything the API layer reports.
     #[error("{0}")]
     Api(#[from] ApiError),
+    /// A refusal or failure for a signed-in person (shown in their layout).
+    #[error("{1}")]
+    Shown(Box<PageUser>, ApiError),
 }
 
 impl From<actix_web::error::BlockingError> for PageError {
@@ -95,7 +98,7 @@ impl ResponseError for PageError {
         match self {
             PageError::SignIn(_) => actix_web::http::StatusCode::SEE_OTHER,
             PageError::Forbidden(_) => actix_web::http::StatusCode::FORBIDDEN,
-            PageError::Api(e) => e.status_code(),
+            PageError::Api(e) | PageError::Shown(_, e) => e.status_code(),
         }
     }
     fn error_response(&self) -> HttpResponse {
@@ -103,6 +106,9 @@ impl ResponseError for PageError {
             PageError::SignIn(next) => HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, format!("/login?next={}", urlencode(next))))
                 .finish(),
+            PageError::Shown(user, e) => {
+                super::pages::error_page_for(Some(user), self.status_code(), &e.to_string())
+            }
             other => super::pages::error_page(self.status_code(), &other.to_string()),
         }
     }

@@ -4,14 +4,14 @@
 use super::*;
 use registry::auth::Role;
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    cookies: Vec<String>,
-    body: String,
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub cookies: Vec<String>,
+    pub body: String,
 }
 
-async fn page<S, B>(
+pub async fn page<S, B>(
     app: &S,
     method: &str,
     uri: &str,
@@ -64,7 +64,7 @@ where
     }
 }
 
-fn field(body: &str, name: &str) -> String {
+pub fn field(body: &str, name: &str) -> String {
     let key = format!("name=\"{name}\" value=\"");
     let i = body
         .find(&key)
@@ -73,7 +73,7 @@ fn field(body: &str, name: &str) -> String {
     body[i..].split('"').next().unwrap().to_string()
 }
 
-fn enc(s: &str) -> String {
+pub fn enc(s: &str) -> String {
     serde_urlencoded::to_string([("x", s)])
         .unwrap()
         .trim_start_matches("x=")
@@ -81,7 +81,7 @@ fn enc(s: &str) -> String {
 }
 
 /// Signs in with a token; returns the session cookie header and the CSRF token.
-async fn sign_in<S, B>(app: &S, token: &str, secure: bool) -> (String, String, Vec<String>)
+pub async fn sign_in<S, B>(app: &S, token: &str, secure: bool) -> (String, String, Vec<String>)
 where
     S: actix_web::dev::Service<
             actix_http::Request,
@@ -434,7 +434,7 @@ async fn forms_follow_roles_csrf_and_escape_everything() {
     }
 }
 
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "----tollgate-test-boundary";
     let mut body = Vec::new();
     for (k, v) in fields {

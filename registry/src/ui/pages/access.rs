@@ -42,7 +42,7 @@ async fn render(
     name: String,
 ) -> PageResult {
     let actor = user.actor();
-    let (tokens, users) = db(state, move |c| {
+    let (tokens, users) = db(state, &user, move |c| {
         Ok((tokens::list(c, &actor)?, users::list(c, &actor)?))
     })
     .await?;

@@ -80,7 +80,7 @@ async fn audit_page(
     let filter = f.filter()?;
     let page = PageRequest::new(Some(PAGE_ROWS + 1), f.before, None);
     let actor = user.actor();
-    let (v, mut entries, total) = db(&state, move |c| {
+    let (v, mut entries, total) = db(&state, &user, move |c| {
         let v = audit::verify(c, &actor)?;
         let e = audit::list(c, &actor, &filter, page)?;
         Ok((v, e, audit::count(c, &actor, &filter)?))
@@ -129,7 +129,7 @@ async fn audit_csv(
 ) -> PageResult {
     let filter = q.filter()?;
     let actor = user.actor();
-    let body = db(&state, move |c| audit::csv(c, &actor, &filter)).await?;
+    let body = db(&state, &user, move |c| audit::csv(c, &actor, &filter)).await?;
     Ok(csv_download("tollgate-audit.csv", body))
 }
 

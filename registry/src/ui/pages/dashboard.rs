@@ -46,7 +46,7 @@ async fn dashboard_page(
     let now = crate::now_unix();
     let today = now / 86_400;
     let actor = user.actor();
-    let d = db(&state, move |c| dashboard::read(c, &actor, now)).await?;
+    let d = db(&state, &user, move |c| dashboard::read(c, &actor, now)).await?;
     let mut days = vec![Day::default(); 30];
     let mut labels = Vec::with_capacity(30);
     for i in 0..30 {

@@ -1,6 +1,6 @@
 //! Sign-in and sign-out.
 
-use super::{Layout, PageResult, db, html, redirect};
+use super::{Layout, PageResult, db, db_anon, html, redirect};
 use crate::service::users;
 use crate::state::AppState;
 use crate::ui::session::{self, COOKIE, LOGIN_COOKIE, PageUser};
@@ -102,7 +102,7 @@ async fn login(
         ));
     }
     let (token, username, password) = (form.token, form.username, form.password);
-    let auth = db(&state, move |c| {
+    let auth = db_anon(&state, move |c| {
         users::authenticate(c, &token, &username, &password)
     })
     .await?;
@@ -114,7 +114,7 @@ async fn login(
             next,
         ));
     };
-    let id = db(&state, move |c| users::start_session(c, &principal, role)).await?;
+    let id = db_anon(&state, move |c| users::start_session(c, &principal, role)).await?;
     let mut resp = redirect(&next);
     let _ = resp.add_cookie(&session::cookie(&req, COOKIE, id, session::SESSION_SECONDS));
     let _ = resp.add_cookie(&session::cookie(&req, LOGIN_COOKIE, String::new(), 0));
@@ -136,7 +136,7 @@ async fn logout(
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
     if let Some(id) = req.cookie(COOKIE).map(|c| c.value().to_string()) {
-        db(&state, move |c| users::end_session(c, &id)).await?;
+        db(&state, &user, move |c| users::end_session(c, &id)).await?;
     }
     let mut resp = redirect("/login");
     let _ = resp.add_cookie(&session::cookie(&req, COOKIE, String::new(), 0));

@@ -132,10 +132,19 @@ struct ErrorPage<'a> {
 
 /// An error page (no session details: used before or outside sign-in too).
 pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
+    error_page_for(None, status, message)
+}
+
+/// An error page, in the signed-in person's normal layout when there is one.
+pub fn error_page_for(user: Option<&PageUser>, status: StatusCode, message: &str) -> HttpResponse {
+    let layout = match user {
+        Some(u) => Layout::new(u, "", None),
+        None => Layout::anonymous(),
+    };
     html(
         status,
         ErrorPage {
-            layout: Layout::anonymous(),
+            layout,
             status: status.to_string(),
             message,
         }
@@ -143,8 +152,20 @@ pub fn error_page(status: StatusCode, message: &str) -> HttpResponse {
     )
 }
 
-/// Runs one service call on the blocking pool.
+/// Runs one service call for a signed-in person on the blocking pool; a
+/// refusal is shown in the normal layout (their navigation, signed in).
 pub(crate) async fn db<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    user: &PageUser,
+    f: impl FnOnce(&mut Conn) -> ServiceResult<T> + Send + 'static,
+) -> Result<T, PageError> {
+    crate::api::with_conn(state, f)
+        .await
+        .map_err(|e| PageError::Shown(Box::new(user.clone()), e))
+}
+
+/// Runs one service call before sign-in (no layout to show a refusal in).
+pub(crate) async fn db_anon<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&mut Conn) -> ServiceResult<T> + Send + 'static,
 ) -> Result<T, PageError> {

@@ -27,7 +27,7 @@ struct ProductsPage {
 #[get("/products")]
 async fn products_list(state: web::Data<AppState>, user: PageUser) -> PageResult {
     let actor = user.actor();
-    let rows = db(&state, move |c| products::list(c, &actor)).await?;
+    let rows = db(&state, &user, move |c| products::list(c, &actor)).await?;
     let products = rows
         .into_iter()
         .map(|p| {
@@ -69,7 +69,7 @@ async fn product_detail(
 ) -> PageResult {
     let id = id.into_inner();
     let actor = user.actor();
-    let a = db(&state, move |c| {
+    let a = db(&state, &user, move |c| {
         products::get(c, &actor, &id)?;
         products::build(c, &id)
     })
@@ -109,7 +109,10 @@ async fn product_export(
     let format = ExportFormat::parse(q.format.as_deref())?;
     let actor = user.actor();
     let i2 = id.clone();
-    let (body, ct) = db(&state, move |c| products::export(c, &actor, &i2, format)).await?;
+    let (body, ct) = db(&state, &user, move |c| {
+        products::export(c, &actor, &i2, format)
+    })
+    .await?;
     let (fname, ext) = match format {
         ExportFormat::Json => ("json", "json"),
         ExportFormat::EfiDb => ("efi-db", "esl"),

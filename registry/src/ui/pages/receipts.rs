@@ -95,7 +95,7 @@ async fn receipts_list(
     let filter = f.filter()?;
     let page = PageRequest::new(Some(PAGE_ROWS + 1), f.before, None);
     let actor = user.actor();
-    let (mut rows, total) = db(&state, move |c| {
+    let (mut rows, total) = db(&state, &user, move |c| {
         let rows = receipts::list(c, &actor, &filter, page)?;
         Ok((rows, receipts::count(c, &actor, &filter)?))
     })
@@ -145,7 +145,7 @@ async fn receipts_csv(
 ) -> PageResult {
     let filter = q.filter()?;
     let actor = user.actor();
-    let body = db(&state, move |c| receipts::csv(c, &actor, &filter)).await?;
+    let body = db(&state, &user, move |c| receipts::csv(c, &actor, &filter)).await?;
     Ok(csv_download("tollgate-receipts.csv", body))
 }
 
@@ -181,7 +181,7 @@ async fn receipt_detail(
 ) -> PageResult {
     let id = id.into_inner();
     let actor = user.actor();
-    let r = db(&state, move |c| receipts::get(c, &actor, id)).await?;
+    let r = db(&state, &user, move |c| receipts::get(c, &actor, id)).await?;
     let report: Option<inspector::report::Report> = serde_json::from_str(&r.report).ok();
     let mut checks = Vec::new();
     let outcome = |o: inspector::report::Outcome| match o {

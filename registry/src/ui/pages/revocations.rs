@@ -46,7 +46,7 @@ async fn load_cert(
     id: i64,
 ) -> Result<(Certificate, Vec<String>, i64), crate::ui::session::PageError> {
     let actor = user.actor();
-    db(state, move |c| {
+    db(state, &user, move |c| {
         let cert = certificates::get(c, &actor, id)?;
         let comps = components::of_vendor(c, &cert.vendor_id)?
             .into_iter()
@@ -189,7 +189,7 @@ async fn revoke(
     };
     let actor = user.actor();
     if form.confirm != "yes" {
-        let bricks = db(&state, move |c| {
+        let bricks = db(&state, &user, move |c| {
             brick::preview(c, |c| revocations::revoke_certificate(c, &actor, body))
         })
         .await?;
@@ -241,7 +241,7 @@ async fn revocations_page(
     pending: Option<(String, Vec<String>)>,
 ) -> PageResult {
     let actor = user.actor();
-    let rows = db(state, move |c| revocations::list(c, &actor)).await?;
+    let rows = db(state, &user, move |c| revocations::list(c, &actor)).await?;
     let rows = rows
         .into_iter()
         .rev()

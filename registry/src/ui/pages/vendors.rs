@@ -54,7 +54,10 @@ async fn vendors_list(
 ) -> PageResult {
     let needle = q.q.clone().unwrap_or_default().trim().to_lowercase();
     let actor = user.actor();
-    let all = db(&state, move |c| dashboard::vendor_overview(c, &actor)).await?;
+    let all = db(&state, &user, move |c| {
+        dashboard::vendor_overview(c, &actor)
+    })
+    .await?;
     let vendors = all
         .into_iter()
         .filter(|(v, _, _)| {
@@ -140,7 +143,7 @@ pub(super) async fn vendor_page(
     status: StatusCode,
 ) -> PageResult {
     let actor = user.actor();
-    let d = db(state, move |c| vendors::detail(c, &actor, &id)).await?;
+    let d = db(state, &user, move |c| vendors::detail(c, &actor, &id)).await?;
     let now = crate::now_unix();
     let certs = d
         .certificates
@@ -393,7 +396,7 @@ async fn vendor_edit_form(
     user.require(PROCUREMENT, "edit vendors")?;
     let id = id.into_inner();
     let actor = user.actor();
-    let v = db(&state, move |c| vendors::get(c, &actor, &id)).await?;
+    let v = db(&state, &user, move |c| vendors::get(c, &actor, &id)).await?;
     let form = VendorFormData {
         sha256: v.digests.split(',').any(|d| d == "sha256"),
         sha384: v.digests.split(',').any(|d| d == "sha384"),
@@ -610,7 +613,10 @@ async fn floor_set(
         confirm_brick: form.confirm_brick.is_some(),
     };
     let n = name.clone();
-    let vendor = db(&state, move |c| Ok(components::find(c, &n)?.vendor_id)).await?;
+    let vendor = db(&state, &user, move |c| {
+        Ok(components::find(c, &n)?.vendor_id)
+    })
+    .await?;
     let actor = user.actor();
     match crate::api::with_conn(&state, move |c| {
         components::set_component_floor(c, &actor, name, expected, body)

@@ -1,0 +1,594 @@
+//! The pages and rules the service layer brought (both backends): a
+//! certificate revoked by CRL shows as revoked, component names cannot
+//! steer a form to another URL, receipts and the audit log page past 200
+//! rows with a total and a CSV download, the revocations page and CRL
+//! import with its brick-check confirmation.
+
+use super::ui::{multipart, page, sign_in};
+use super::*;
+use registry::auth::Role;
+use serde_json::json;
+
+fn receipt(station: &str, lot: &str, verdict: &str, n: usize) -> serde_json::Value {
+    json!({"station": station, "lot": lot, "bundle_serial": 1, "report": {
+        "report_version": 1, "verdict": verdict, "summary": format!("receipt {n}"), "vendor": "acme",
+        "component": "acme-wifi-fw", "version": "1.5.0",
+        "blob": {"sha256": format!("{n:064x}"), "size": 10}, "signature": {"kind": "cms"},
+        "verification_time": "2026-10-01T00:00:00Z", "checks": [], "signers": []}})
+}
+
+async fn post_multipart<S, B>(
+    app: &S,
+    uri: &str,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> (u16, String)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (ct, body) = multipart(fields, file);
+    let req = test::TestRequest::post()
+        .uri(uri)
+        .insert_header(("Cookie", cookie.to_string()))
+        .insert_header(("Content-Type", ct))
+        .set_payload(body)
+        .to_request();
+    let resp = test::call_service(app, req).await;
+    let status = resp.status().as_u16();
+    let body = String::from_utf8_lossy(&test::read_body(resp).await).into_owned();
+    (status, body)
+}
+
+/// The row of the vendor page's certificate table that names `subject`.
+fn cert_row<'a>(body: &'a str, subject: &str) -> &'a str {
+    let i = body
+        .find(&format!("<td>{subject}</td>"))
+        .unwrap_or_else(|| panic!("no row for {subject} in {body}"));
+    let end = body[i..].find("</tr>").unwrap() + i;
+    &body[i..end]
+}
+
+/// Before the service layer the vendor page marked a certificate revoked
+/// only when a revocation held its DER, so one revoked by a CRL (issuer and
+/// serial) showed as valid while the inspector and the allowlists treated
+/// it as revoked. Now one rule decides for all of them.
+#[actix_rt::test]
+async fn a_certificate_revoked_by_a_crl_shows_as_revoked() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let subject = b["subject"].as_str().unwrap().to_string();
+        let (cookie, _, _) = sign_in(&app, &a, false).await;
+        let before = page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        assert!(
+            !cert_row(&before.body, &subject).contains("revoked"),
+            "{db:?}: not yet revoked"
+        );
+
+        // acme-root's CRL lists acme-int2 by serial (no DER in the row).
+        let crl = std::fs::read_to_string(fixtures().join("certs/acme-root.crl.pem")).unwrap();
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            Some(&a),
+            Some(json!({"pem": crl})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["imported"], 1);
+        let (_, _, revs) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        assert!(
+            revs.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["serial"].is_string() && r["source"] == "crl"),
+            "{revs}"
+        );
+
+        let after = page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        let row = cert_row(&after.body, &subject);
+        assert!(row.contains("status revoked"), "{db:?}: {row}");
+        assert!(
+            !row.contains("Revoke…"),
+            "a revoked certificate offers no revoke link: {row}"
+        );
+        // The CRL's other certificates are untouched.
+        let int = cert_row(&after.body, "CN=Acme Firmware Signing CA 1,O=Acme Chips");
+        assert!(!int.contains("status revoked"), "{db:?}: {int}");
+    }
+}
+
+/// A component name is a path segment of the floor form's action. A name
+/// like `../users/u-victim/enable?` made an admin's floor form post to the
+/// user-enable URL with the admin's CSRF token. Such names are refused at
+/// creation, and every name the pages put in a URL is percent-encoded, so a
+/// form always posts to its own resource.
+#[actix_rt::test]
+async fn component_names_cannot_steer_a_form_to_another_url() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        for evil in [
+            "../users/u-victim/enable?",
+            "a/b",
+            "x?y",
+            "x#y",
+            "50%",
+            "..",
+            "tab\there",
+            "a\\b",
+        ] {
+            let (s, _, e) = call(
+                &app,
+                "POST",
+                "/api/v1/vendors/acme/components",
+                Some(&a),
+                Some(json!({"name": evil})),
+                &[],
+            )
+            .await;
+            assert_eq!(s, 400, "{db:?} {evil:?}: {e}");
+            assert!(
+                e["error"]["message"].as_str().unwrap().contains("name"),
+                "{e}"
+            );
+        }
+        let (cookie, csrf, _) = sign_in(&app, &a, false).await;
+        let form = format!(
+            "csrf={csrf}&name={}",
+            super::ui::enc("../users/u-victim/enable?")
+        );
+        let p = page(
+            &app,
+            "POST",
+            "/vendors/acme/components",
+            &cookie,
+            Some(&form),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400, "the page refuses it too: {}", p.body);
+        let (_, _, comps) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
+        assert_eq!(comps.as_array().unwrap().len(), 1, "{comps}");
+
+        // A name with a space, '&' and a non-ASCII letter is fine, and its
+        // floor form posts to its own, encoded URL.
+        let name = "Wi-Fi fw & BT \u{e9}";
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/components",
+            Some(&a),
+            Some(json!({"name": name})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let v = page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        let action = "/components/Wi-Fi%20fw%20%26%20BT%20%C3%A9/floor";
+        assert!(
+            v.body.contains(&format!("action=\"{action}\"")),
+            "{}",
+            v.body
+        );
+        let form = format!("csrf={csrf}&version=1&min_version=2.0.0");
+        let p = page(&app, "POST", action, &cookie, Some(&form), &[]).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let (_, _, comps) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
+        let c = comps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        assert_eq!(c["min_version"], "2.0.0");
+    }
+}
+
+/// Receipts: 450 rows page past 200 by keyset paging, with the total, and
+/// the CSV download holds exactly the filtered rows (formula-looking cells
+/// defused). The API reports the total and pages with `before` too.
+#[actix_rt::test]
+async fn receipts_page_past_200_rows_with_a_total_and_a_csv_download() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        let batch: Vec<_> = (0..450)
+            .map(|n| {
+                receipt(
+                    if n % 3 == 0 {
+                        "=cmd|'/c calc'!A1"
+                    } else {
+                        "st-1"
+                    },
+                    "L1",
+                    if n % 5 == 0 { "reject" } else { "accept" },
+                    n,
+                )
+            })
+            .collect();
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts/batch",
+            Some(&a),
+            Some(json!({"receipts": batch})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        let (cookie, _, _) = sign_in(&app, &a, false).await;
+
+        let mut uri = "/receipts".to_string();
+        let mut seen = Vec::new();
+        for expect in [200usize, 200, 50] {
+            let p = page(&app, "GET", &uri, &cookie, None, &[]).await;
+            assert_eq!(p.status, 200);
+            assert!(
+                p.body.contains("<strong>450</strong> receipts match"),
+                "{}",
+                p.body
+            );
+            let ids: Vec<String> = p
+                .body
+                .match_indices("href=\"/receipts/")
+                .map(|(i, _)| p.body[i + 16..].split('"').next().unwrap().to_string())
+                .collect();
+            assert_eq!(ids.len(), expect, "{db:?} {uri}");
+            seen.extend(ids);
+            match p.body.find("before=") {
+                Some(i) => {
+                    let before: String = p.body[i + 7..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    uri = format!("/receipts?before={before}");
+                }
+                None => assert_eq!(expect, 50, "only the last page has no next link"),
+            }
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 450, "every receipt once, none twice");
+
+        // Filters and the CSV of exactly the filtered rows.
+        let p = page(&app, "GET", "/receipts?verdict=reject", &cookie, None, &[]).await;
+        assert!(
+            p.body.contains("<strong>90</strong> receipts match"),
+            "{}",
+            p.body
+        );
+        let csv = page(
+            &app,
+            "GET",
+            "/receipts.csv?verdict=reject",
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(csv.status, 200);
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines.len(), 91, "a header and 90 rows");
+        assert!(lines[0].starts_with("id,received_at,verdict"));
+        assert!(lines[1..].iter().all(|l| l.contains("\"reject\"")));
+        assert!(
+            csv.body.contains("\"'=cmd|'/c calc'!A1\""),
+            "a formula is defused"
+        );
+        assert!(!csv.body.contains(",\"=cmd"));
+        let bad = page(&app, "GET", "/receipts?verdict=maybe", &cookie, None, &[]).await;
+        assert_eq!(bad.status, 400);
+        let bad = page(
+            &app,
+            "GET",
+            "/receipts.csv?from=yesterday",
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(bad.status, 400);
+
+        // The API: a total and keyset paging.
+        let (s, hd, l) = call(
+            &app,
+            "GET",
+            "/api/v1/receipts?limit=10&verdict=accept",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(hd.get("x-total-count").unwrap(), "360");
+        let last = l[9]["id"].as_i64().unwrap();
+        let (_, _, l2) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts?limit=10&verdict=accept&before={last}"),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert!(
+            l2.as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["id"].as_i64().unwrap() < last)
+        );
+        assert_eq!(l2.as_array().unwrap().len(), 10);
+    }
+}
+
+/// The audit log pages past 200 entries, filters, counts and downloads.
+#[actix_rt::test]
+async fn the_audit_log_pages_filters_and_downloads() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        for n in 0..210 {
+            let (s, _, b) = call(
+                &app,
+                "POST",
+                "/api/v1/vendors",
+                Some(&a),
+                Some(json!({"id": format!("v{n:03}"), "name": format!("Vendor {n}")})),
+                &[],
+            )
+            .await;
+            assert_eq!(s, 201, "{b}");
+        }
+        let (s, _, _) = call(
+            &app,
+            "POST",
+            "/api/v1/tokens",
+            Some(&a),
+            Some(json!({"name": "station-9", "role": "inspector"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201);
+        let (cookie, _, _) = sign_in(&app, &a, false).await;
+        let p = page(&app, "GET", "/audit", &cookie, None, &[]).await;
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains("intact"));
+        assert!(
+            p.body.contains("<strong>211</strong> entries match"),
+            "{}",
+            p.body
+        );
+        assert_eq!(p.body.matches("<tr><td>").count(), 200);
+        let i = p.body.find("before=").expect("a next-page link");
+        let before: String = p.body[i + 7..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        let p2 = page(
+            &app,
+            "GET",
+            &format!("/audit?before={before}"),
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(p2.body.matches("<tr><td>").count(), 11);
+        assert!(!p2.body.contains("rel=\"next\""));
+
+        let p = page(&app, "GET", "/audit?entity=token", &cookie, None, &[]).await;
+        assert!(
+            p.body.contains("<strong>1</strong> entry matches"),
+            "{}",
+            p.body
+        );
+        let csv = page(
+            &app,
+            "GET",
+            "/audit.csv?entity=vendor&actor=test-admin",
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(csv.status, 200);
+        assert_eq!(
+            csv.body.lines().count(),
+            211,
+            "a header and 210 vendor entries"
+        );
+        let csv = page(
+            &app,
+            "GET",
+            "/audit.csv?actor=nobody%25",
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(
+            csv.body.lines().count(),
+            1,
+            "'%' in the filter is a literal"
+        );
+
+        // Roles that may not read the log get the normal layout with a refusal.
+        let insp = h.token(Role::Inspector);
+        let (ic, _, _) = sign_in(&app, &insp, false).await;
+        let d = page(&app, "GET", "/", &ic, None, &[]).await;
+        assert!(
+            !d.body.contains("href=\"/audit\""),
+            "no audit link for an inspector"
+        );
+        let p = page(&app, "GET", "/audit", &ic, None, &[]).await;
+        assert_eq!(p.status, 403);
+        assert!(
+            p.body.contains("may not") && p.body.contains("the audit log"),
+            "{}",
+            p.body
+        );
+        assert!(p.body.contains("Sign out"), "the normal layout, signed in");
+        let p = page(&app, "GET", "/audit.csv", &ic, None, &[]).await;
+        assert_eq!(p.status, 403);
+    }
+}
+
+/// The revocations page lists revocations to every reader; security
+/// imports a CRL file there: first a preview naming what it would brick
+/// (nothing changes), then the confirmed import.
+#[actix_rt::test]
+async fn the_revocations_page_imports_a_crl_after_a_confirmation() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
+            &[],
+        )
+        .await;
+        let product = json!({"id": "gw-100", "name": "Gateway 100", "stages": [
+            {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/products",
+                Some(&a),
+                Some(product),
+                &[]
+            )
+            .await
+            .0,
+            201
+        );
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations",
+            Some(&a),
+            Some(json!({"pem": pem("acme-int.pem"), "reason": "superseded"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{e}");
+        let count = |app_revs: &serde_json::Value| app_revs.as_array().unwrap().len();
+        let (_, _, before) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+
+        let sec = h.token(Role::Security);
+        let (cookie, csrf, _) = sign_in(&app, &sec, false).await;
+        let list = page(&app, "GET", "/revocations", &cookie, None, &[]).await;
+        assert_eq!(list.status, 200);
+        assert!(
+            list.body.contains("CN=Acme Firmware Signing CA 1"),
+            "{}",
+            list.body
+        );
+        assert!(list.body.contains("action=\"/revocations/crl\""));
+
+        let crl = std::fs::read(fixtures().join("certs/acme-root.crl.pem")).unwrap();
+        // Without the CSRF token: refused.
+        let (s, _) = post_multipart(
+            &app,
+            "/revocations/crl",
+            &cookie,
+            &[("csrf", "x")],
+            Some(("root.crl", &crl)),
+        )
+        .await;
+        assert_eq!(s, 403);
+        // Garbage: a clear refusal on the page.
+        let (s, body) = post_multipart(
+            &app,
+            "/revocations/crl",
+            &cookie,
+            &[("csrf", &csrf)],
+            Some(("x.crl", b"not a crl")),
+        )
+        .await;
+        assert_eq!(s, 400, "{body}");
+        assert!(body.contains("not a CRL"), "{body}");
+        // The preview: what it would brick, nothing changed yet.
+        let (s, body) = post_multipart(
+            &app,
+            "/revocations/crl",
+            &cookie,
+            &[("csrf", &csrf)],
+            Some(("root.crl", &crl)),
+        )
+        .await;
+        assert_eq!(s, 200, "{body}");
+        assert!(body.contains("Import this CRL?"), "{body}");
+        assert!(
+            body.contains("product &#39;gw-100&#39;, stage &#39;rom&#39;: no trusted key left"),
+            "{body}"
+        );
+        let (_, _, mid) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        assert_eq!(count(&mid), count(&before), "a preview changes nothing");
+        let carried = super::ui::field(&body, "crl");
+        // Confirmed: imported.
+        let (s, body) = post_multipart(
+            &app,
+            "/revocations/crl",
+            &cookie,
+            &[("csrf", &csrf), ("crl", &carried), ("confirm", "yes")],
+            None,
+        )
+        .await;
+        assert_eq!(s, 303, "{body}");
+        let (_, _, after) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        assert_eq!(count(&after), count(&before) + 1);
+        let list = page(&app, "GET", "/revocations", &cookie, None, &[]).await;
+        assert!(
+            list.body.contains("issued by CN=Acme Firmware Root CA"),
+            "{}",
+            list.body
+        );
+
+        // An auditor reads the list but has no form, and a post is refused.
+        let aud = h.token(Role::Auditor);
+        let (ac, acsrf, _) = sign_in(&app, &aud, false).await;
+        let list = page(&app, "GET", "/revocations", &ac, None, &[]).await;
+        assert_eq!(list.status, 200);
+        assert!(!list.body.contains("action=\"/revocations/crl\""));
+        let (s, _) = post_multipart(
+            &app,
+            "/revocations/crl",
+            &ac,
+            &[("csrf", &acsrf)],
+            Some(("root.crl", &crl)),
+        )
+        .await;
+        assert_eq!(s, 403);
+    }
+}
