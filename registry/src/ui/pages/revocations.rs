@@ -46,7 +46,7 @@ async fn load_cert(
     id: i64,
 ) -> Result<(Certificate, Vec<String>, i64), crate::ui::session::PageError> {
     let actor = user.actor();
-    db(state, &user, move |c| {
+    db(state, user, move |c| {
         let cert = certificates::get(c, &actor, id)?;
         let comps = components::of_vendor(c, &cert.vendor_id)?
             .into_iter()
@@ -241,7 +241,7 @@ async fn revocations_page(
     pending: Option<(String, Vec<String>)>,
 ) -> PageResult {
     let actor = user.actor();
-    let rows = db(state, &user, move |c| revocations::list(c, &actor)).await?;
+    let rows = db(state, user, move |c| revocations::list(c, &actor)).await?;
     let rows = rows
         .into_iter()
         .rev()
