@@ -4,6 +4,8 @@
 //! encoders name no table, no diesel item and no SQL. This test reads the
 //! sources and fails, naming file and line, when one does.
 
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 /// What counts as touching the database.
