@@ -267,3 +267,52 @@ pub fn session(c: &mut Conn, id: &str) -> ServiceResult<Option<(String, Role, St
         }
     }
 }
+
+/// A fresh password for a person: 20 random characters from an alphabet
+/// without look-alikes (about 115 bits), shown once to the admin who made it.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut raw = [0u8; 20];
+    rand::Rng::fill(&mut rand::rng(), &mut raw);
+    raw.iter()
+        .map(|b| {
+            let i = usize::from(*b) % ALPHABET.len();
+            ALPHABET.get(i).map(|c| char::from(*c)).unwrap_or('x')
+        })
+        .collect()
+}
+
+/// Sets a new password for a user (audited, without the password) and
+/// ends their open sessions, so whoever held the old one is signed out.
+pub fn reset_password(
+    c: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    password: &str,
+) -> ServiceResult<UserInfo> {
+    actor.require(ADMIN, "reset passwords")?;
+    if password.chars().count() < 12 {
+        return Err(ServiceError::Invalid(
+            "the password must have at least 12 characters".into(),
+        ));
+    }
+    let hash = hash_password(password)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let info = find(c, username)?;
+        diesel::update(users::table.filter(users::username.eq(username)))
+            .set(users::password_hash.eq(hash))
+            .execute(c)?;
+        end_sessions_of(c, username)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "reset-password",
+            "user",
+            username,
+            None::<&()>,
+            Some(&info),
+        )?;
+        Ok(info)
+    })
+}

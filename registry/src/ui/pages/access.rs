@@ -27,7 +27,8 @@ struct TokensPage {
     /// The signed-in principal (no disable button on oneself).
     me: String,
     roles: Vec<&'static str>,
-    /// (name, role, secret) of a token just created.
+    /// (title, what it is, value) of a secret just made: a token, or a
+    /// user's password; shown this once.
     created: Option<(String, String, String)>,
     name: String,
 }
@@ -120,7 +121,11 @@ async fn token_create(
     };
     match crate::api::with_conn(&state, move |c| tokens::create(c, &actor, body)).await {
         Ok(t) => {
-            let created = Some((t.name, t.role.as_str().to_string(), t.token));
+            let created = Some((
+                format!("Token created: {} ({})", t.name, t.role.as_str()),
+                "secret".to_string(),
+                t.token,
+            ));
             render(
                 &state,
                 user,
@@ -255,5 +260,128 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(tokens_page)
         .service(token_create)
         .service(token_revoke)
+        .service(user_create)
+        .service(user_reset_password)
         .service(user_set_state);
+}
+
+#[derive(Deserialize)]
+struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// Creates a user with a generated password, shown once on the page (the
+/// admin never types or chooses it; give it to the person by another
+/// channel).
+#[post("/users")]
+async fn user_create(
+    state: web::Data<AppState>,
+    user: PageUser,
+    form: web::Form<NewUserForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(ADMIN, "manage users and API tokens")?;
+    let Some(role) = Role::parse(&form.role) else {
+        let m = format!("'{}' is not a role: choose one of the list.", form.role);
+        return render(
+            &state,
+            user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(m),
+            None,
+            String::new(),
+        )
+        .await;
+    };
+    let actor = user.actor();
+    let name = form.username.trim().to_string();
+    let password = users::random_password();
+    let pw = password.clone();
+    match crate::api::with_conn(&state, move |c| users::create(c, &actor, &name, &pw, role)).await {
+        Ok(u) => {
+            let shown = Some((
+                format!("User {} ({})", u.username, u.role),
+                "password".to_string(),
+                password,
+            ));
+            render(
+                &state,
+                user,
+                StatusCode::OK,
+                None,
+                None,
+                shown,
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            render(&state, user, status, None, Some(m), None, String::new()).await
+        }
+    }
+}
+
+/// Gives a user a new generated password (shown once) and ends their
+/// sessions.
+#[post("/users/{name}/password")]
+async fn user_reset_password(
+    state: web::Data<AppState>,
+    user: PageUser,
+    name: web::Path<String>,
+    form: web::Form<UserForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(ADMIN, "manage users and API tokens")?;
+    if form.confirm.as_deref() != Some("yes") {
+        let m = "Tick the confirmation box to reset the password.".to_string();
+        return render(
+            &state,
+            user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(m),
+            None,
+            String::new(),
+        )
+        .await;
+    }
+    let actor = user.actor();
+    let name = name.into_inner();
+    let password = users::random_password();
+    let pw = password.clone();
+    match crate::api::with_conn(&state, move |c| {
+        users::reset_password(c, &actor, &name, &pw)
+    })
+    .await
+    {
+        Ok(u) => {
+            let shown = Some((
+                format!("New password for {}", u.username),
+                "password".to_string(),
+                password,
+            ));
+            render(
+                &state,
+                user,
+                StatusCode::OK,
+                None,
+                None,
+                shown,
+                String::new(),
+            )
+            .await
+        }
+        Err(e @ ApiError::NotFound(_)) => Err(e.into()),
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            render(&state, user, status, None, Some(m), None, String::new()).await
+        }
+    }
 }

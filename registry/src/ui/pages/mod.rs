@@ -11,9 +11,12 @@ pub mod access;
 pub mod audit;
 pub mod dashboard;
 pub mod login;
+pub mod product_form;
 pub mod products;
 pub mod receipts;
 pub mod revocations;
+pub mod trust;
+pub mod vendor_form;
 pub mod vendors;
 
 use super::session::{self, PageError, PageUser};
@@ -24,6 +27,7 @@ use crate::state::AppState;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, get, web};
 use askama::Template;
+use futures_util::StreamExt;
 use serde::Deserialize;
 
 pub(crate) type PageResult = Result<HttpResponse, PageError>;
@@ -202,6 +206,43 @@ pub(crate) fn csv_download(name: &str, body: String) -> HttpResponse {
         .body(body)
 }
 
+/// Reads a multipart form (certificate or CRL upload) with size limits:
+/// at most 16 fields of at most 1 MiB each.
+pub(crate) async fn read_multipart(
+    mut payload: actix_multipart::Multipart,
+) -> Result<std::collections::HashMap<String, Vec<u8>>, PageError> {
+    const FIELD_LIMIT: usize = 1024 * 1024;
+    let mut fields = std::collections::HashMap::new();
+    while let Some(item) = payload.next().await {
+        let mut field = item.map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
+            if data.len() + chunk.len() > FIELD_LIMIT {
+                return Err(ApiError::BadRequest(format!(
+                    "the form field '{name}' is larger than 1 MiB; a certificate or CRL file of that size is not accepted here"
+                ))
+                .into());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        if fields.len() > 16 {
+            return Err(ApiError::BadRequest("too many form fields".into()).into());
+        }
+        fields.insert(name, data);
+    }
+    Ok(fields)
+}
+
+/// A text field of a multipart form (trimmed; empty when absent).
+pub(crate) fn text_field(fields: &std::collections::HashMap<String, Vec<u8>>, k: &str) -> String {
+    fields
+        .get(k)
+        .map(|v| String::from_utf8_lossy(v).trim().to_string())
+        .unwrap_or_default()
+}
+
 #[get("/static/style.css")]
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
@@ -218,7 +259,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     revocations::routes(cfg);
     receipts::routes(cfg);
     audit::routes(cfg);
+    product_form::routes(cfg);
     products::routes(cfg);
+    trust::routes(cfg);
     access::routes(cfg);
     cfg.service(stylesheet);
 }

@@ -3,6 +3,7 @@
 
 use super::{Layout, PageResult, db, html};
 use crate::allowlist::Allowlist;
+use crate::service::SECURITY;
 use crate::service::products::{self, ExportFormat};
 use crate::state::AppState;
 use crate::ui::session::PageUser;
@@ -21,11 +22,16 @@ struct ProductRow {
 #[template(path = "products.html")]
 struct ProductsPage {
     layout: Layout,
+    can_edit: bool,
     products: Vec<ProductRow>,
 }
 
 #[get("/products")]
-async fn products_list(state: web::Data<AppState>, user: PageUser) -> PageResult {
+async fn products_list(
+    state: web::Data<AppState>,
+    user: PageUser,
+    q: web::Query<super::Done>,
+) -> PageResult {
     let actor = user.actor();
     let rows = db(&state, &user, move |c| products::list(c, &actor)).await?;
     let products = rows
@@ -46,7 +52,8 @@ async fn products_list(state: web::Data<AppState>, user: PageUser) -> PageResult
     Ok(html(
         StatusCode::OK,
         ProductsPage {
-            layout: Layout::new(&user, "products", None),
+            can_edit: user.can(SECURITY),
+            layout: Layout::new(&user, "products", super::flash_of(&q)),
             products,
         }
         .render(),
@@ -57,6 +64,7 @@ async fn products_list(state: web::Data<AppState>, user: PageUser) -> PageResult
 #[template(path = "product.html")]
 struct ProductPage {
     layout: Layout,
+    can_edit: bool,
     a: Allowlist,
     formats: &'static [(&'static str, &'static str)],
 }
@@ -66,6 +74,7 @@ async fn product_detail(
     state: web::Data<AppState>,
     user: PageUser,
     id: web::Path<String>,
+    q: web::Query<super::Done>,
 ) -> PageResult {
     let id = id.into_inner();
     let actor = user.actor();
@@ -84,7 +93,8 @@ async fn product_detail(
     Ok(html(
         StatusCode::OK,
         ProductPage {
-            layout: Layout::new(&user, "products", None),
+            can_edit: user.can(SECURITY),
+            layout: Layout::new(&user, "products", super::flash_of(&q)),
             a,
             formats,
         }

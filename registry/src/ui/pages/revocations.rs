@@ -2,8 +2,10 @@
 //! step that shows what it affects and what it would brick), the list of
 //! revocations, and CRL import (a file, with the same confirmation).
 
-use super::vendors::{read_multipart, text_field};
-use super::{Done, Layout, PageResult, db, flash_of, html, redirect_done, refusal, seg};
+use super::{
+    Done, Layout, PageResult, db, flash_of, html, read_multipart, redirect_done, refusal, seg,
+    text_field,
+};
 use crate::service::revocations::{self, CrlImport, RevocationRequest};
 use crate::service::{SECURITY, brick, bundle, certificates, components, receipts, time_str};
 use crate::state::AppState;

@@ -2,18 +2,21 @@
 //! status, components and floors, Sigstore material), the vendor form,
 //! certificate upload, components and floors.
 
-use super::{Done, Layout, PageResult, db, flash_of, html, non_empty, redirect_done, refusal, seg};
+use super::{
+    Done, Layout, PageResult, db, flash_of, html, non_empty, read_multipart, redirect_done,
+    refusal, seg, text_field,
+};
 use crate::error::ApiError;
 use crate::service::certificates::{self, CertificateSource};
 use crate::service::components::{self, ComponentRequest, FloorRequest};
-use crate::service::vendors::{self, SigningTerms, VendorRequest, VendorView};
+use crate::service::sigstore::{self, IdentityRequest, KeyRequest};
+use crate::service::vendors::{self, VendorView};
 use crate::service::{PROCUREMENT, SECURITY, dashboard, time_str};
 use crate::state::AppState;
-use crate::ui::session::{PageError, PageUser};
+use crate::ui::session::PageUser;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{get, post, web};
 use askama::Template;
-use futures_util::StreamExt;
 use schema::models::{SigstoreIdentity, SigstoreKey};
 use serde::Deserialize;
 
@@ -206,294 +209,6 @@ async fn vendor_detail(
     .await
 }
 
-#[derive(Default)]
-struct VendorFormData {
-    id: String,
-    name: String,
-    contract_ref: String,
-    contract_expires: String,
-    security_contact: String,
-    sha256: bool,
-    sha384: bool,
-    sha512: bool,
-    min_rsa_bits: i32,
-    require_timestamp: bool,
-    version: i32,
-}
-
-#[derive(Template)]
-#[template(path = "vendor_form.html")]
-struct VendorFormPage {
-    layout: Layout,
-    error: Option<String>,
-    csrf: String,
-    editing: bool,
-    action: String,
-    form: VendorFormData,
-}
-
-#[derive(Deserialize, Default)]
-struct VendorForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    contract_ref: String,
-    #[serde(default)]
-    contract_expires: String,
-    #[serde(default)]
-    security_contact: String,
-    #[serde(default)]
-    sha256: Option<String>,
-    #[serde(default)]
-    sha384: Option<String>,
-    #[serde(default)]
-    sha512: Option<String>,
-    #[serde(default)]
-    min_rsa_bits: String,
-    #[serde(default)]
-    require_timestamp: Option<String>,
-    #[serde(default)]
-    version: String,
-}
-
-impl VendorForm {
-    fn data(&self) -> VendorFormData {
-        VendorFormData {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            contract_ref: self.contract_ref.clone(),
-            contract_expires: self.contract_expires.clone(),
-            security_contact: self.security_contact.clone(),
-            sha256: self.sha256.is_some(),
-            sha384: self.sha384.is_some(),
-            sha512: self.sha512.is_some(),
-            min_rsa_bits: self.min_rsa_bits.parse().unwrap_or(2048),
-            require_timestamp: self.require_timestamp.is_some(),
-            version: self.version.parse().unwrap_or(0),
-        }
-    }
-    fn request(&self) -> Result<VendorRequest, ApiError> {
-        let mut digests = Vec::new();
-        for (on, name) in [
-            (&self.sha256, "sha256"),
-            (&self.sha384, "sha384"),
-            (&self.sha512, "sha512"),
-        ] {
-            if on.is_some() {
-                digests.push(name.to_string());
-            }
-        }
-        let min_rsa_bits = self.min_rsa_bits.trim().parse::<i32>().map_err(|_| {
-            ApiError::BadRequest("the minimum RSA key size must be a number".into())
-        })?;
-        let contract_expires = match self.contract_expires.trim() {
-            "" => None,
-            d => Some(format!("{d}T00:00:00Z")),
-        };
-        Ok(VendorRequest {
-            id: Some(self.id.trim().to_string()),
-            name: self.name.clone(),
-            contract_ref: self.contract_ref.trim().to_string(),
-            contract_expires,
-            security_contact: self.security_contact.trim().to_string(),
-            policy: Some(SigningTerms {
-                digests,
-                min_rsa_bits,
-                require_timestamp: self.require_timestamp.is_some(),
-            }),
-        })
-    }
-}
-
-fn vendor_form_page(
-    user: &PageUser,
-    editing: bool,
-    form: VendorFormData,
-    error: Option<String>,
-    status: StatusCode,
-) -> HttpResponse {
-    let action = if editing {
-        format!("/vendors/{}/edit", seg(&form.id))
-    } else {
-        "/vendors/new".into()
-    };
-    html(
-        status,
-        VendorFormPage {
-            layout: Layout::new(user, "vendors", None),
-            error,
-            csrf: user.csrf.clone(),
-            editing,
-            action,
-            form,
-        }
-        .render(),
-    )
-}
-
-#[get("/vendors/new")]
-async fn vendor_new_form(user: PageUser) -> PageResult {
-    user.require(PROCUREMENT, "create vendors")?;
-    let form = VendorFormData {
-        sha256: true,
-        sha384: true,
-        sha512: true,
-        min_rsa_bits: 2048,
-        ..Default::default()
-    };
-    Ok(vendor_form_page(&user, false, form, None, StatusCode::OK))
-}
-
-#[post("/vendors/new")]
-async fn vendor_create(
-    state: web::Data<AppState>,
-    user: PageUser,
-    form: web::Form<VendorForm>,
-) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    user.require(PROCUREMENT, "create vendors")?;
-    let req = match form.request() {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(vendor_form_page(
-                &user,
-                false,
-                form.data(),
-                Some(e.to_string()),
-                StatusCode::BAD_REQUEST,
-            ));
-        }
-    };
-    let actor = user.actor();
-    match crate::api::with_conn(&state, move |c| vendors::create_vendor(c, &actor, req)).await {
-        Ok(v) => Ok(redirect_done(
-            &format!("/vendors/{}", seg(&v.id)),
-            "Vendor created.",
-        )),
-        Err(e) => {
-            let (status, message) = refusal(e)?;
-            Ok(vendor_form_page(
-                &user,
-                false,
-                form.data(),
-                Some(message),
-                status,
-            ))
-        }
-    }
-}
-
-#[get("/vendors/{id}/edit")]
-async fn vendor_edit_form(
-    state: web::Data<AppState>,
-    user: PageUser,
-    id: web::Path<String>,
-) -> PageResult {
-    user.require(PROCUREMENT, "edit vendors")?;
-    let id = id.into_inner();
-    let actor = user.actor();
-    let v = db(&state, &user, move |c| vendors::get(c, &actor, &id)).await?;
-    let form = VendorFormData {
-        sha256: v.digests.split(',').any(|d| d == "sha256"),
-        sha384: v.digests.split(',').any(|d| d == "sha384"),
-        sha512: v.digests.split(',').any(|d| d == "sha512"),
-        contract_expires: v.contract_expires.map(day).unwrap_or_default(),
-        id: v.id,
-        name: v.name,
-        contract_ref: v.contract_ref,
-        security_contact: v.security_contact,
-        min_rsa_bits: v.min_rsa_bits,
-        require_timestamp: v.require_timestamp,
-        version: v.row_version,
-    };
-    Ok(vendor_form_page(&user, true, form, None, StatusCode::OK))
-}
-
-#[post("/vendors/{id}/edit")]
-async fn vendor_update(
-    state: web::Data<AppState>,
-    user: PageUser,
-    id: web::Path<String>,
-    form: web::Form<VendorForm>,
-) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    user.require(PROCUREMENT, "edit vendors")?;
-    let id = id.into_inner();
-    let mut data = form.data();
-    data.id = id.clone();
-    let expected: i32 = form.version.parse().unwrap_or(-1);
-    let mut req = match form.request() {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(vendor_form_page(
-                &user,
-                true,
-                data,
-                Some(e.to_string()),
-                StatusCode::BAD_REQUEST,
-            ));
-        }
-    };
-    req.id = None;
-    let actor = user.actor();
-    let vid = id.clone();
-    match crate::api::with_conn(&state, move |c| {
-        vendors::update_vendor(c, &actor, vid, expected, req)
-    })
-    .await
-    {
-        Ok(_) => Ok(redirect_done(
-            &format!("/vendors/{}", seg(&id)),
-            "Vendor saved.",
-        )),
-        Err(e) => {
-            let (status, message) = refusal(e)?;
-            Ok(vendor_form_page(&user, true, data, Some(message), status))
-        }
-    }
-}
-
-/// Reads a multipart form (certificate or CRL upload) with size limits:
-/// at most 16 fields of at most 1 MiB each.
-pub(super) async fn read_multipart(
-    mut payload: actix_multipart::Multipart,
-) -> Result<std::collections::HashMap<String, Vec<u8>>, PageError> {
-    const FIELD_LIMIT: usize = 1024 * 1024;
-    let mut fields = std::collections::HashMap::new();
-    while let Some(item) = payload.next().await {
-        let mut field = item.map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
-        let name = field.name().unwrap_or_default().to_string();
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
-            if data.len() + chunk.len() > FIELD_LIMIT {
-                return Err(ApiError::BadRequest(format!(
-                    "the form field '{name}' is larger than 1 MiB; a certificate or CRL file of that size is not accepted here"
-                ))
-                .into());
-            }
-            data.extend_from_slice(&chunk);
-        }
-        if fields.len() > 16 {
-            return Err(ApiError::BadRequest("too many form fields".into()).into());
-        }
-        fields.insert(name, data);
-    }
-    Ok(fields)
-}
-
-/// A text field of a multipart form (trimmed; empty when absent).
-pub(super) fn text_field(fields: &std::collections::HashMap<String, Vec<u8>>, k: &str) -> String {
-    fields
-        .get(k)
-        .map(|v| String::from_utf8_lossy(v).trim().to_string())
-        .unwrap_or_default()
-}
-
 #[post("/vendors/{id}/certificates")]
 async fn certificate_upload(
     state: web::Data<AppState>,
@@ -519,26 +234,18 @@ async fn certificate_upload(
         certificates::upload(c, &actor, vid, role, CertificateSource::Form(bytes))
     })
     .await;
-    match result {
-        Ok((c, warnings)) => {
-            let note = if warnings.is_empty() {
-                String::new()
-            } else {
-                format!(" Capability warning: {}.", warnings.join("; "))
-            };
-            Ok(redirect_done(
-                &format!("/vendors/{}", seg(&id)),
-                &format!(
-                    "Certificate registered: {} (SHA-256 {}).{note}",
-                    c.subject, c.sha256
-                ),
-            ))
-        }
-        Err(e) => {
-            let (status, message) = refusal(e)?;
-            vendor_page(&state, user, id, None, Some(message), status).await
-        }
-    }
+    let message = |(c, warnings): (schema::models::Certificate, Vec<String>)| {
+        let note = if warnings.is_empty() {
+            String::new()
+        } else {
+            format!(" Capability warning: {}.", warnings.join("; "))
+        };
+        format!(
+            "Certificate registered: {} (SHA-256 {}).{note}",
+            c.subject, c.sha256
+        )
+    };
+    after_change(&state, user, id, result.map(message)).await
 }
 
 #[derive(Deserialize)]
@@ -566,20 +273,17 @@ async fn component_create(
     };
     let actor = user.actor();
     let vid = id.clone();
-    match crate::api::with_conn(&state, move |c| {
+    let done = crate::api::with_conn(&state, move |c| {
         components::create_component(c, &actor, vid, body)
     })
+    .await;
+    after_change(
+        &state,
+        user,
+        id,
+        done.map(|c| format!("Component {} authorised.", c.name)),
+    )
     .await
-    {
-        Ok(c) => Ok(redirect_done(
-            &format!("/vendors/{}", seg(&id)),
-            &format!("Component {} authorised.", c.name),
-        )),
-        Err(e) => {
-            let (status, message) = refusal(e)?;
-            vendor_page(&state, user, id, None, Some(message), status).await
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -618,34 +322,123 @@ async fn floor_set(
     })
     .await?;
     let actor = user.actor();
-    match crate::api::with_conn(&state, move |c| {
+    let done = crate::api::with_conn(&state, move |c| {
         components::set_component_floor(c, &actor, name, expected, body)
     })
+    .await;
+    let message = |c: schema::models::Component| {
+        format!(
+            "Floor of {} set to {}.",
+            c.name,
+            c.min_version.unwrap_or_else(|| "none".into())
+        )
+    };
+    after_change(&state, user, vendor, done.map(message)).await
+}
+
+#[derive(Deserialize)]
+struct IdentityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    issuer: String,
+    #[serde(default)]
+    san: String,
+    #[serde(default)]
+    san_regex: String,
+}
+
+#[post("/vendors/{id}/sigstore-identities")]
+async fn identity_add(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    form: web::Form<IdentityForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(PROCUREMENT, "register Sigstore identities")?;
+    let id = id.into_inner();
+    let body = IdentityRequest {
+        issuer: form.issuer.trim().to_string(),
+        san: non_empty(&form.san),
+        san_regex: non_empty(&form.san_regex),
+    };
+    let actor = user.actor();
+    let vid = id.clone();
+    let done = crate::api::with_conn(&state, move |c| {
+        sigstore::add_identity(c, &actor, &vid, body)
+    })
+    .await;
+    after_change(
+        &state,
+        user,
+        id,
+        done.map(|_| "Sigstore identity added.".to_string()),
+    )
     .await
-    {
-        Ok(c) => Ok(redirect_done(
+}
+
+#[derive(Deserialize)]
+struct KeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    pem: String,
+}
+
+#[post("/vendors/{id}/sigstore-keys")]
+async fn key_add(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    form: web::Form<KeyForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(PROCUREMENT, "register Sigstore keys")?;
+    let id = id.into_inner();
+    let body = KeyRequest {
+        pem: form.pem.trim().to_string(),
+    };
+    let actor = user.actor();
+    let vid = id.clone();
+    let done =
+        crate::api::with_conn(&state, move |c| sigstore::add_key(c, &actor, &vid, body)).await;
+    after_change(
+        &state,
+        user,
+        id,
+        done.map(|k| format!("Sigstore key added (SHA-256 {}).", k.sha256)),
+    )
+    .await
+}
+
+/// Back to the vendor page after a form on it: with the message when the
+/// change was made, or the page again with the refusal.
+async fn after_change(
+    state: &web::Data<AppState>,
+    user: PageUser,
+    vendor: String,
+    done: Result<String, ApiError>,
+) -> PageResult {
+    match done {
+        Ok(message) => Ok(redirect_done(
             &format!("/vendors/{}", seg(&vendor)),
-            &format!(
-                "Floor of {} set to {}.",
-                c.name,
-                c.min_version.unwrap_or_else(|| "none".into())
-            ),
+            &message,
         )),
         Err(e) => {
             let (status, message) = refusal(e)?;
-            vendor_page(&state, user, vendor, None, Some(message), status).await
+            vendor_page(state, user, vendor, None, Some(message), status).await
         }
     }
 }
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(vendor_new_form)
-        .service(vendor_create)
-        .service(vendors_list)
-        .service(vendor_edit_form)
-        .service(vendor_update)
+    super::vendor_form::routes(cfg);
+    cfg.service(vendors_list)
         .service(certificate_upload)
         .service(component_create)
         .service(vendor_detail)
-        .service(floor_set);
+        .service(floor_set)
+        .service(identity_add)
+        .service(key_add);
 }

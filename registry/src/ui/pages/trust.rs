@@ -1,0 +1,147 @@
+//! Trust roots that are not a vendor's: time-stamping authorities (RFC 3161)
+//! and Sigstore trusted roots, each listed with a form to add one.
+
+use super::{
+    Done, Layout, PageResult, db, flash_of, html, read_multipart, redirect_done, refusal,
+    text_field,
+};
+use crate::service::sigstore::{self, TrustedRootRequest, TrustedRootView};
+use crate::service::tsa::{self, TsaAnchorRequest, TsaAnchorView};
+use crate::service::{SECURITY, ServiceError};
+use crate::state::AppState;
+use crate::ui::session::PageUser;
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "trust.html")]
+struct TrustPage {
+    layout: Layout,
+    csrf: String,
+    can_edit: bool,
+    error: Option<String>,
+    tsas: Vec<TsaAnchorView>,
+    roots: Vec<TrustedRootView>,
+}
+
+async fn trust_page(
+    state: &web::Data<AppState>,
+    user: &PageUser,
+    status: StatusCode,
+    flash: Option<String>,
+    error: Option<String>,
+) -> PageResult {
+    let actor = user.actor();
+    let (tsas, roots) = db(state, user, move |c| {
+        let roots = sigstore::roots(c, &actor)?
+            .into_iter()
+            .map(sigstore::root_view)
+            .collect();
+        Ok((tsa::list(c, &actor)?, roots))
+    })
+    .await?;
+    Ok(html(
+        status,
+        TrustPage {
+            layout: Layout::new(user, "trust", flash),
+            csrf: user.csrf.clone(),
+            can_edit: user.can(SECURITY),
+            error,
+            tsas,
+            roots,
+        }
+        .render(),
+    ))
+}
+
+#[get("/trust")]
+async fn trust(state: web::Data<AppState>, user: PageUser, q: web::Query<Done>) -> PageResult {
+    trust_page(&state, &user, StatusCode::OK, flash_of(&q), None).await
+}
+
+/// The uploaded file, or else the pasted text, as UTF-8 text.
+fn file_or_text(
+    fields: &std::collections::HashMap<String, Vec<u8>>,
+    pasted: &str,
+    what: &str,
+) -> Result<String, ServiceError> {
+    match fields.get("file").filter(|f| !f.is_empty()) {
+        Some(f) => String::from_utf8(f.clone())
+            .map_err(|_| ServiceError::Invalid(format!("the {what} file is not text"))),
+        None if !text_field(fields, pasted).is_empty() => Ok(text_field(fields, pasted)),
+        None => Err(ServiceError::Invalid(format!("choose a {what} file"))),
+    }
+}
+
+#[post("/trust/tsa-anchors")]
+async fn tsa_add(
+    state: web::Data<AppState>,
+    user: PageUser,
+    payload: actix_multipart::Multipart,
+) -> PageResult {
+    let fields = read_multipart(payload).await?;
+    user.check_csrf(&text_field(&fields, "csrf"))?;
+    user.require(SECURITY, "trust TSAs")?;
+    let actor = user.actor();
+    let result = match file_or_text(&fields, "pem", "certificate (PEM)") {
+        Ok(pem) => {
+            let body = TsaAnchorRequest {
+                pem: Some(pem),
+                der_base64: None,
+            };
+            crate::api::with_conn(&state, move |c| tsa::add(c, &actor, body)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(t) => Ok(redirect_done(
+            "/trust",
+            &format!("TSA anchor {} trusted (SHA-256 {}).", t.subject, t.sha256),
+        )),
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            trust_page(&state, &user, status, None, Some(m)).await
+        }
+    }
+}
+
+#[post("/trust/sigstore-roots")]
+async fn root_add(
+    state: web::Data<AppState>,
+    user: PageUser,
+    payload: actix_multipart::Multipart,
+) -> PageResult {
+    let fields = read_multipart(payload).await?;
+    user.check_csrf(&text_field(&fields, "csrf"))?;
+    user.require(SECURITY, "import Sigstore trusted roots")?;
+    let name = text_field(&fields, "name");
+    let actor = user.actor();
+    let result = match file_or_text(&fields, "json", "trusted_root.json").and_then(|t| {
+        serde_json::from_str::<serde_json::Value>(&t)
+            .map_err(|e| ServiceError::Invalid(format!("trusted_root.json is not JSON: {e}")))
+    }) {
+        Ok(trusted_root) => {
+            let body = TrustedRootRequest { name, trusted_root };
+            crate::api::with_conn(&state, move |c| sigstore::add_root(c, &actor, body)).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
+        Ok(r) => Ok(redirect_done(
+            "/trust",
+            &format!(
+                "Sigstore trusted root '{}' imported (SHA-256 {}).",
+                r.name, r.sha256
+            ),
+        )),
+        Err(e) => {
+            let (status, m) = refusal(e)?;
+            trust_page(&state, &user, status, None, Some(m)).await
+        }
+    }
+}
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(trust).service(tsa_add).service(root_add);
+}

@@ -1,0 +1,274 @@
+//! The vendor form: create a vendor, edit its contract terms.
+
+use super::{Layout, PageResult, db, html, redirect_done, refusal, seg};
+use crate::error::ApiError;
+use crate::service::vendors::{self, SigningTerms, VendorRequest};
+use crate::service::{PROCUREMENT, time_str};
+use crate::state::AppState;
+use crate::ui::session::PageUser;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+fn day(t: i64) -> String {
+    time_str(t).chars().take(10).collect()
+}
+
+#[derive(Default)]
+struct VendorFormData {
+    id: String,
+    name: String,
+    contract_ref: String,
+    contract_expires: String,
+    security_contact: String,
+    sha256: bool,
+    sha384: bool,
+    sha512: bool,
+    min_rsa_bits: i32,
+    require_timestamp: bool,
+    version: i32,
+}
+
+#[derive(Template)]
+#[template(path = "vendor_form.html")]
+struct VendorFormPage {
+    layout: Layout,
+    error: Option<String>,
+    csrf: String,
+    editing: bool,
+    action: String,
+    form: VendorFormData,
+}
+
+#[derive(Deserialize, Default)]
+struct VendorForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    contract_ref: String,
+    #[serde(default)]
+    contract_expires: String,
+    #[serde(default)]
+    security_contact: String,
+    #[serde(default)]
+    sha256: Option<String>,
+    #[serde(default)]
+    sha384: Option<String>,
+    #[serde(default)]
+    sha512: Option<String>,
+    #[serde(default)]
+    min_rsa_bits: String,
+    #[serde(default)]
+    require_timestamp: Option<String>,
+    #[serde(default)]
+    version: String,
+}
+
+impl VendorForm {
+    fn data(&self) -> VendorFormData {
+        VendorFormData {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            contract_ref: self.contract_ref.clone(),
+            contract_expires: self.contract_expires.clone(),
+            security_contact: self.security_contact.clone(),
+            sha256: self.sha256.is_some(),
+            sha384: self.sha384.is_some(),
+            sha512: self.sha512.is_some(),
+            min_rsa_bits: self.min_rsa_bits.parse().unwrap_or(2048),
+            require_timestamp: self.require_timestamp.is_some(),
+            version: self.version.parse().unwrap_or(0),
+        }
+    }
+    fn request(&self) -> Result<VendorRequest, ApiError> {
+        let mut digests = Vec::new();
+        for (on, name) in [
+            (&self.sha256, "sha256"),
+            (&self.sha384, "sha384"),
+            (&self.sha512, "sha512"),
+        ] {
+            if on.is_some() {
+                digests.push(name.to_string());
+            }
+        }
+        let min_rsa_bits = self.min_rsa_bits.trim().parse::<i32>().map_err(|_| {
+            ApiError::BadRequest("the minimum RSA key size must be a number".into())
+        })?;
+        let contract_expires = match self.contract_expires.trim() {
+            "" => None,
+            d => Some(format!("{d}T00:00:00Z")),
+        };
+        Ok(VendorRequest {
+            id: Some(self.id.trim().to_string()),
+            name: self.name.clone(),
+            contract_ref: self.contract_ref.trim().to_string(),
+            contract_expires,
+            security_contact: self.security_contact.trim().to_string(),
+            policy: Some(SigningTerms {
+                digests,
+                min_rsa_bits,
+                require_timestamp: self.require_timestamp.is_some(),
+            }),
+        })
+    }
+}
+
+fn vendor_form_page(
+    user: &PageUser,
+    editing: bool,
+    form: VendorFormData,
+    error: Option<String>,
+    status: StatusCode,
+) -> HttpResponse {
+    let action = if editing {
+        format!("/vendors/{}/edit", seg(&form.id))
+    } else {
+        "/vendors/new".into()
+    };
+    html(
+        status,
+        VendorFormPage {
+            layout: Layout::new(user, "vendors", None),
+            error,
+            csrf: user.csrf.clone(),
+            editing,
+            action,
+            form,
+        }
+        .render(),
+    )
+}
+
+#[get("/vendors/new")]
+async fn vendor_new_form(user: PageUser) -> PageResult {
+    user.require(PROCUREMENT, "create vendors")?;
+    let form = VendorFormData {
+        sha256: true,
+        sha384: true,
+        sha512: true,
+        min_rsa_bits: 2048,
+        ..Default::default()
+    };
+    Ok(vendor_form_page(&user, false, form, None, StatusCode::OK))
+}
+
+#[post("/vendors/new")]
+async fn vendor_create(
+    state: web::Data<AppState>,
+    user: PageUser,
+    form: web::Form<VendorForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(PROCUREMENT, "create vendors")?;
+    let req = match form.request() {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(vendor_form_page(
+                &user,
+                false,
+                form.data(),
+                Some(e.to_string()),
+                StatusCode::BAD_REQUEST,
+            ));
+        }
+    };
+    let actor = user.actor();
+    match crate::api::with_conn(&state, move |c| vendors::create_vendor(c, &actor, req)).await {
+        Ok(v) => Ok(redirect_done(
+            &format!("/vendors/{}", seg(&v.id)),
+            "Vendor created.",
+        )),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            Ok(vendor_form_page(
+                &user,
+                false,
+                form.data(),
+                Some(message),
+                status,
+            ))
+        }
+    }
+}
+
+#[get("/vendors/{id}/edit")]
+async fn vendor_edit_form(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+) -> PageResult {
+    user.require(PROCUREMENT, "edit vendors")?;
+    let id = id.into_inner();
+    let actor = user.actor();
+    let v = db(&state, &user, move |c| vendors::get(c, &actor, &id)).await?;
+    let form = VendorFormData {
+        sha256: v.digests.split(',').any(|d| d == "sha256"),
+        sha384: v.digests.split(',').any(|d| d == "sha384"),
+        sha512: v.digests.split(',').any(|d| d == "sha512"),
+        contract_expires: v.contract_expires.map(day).unwrap_or_default(),
+        id: v.id,
+        name: v.name,
+        contract_ref: v.contract_ref,
+        security_contact: v.security_contact,
+        min_rsa_bits: v.min_rsa_bits,
+        require_timestamp: v.require_timestamp,
+        version: v.row_version,
+    };
+    Ok(vendor_form_page(&user, true, form, None, StatusCode::OK))
+}
+
+#[post("/vendors/{id}/edit")]
+async fn vendor_update(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    form: web::Form<VendorForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(PROCUREMENT, "edit vendors")?;
+    let id = id.into_inner();
+    let mut data = form.data();
+    data.id = id.clone();
+    let expected: i32 = form.version.parse().unwrap_or(-1);
+    let mut req = match form.request() {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(vendor_form_page(
+                &user,
+                true,
+                data,
+                Some(e.to_string()),
+                StatusCode::BAD_REQUEST,
+            ));
+        }
+    };
+    req.id = None;
+    let actor = user.actor();
+    let vid = id.clone();
+    match crate::api::with_conn(&state, move |c| {
+        vendors::update_vendor(c, &actor, vid, expected, req)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect_done(
+            &format!("/vendors/{}", seg(&id)),
+            "Vendor saved.",
+        )),
+        Err(e) => {
+            let (status, message) = refusal(e)?;
+            Ok(vendor_form_page(&user, true, data, Some(message), status))
+        }
+    }
+}
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(vendor_new_form)
+        .service(vendor_create)
+        .service(vendor_edit_form)
+        .service(vendor_update);
+}
