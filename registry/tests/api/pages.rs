@@ -592,3 +592,378 @@ async fn the_revocations_page_imports_a_crl_after_a_confirmation() {
         assert_eq!(s, 403);
     }
 }
+
+/// The secret shown once on the Access page.
+fn shown_secret(body: &str) -> String {
+    let i = body.find("id=\"secret\"").unwrap_or_else(|| panic!("no secret shown: {body}"));
+    let v = body[i..].find("value=\"").unwrap() + i + 7;
+    body[v..].split('"').next().unwrap().to_string()
+}
+
+fn sigstore_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/sigstore")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Every operation the API has for products, Sigstore trust and TSA
+/// anchors has a page calling the same service function: a product is
+/// defined and edited, identities and keys are added on the vendor page,
+/// TSA anchors and trusted roots on the Trust roots page; bad input is
+/// refused with the reason and a role that may not is refused.
+#[actix_rt::test]
+async fn products_sigstore_and_tsa_have_pages() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let sec = h.token(Role::Security);
+        let (sc, scsrf, _) = sign_in(&app, &sec, false).await;
+
+        // Products: the form, a refusal (unknown algorithm), a definition, an edit.
+        let f = page(&app, "GET", "/products/new", &sc, None, &[]).await;
+        assert_eq!(f.status, 200);
+        assert!(f.body.contains("name=\"stage7_name\""), "eight stage rows");
+        let bad = format!(
+            "csrf={scsrf}&id=gw-7&name=GW7&stage0_name=rom&stage0_alg=rsa-1024&stage0_components=acme-wifi-fw"
+        );
+        let p = page(&app, "POST", "/products/new", &sc, Some(&bad), &[]).await;
+        assert_eq!(p.status, 400, "{}", p.body);
+        assert!(
+            p.body.contains("rsa-1024"),
+            "the reason names it: {}",
+            p.body
+        );
+        assert!(
+            p.body.contains("value=\"GW7\""),
+            "the form keeps what was typed"
+        );
+        let good = format!(
+            "csrf={scsrf}&id=gw-7&name=GW7&stage0_name=rom&stage0_alg=ecdsa-p256&stage0_alg=rsa-2048&stage0_components=acme-wifi-fw&stage1_name=&stage1_components="
+        );
+        let p = page(&app, "POST", "/products/new", &sc, Some(&good), &[]).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        assert_eq!(
+            p.location.as_deref().map(|l| l.split('?').next().unwrap()),
+            Some("/products/gw-7")
+        );
+        let (_, _, list) = call(&app, "GET", "/api/v1/products", Some(&a), None, &[]).await;
+        assert_eq!(
+            list[0]["stages"],
+            json!([{"name": "rom", "algorithms": ["ecdsa-p256", "rsa-2048"], "components": ["acme-wifi-fw"]}])
+        );
+        let e = page(&app, "GET", "/products/gw-7/edit", &sc, None, &[]).await;
+        assert!(
+            e.body.contains("value=\"ecdsa-p256\" checked"),
+            "{}",
+            e.body
+        );
+        let edit = format!(
+            "csrf={scsrf}&version=1&name=GW7b&stage0_name=rom&stage0_alg=ecdsa-p256&stage0_components=acme-wifi-fw&stage1_name=os&stage1_alg=ed25519&stage1_components="
+        );
+        let p = page(&app, "POST", "/products/gw-7/edit", &sc, Some(&edit), &[]).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let stale = page(&app, "POST", "/products/gw-7/edit", &sc, Some(&edit), &[]).await;
+        assert_eq!(stale.status, 412, "an edit from an old read is refused");
+        let (_, _, list) = call(&app, "GET", "/api/v1/products", Some(&a), None, &[]).await;
+        assert_eq!(list[0]["name"], "GW7b");
+        assert_eq!(list[0]["stages"].as_array().unwrap().len(), 2);
+
+        // Sigstore identity and key on the vendor page (procurement's forms).
+        let proc_ = h.token(Role::Procurement);
+        let (pc, pcsrf, _) = sign_in(&app, &proc_, false).await;
+        let v = page(&app, "GET", "/vendors/acme", &pc, None, &[]).await;
+        assert!(
+            v.body
+                .contains("action=\"/vendors/acme/sigstore-identities\"")
+        );
+        let form = format!(
+            "csrf={pcsrf}&issuer={}&san_regex={}",
+            super::ui::enc("https://token.actions.githubusercontent.com"),
+            super::ui::enc("(unclosed")
+        );
+        let p = page(
+            &app,
+            "POST",
+            "/vendors/acme/sigstore-identities",
+            &pc,
+            Some(&form),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400, "{}", p.body);
+        let form = format!(
+            "csrf={pcsrf}&issuer={}&san={}",
+            super::ui::enc("https://token.actions.githubusercontent.com"),
+            super::ui::enc(
+                "https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main"
+            )
+        );
+        let p = page(
+            &app,
+            "POST",
+            "/vendors/acme/sigstore-identities",
+            &pc,
+            Some(&form),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let key = String::from_utf8(sigstore_fixture("managed-key.pub")).unwrap();
+        let form = format!("csrf={pcsrf}&pem={}", super::ui::enc(&key));
+        let p = page(
+            &app,
+            "POST",
+            "/vendors/acme/sigstore-keys",
+            &pc,
+            Some(&form),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let p = page(
+            &app,
+            "POST",
+            "/vendors/acme/sigstore-keys",
+            &pc,
+            Some(&form),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 409, "the same key twice: {}", p.body);
+        let (_, _, ids) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/sigstore-identities",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(ids.as_array().unwrap().len(), 1);
+        let (_, _, keys) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/sigstore-keys",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(keys.as_array().unwrap().len(), 1);
+        let p = page(
+            &app,
+            "POST",
+            "/vendors/acme/sigstore-keys",
+            &sc,
+            Some(&format!("csrf={scsrf}&pem=x")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403, "security does not register vendor keys");
+
+        // Trust roots: a TSA anchor (a leaf refused, the root accepted) and a Sigstore root.
+        let t = page(&app, "GET", "/trust", &sc, None, &[]).await;
+        assert_eq!(t.status, 200);
+        assert!(
+            t.body.contains("CN=Test TSA Root,O=Tollgate Test"),
+            "{}",
+            t.body
+        );
+        let leaf = pem("acme-signer-p256.pem");
+        let (s, body) = post_multipart(
+            &app,
+            "/trust/tsa-anchors",
+            &sc,
+            &[("csrf", &scsrf), ("pem", &leaf)],
+            None,
+        )
+        .await;
+        assert_eq!(s, 400, "{body}");
+        assert!(body.contains("not a CA certificate"), "{body}");
+        let (s, body) = post_multipart(
+            &app,
+            "/trust/sigstore-roots",
+            &sc,
+            &[("csrf", &scsrf), ("name", "public-good")],
+            Some(("x.json", b"{\"not\": \"a root\"}")),
+        )
+        .await;
+        assert_eq!(s, 400, "{body}");
+        let root = sigstore_fixture("trusted_root-public-good.json");
+        let (s, body) = post_multipart(
+            &app,
+            "/trust/sigstore-roots",
+            &sc,
+            &[("csrf", &scsrf), ("name", "public-good")],
+            Some(("trusted_root.json", &root)),
+        )
+        .await;
+        assert_eq!(s, 303, "{body}");
+        let (_, _, roots) = call(
+            &app,
+            "GET",
+            "/api/v1/sigstore-trusted-roots",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(roots[0]["name"], "public-good");
+        let t = page(&app, "GET", "/trust", &pc, None, &[]).await;
+        assert!(t.body.contains("public-good"));
+        assert!(
+            !t.body.contains("action=\"/trust/"),
+            "procurement sees no trust forms"
+        );
+        let (s, _) = post_multipart(
+            &app,
+            "/trust/sigstore-roots",
+            &pc,
+            &[("csrf", &pcsrf), ("name", "x")],
+            Some(("r.json", &root)),
+        )
+        .await;
+        assert_eq!(s, 403);
+    }
+}
+
+/// Users on the Access page: created with a generated password shown once
+/// (which then signs in), the password reset (the old one and the open
+/// sessions stop working), all audited.
+#[actix_rt::test]
+async fn admins_create_users_and_reset_passwords_on_the_access_page() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let (c, csrf, _) = sign_in(&app, &h.admin, false).await;
+        let p = page(
+            &app,
+            "POST",
+            "/users",
+            &c,
+            Some(&format!("csrf={csrf}&username=ana&role=emperor")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400);
+        let p = page(
+            &app,
+            "POST",
+            "/users",
+            &c,
+            Some("csrf=&username=ana&role=auditor"),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403, "CSRF");
+        let p = page(
+            &app,
+            "POST",
+            "/users",
+            &c,
+            Some(&format!("csrf={csrf}&username=ana&role=auditor")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        let pw = shown_secret(&p.body);
+        assert_eq!(pw.len(), 20);
+        let again = page(
+            &app,
+            "POST",
+            "/users",
+            &c,
+            Some(&format!("csrf={csrf}&username=ana&role=auditor")),
+            &[],
+        )
+        .await;
+        assert_eq!(again.status, 409, "{}", again.body);
+        let session = super::ui::password_session(&app, "ana", &pw).await;
+        assert!(session.is_some(), "the generated password signs in");
+
+        let p = page(
+            &app,
+            "POST",
+            "/users/ana/password",
+            &c,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400, "the confirmation box");
+        let p = page(
+            &app,
+            "POST",
+            "/users/ana/password",
+            &c,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        let pw2 = shown_secret(&p.body);
+        assert_ne!(pw, pw2);
+        assert!(
+            super::ui::password_session(&app, "ana", &pw)
+                .await
+                .is_none(),
+            "the old password is gone"
+        );
+        let old = page(&app, "GET", "/", &session.unwrap(), None, &[]).await;
+        assert_eq!(old.status, 303, "the open session ended");
+        assert!(
+            super::ui::password_session(&app, "ana", &pw2)
+                .await
+                .is_some()
+        );
+        let p = page(
+            &app,
+            "POST",
+            "/users/nobody/password",
+            &c,
+            Some(&format!("csrf={csrf}&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 404);
+        let (_, _, log) = call(
+            &app,
+            "GET",
+            "/api/v1/audit?limit=10",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        let acts: Vec<_> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["entity"] == "user")
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(acts, ["reset-password", "create"], "{log}");
+        assert!(
+            !log.to_string().contains(&pw2),
+            "no password in the audit log"
+        );
+
+        let aud = h.token(Role::Auditor);
+        let (ac, acsrf, _) = sign_in(&app, &aud, false).await;
+        let p = page(
+            &app,
+            "POST",
+            "/users",
+            &ac,
+            Some(&format!("csrf={acsrf}&username=eve&role=admin")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403);
+    }
+}

@@ -954,7 +954,7 @@ async fn admins_manage_tokens_on_a_page_and_revocation_ends_web_sessions() {
 }
 
 /// Signs in with a user name and password; the session cookie, if accepted.
-async fn password_session<S, B>(app: &S, user: &str, pw: &str) -> Option<String>
+pub async fn password_session<S, B>(app: &S, user: &str, pw: &str) -> Option<String>
 where
     S: actix_web::dev::Service<
             actix_http::Request,

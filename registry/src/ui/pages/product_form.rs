@@ -70,7 +70,9 @@ fn rows_of(form: &Posted) -> Vec<StageRow> {
 /// The stages of the non-empty rows (the service validates them).
 fn stages_of(rows: &[StageRow]) -> Vec<Stage> {
     rows.iter()
-        .filter(|r| !r.name.is_empty() || !r.algorithms.is_empty() || !r.components.trim().is_empty())
+        .filter(|r| {
+            !r.name.is_empty() || !r.algorithms.is_empty() || !r.components.trim().is_empty()
+        })
         .map(|r| Stage {
             name: r.name.clone(),
             algorithms: r.algorithms.clone(),
@@ -130,7 +132,16 @@ fn form_page(
 #[get("/products/new")]
 async fn product_new_form(user: PageUser) -> PageResult {
     user.require(SECURITY, "define products")?;
-    Ok(form_page(&user, false, "", "", 0, vec![], None, StatusCode::OK))
+    Ok(form_page(
+        &user,
+        false,
+        "",
+        "",
+        0,
+        vec![],
+        None,
+        StatusCode::OK,
+    ))
 }
 
 #[post("/products/new")]
@@ -142,7 +153,10 @@ async fn product_create(
     user.check_csrf(value(&form, "csrf"))?;
     user.require(SECURITY, "define products")?;
     let rows = rows_of(&form);
-    let (id, name) = (value(&form, "id").trim().to_string(), value(&form, "name").to_string());
+    let (id, name) = (
+        value(&form, "id").trim().to_string(),
+        value(&form, "name").to_string(),
+    );
     let body = ProductRequest {
         id: Some(id.clone()),
         name: name.clone(),
@@ -156,7 +170,16 @@ async fn product_create(
         )),
         Err(e) => {
             let (status, m) = refusal(e)?;
-            Ok(form_page(&user, false, &id, &name, 0, rows, Some(m), status))
+            Ok(form_page(
+                &user,
+                false,
+                &id,
+                &name,
+                0,
+                rows,
+                Some(m),
+                status,
+            ))
         }
     }
 }
@@ -180,7 +203,16 @@ async fn product_edit_form(
             components: s.components.join(", "),
         })
         .collect();
-    Ok(form_page(&user, true, &p.id, &p.name, p.row_version, rows, None, StatusCode::OK))
+    Ok(form_page(
+        &user,
+        true,
+        &p.id,
+        &p.name,
+        p.row_version,
+        rows,
+        None,
+        StatusCode::OK,
+    ))
 }
 
 #[post("/products/{id}/edit")]
@@ -203,14 +235,27 @@ async fn product_update(
     };
     let actor = user.actor();
     let pid = id.clone();
-    match crate::api::with_conn(&state, move |c| products::update(c, &actor, &pid, expected, body)).await {
+    match crate::api::with_conn(&state, move |c| {
+        products::update(c, &actor, &pid, expected, body)
+    })
+    .await
+    {
         Ok(_) => Ok(redirect_done(
             &format!("/products/{}", seg(&id)),
             "Product saved.",
         )),
         Err(e) => {
             let (status, m) = refusal(e)?;
-            Ok(form_page(&user, true, &id, &name, expected, rows, Some(m), status))
+            Ok(form_page(
+                &user,
+                true,
+                &id,
+                &name,
+                expected,
+                rows,
+                Some(m),
+                status,
+            ))
         }
     }
 }
