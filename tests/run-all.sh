@@ -24,8 +24,11 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
 fi
 
-# The JSON allowlist is validated against its schema by Python's jsonschema.
+# The JSON allowlist is validated against its schema by Python's jsonschema;
+# schemathesis fuzzes the API from its OpenAPI document.
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
+command -v st >/dev/null || python3 -m pip install --quiet schemathesis
+command -v curl >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl; }
 
 # The tests need PostgreSQL at 127.0.0.1:5432 (or TOLLGATE_TEST_PG_URL).
 PG_URL=${TOLLGATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -45,3 +48,6 @@ cargo test --workspace --locked
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 cargo build --workspace --locked --bins
 node tests/browser/e2e.mjs
+
+# The API against its own OpenAPI document, by an independent fuzzer.
+bash tests/schemathesis.sh

@@ -79,6 +79,7 @@ pub fn app(
         .app_data(error::path_config())
         .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
         .split_for_parts();
+    let openapi = document_errors(openapi);
     app.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
         .app_data(crate::ui::form_config())
         .configure(crate::ui::pages::routes)
@@ -96,5 +97,70 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
         .split_for_parts();
+    document_errors(api)
+}
+
+/// Adds to every operation the error statuses it can answer with, in the
+/// one error shape, by the rules of `error.rs` and the extractors: 401/403
+/// where a token is needed, 400 where there is a body or a parameter to get
+/// wrong, 404 where the path names a record, 409 where a write can conflict
+/// (a duplicate, the brick check, the last admin token), 412/428 on
+/// `If-Match` updates, 413 where there is a body, and 500. The handlers'
+/// own `responses(...)` keep their specific descriptions.
+fn document_errors(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    fn add(op: &mut Operation, status: &str, description: &str) {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build(),
+                )
+            });
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", item.get.as_mut()),
+            ("post", item.post.as_mut()),
+            ("put", item.put.as_mut()),
+        ] {
+            let Some(op) = op else { continue };
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+            let has_path = path.contains('{');
+            let has_body = op.request_body.is_some();
+            if op.security.is_some() {
+                add(op, "401", "No bearer token, or an unknown or revoked one.");
+                add(op, "403", "The token's role may not do this.");
+            }
+            if has_body || has_query || has_path {
+                add(op, "400", "Invalid input; the message names the field.");
+            }
+            if has_path {
+                add(op, "404", "No such record.");
+            }
+            if method != "get" {
+                add(op, "409", "Conflicts with the current state (a duplicate, or a change the brick check refused).");
+            }
+            if method == "put" {
+                add(op, "412", "The record changed since it was read (If-Match).");
+                add(op, "428", "If-Match is required.");
+            }
+            if has_body {
+                add(op, "413", "The request body is over the limit.");
+            }
+            add(op, "500", "Internal error (logged; no detail is sent).");
+        }
+    }
     api
 }
