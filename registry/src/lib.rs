@@ -150,10 +150,18 @@ fn document_errors(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
                 add(op, "404", "No such record.");
             }
             if method != "get" {
-                add(op, "409", "Conflicts with the current state (a duplicate, or a change the brick check refused).");
+                add(
+                    op,
+                    "409",
+                    "Conflicts with the current state (a duplicate, or a change the brick check refused).",
+                );
             }
             if method == "put" {
-                add(op, "412", "The record changed since it was read (If-Match).");
+                add(
+                    op,
+                    "412",
+                    "The record changed since it was read (If-Match).",
+                );
                 add(op, "428", "If-Match is required.");
             }
             if has_body {

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 /// Upload one certificate.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "anchor", "pem": include_str!("../../../tests/fixtures/cms/certs/acme-root.pem")}))]
 pub struct CertificateUpload {
     /// `anchor` (a CA trusted for this vendor only) or `intermediate`.
     pub role: String,

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 /// Authorise a vendor for a component.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "acme-wifi-fw", "min_version": "1.5.0"}))]
 pub struct ComponentRequest {
     /// Component name (unique across vendors).
     pub name: String,
@@ -23,6 +24,7 @@ pub struct ComponentRequest {
 /// Change a floor.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"min_version": "1.6.0"}))]
 pub struct FloorRequest {
     /// The new floor (semantic version), or null to remove it.
     pub min_version: Option<String>,

@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 /// Create or replace a product.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "gw-100", "name": "Gateway 100", "stages": [{"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]}))]
 pub struct ProductRequest {
     /// Identifier (create only).
     #[serde(default)]

@@ -23,6 +23,7 @@ use x509_cert::crl::CertificateList;
 /// Revoke one certificate.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"pem": include_str!("../../../tests/fixtures/cms/certs/old-signer.pem"), "reason": "keyCompromise", "invalidity_date": "2026-08-16T00:00:00Z"}))]
 pub struct RevocationRequest {
     /// The revoked certificate (PEM)…
     #[serde(default)]
@@ -45,6 +46,7 @@ pub struct RevocationRequest {
 /// Import a CRL.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"pem": include_str!("../../../tests/fixtures/cms/certs/acme-int.crl.pem")}))]
 pub struct CrlImport {
     /// The CRL as PEM (`X509 CRL`)…
     #[serde(default)]

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 /// expression anchored at both ends).
 #[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"issuer": "https://token.actions.githubusercontent.com", "san": "https://github.com/acme/fw/.github/workflows/release.yml@refs/heads/main"}))]
 pub struct IdentityRequest {
     /// OIDC issuer, exact (`https://token.actions.githubusercontent.com`).
     pub issuer: String,

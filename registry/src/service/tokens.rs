@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 /// Create a token.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "station-3", "role": "inspector"}))]
 pub struct TokenRequest {
     /// A name for the audit log (`station-3`, `ci`).
     pub name: String,

@@ -25,6 +25,7 @@ pub struct TsaAnchorView {
 /// Add a TSA anchor.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"pem": include_str!("../../../tests/fixtures/cms/certs/tsa-root.pem")}))]
 pub struct TsaAnchorRequest {
     /// PEM…
     #[serde(default)]

@@ -52,6 +52,7 @@ impl Default for SigningTerms {
 /// Create or replace a vendor.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "acme", "name": "Acme Chips", "contract_ref": "C-2026-01", "contract_expires": "2027-12-31T00:00:00Z", "security_contact": "psirt@acme.example", "policy": {"digests": ["sha256", "sha384"], "min_rsa_bits": 3072, "require_timestamp": true}}))]
 pub struct VendorRequest {
     /// Identifier (create only; lowercase letters, digits, `-`, `_`).
     #[serde(default)]

@@ -595,7 +595,9 @@ async fn the_revocations_page_imports_a_crl_after_a_confirmation() {
 
 /// The secret shown once on the Access page.
 fn shown_secret(body: &str) -> String {
-    let i = body.find("id=\"secret\"").unwrap_or_else(|| panic!("no secret shown: {body}"));
+    let i = body
+        .find("id=\"secret\"")
+        .unwrap_or_else(|| panic!("no secret shown: {body}"));
     let v = body[i..].find("value=\"").unwrap() + i + 7;
     body[v..].split('"').next().unwrap().to_string()
 }
