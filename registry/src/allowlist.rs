@@ -3,9 +3,7 @@
 //! over rows: `service::products` loads the rows and calls `compile`;
 //! `service::brick` runs the brick check on top.
 
-use crate::service::revocations::RevocationSet;
-use crate::service::{ServiceError, ServiceResult};
-use inspector::cert::{ParsedCert, rfc3339};
+use inspector::cert::{ParsedCert, certificate_pem, rfc3339};
 use inspector::digest::{DigestAlgorithm, hex};
 use schema::models::{Certificate, Component, Product, Revocation};
 use serde::{Deserialize, Serialize};
@@ -46,12 +44,15 @@ impl From<Stage> for inspector::policy::StageDocument {
     }
 }
 
+/// Why a boot chain is not acceptable (a sentence naming the stage and field).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StageError(pub String);
+
 /// Validates stages (names unique, known algorithms, at least one stage).
-pub fn validate_stages(stages: &[Stage]) -> ServiceResult<()> {
+pub fn validate_stages(stages: &[Stage]) -> Result<(), StageError> {
     if stages.is_empty() {
-        return Err(ServiceError::Invalid(
-            "a product needs at least one boot stage".into(),
-        ));
+        return Err(StageError("a product needs at least one boot stage".into()));
     }
     let mut names = BTreeSet::new();
     for (i, s) in stages.iter().enumerate() {
@@ -61,25 +62,22 @@ pub fn validate_stages(stages: &[Stage]) -> ServiceResult<()> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(ServiceError::Invalid(format!(
+            return Err(StageError(format!(
                 "stages[{i}].name must be letters, digits, - or _"
             )));
         }
         if !names.insert(s.name.clone()) {
-            return Err(ServiceError::Invalid(format!(
-                "stage '{}' appears twice",
-                s.name
-            )));
+            return Err(StageError(format!("stage '{}' appears twice", s.name)));
         }
         if s.algorithms.is_empty() {
-            return Err(ServiceError::Invalid(format!(
+            return Err(StageError(format!(
                 "stage '{}' must list the algorithms it can verify",
                 s.name
             )));
         }
         for a in &s.algorithms {
             if !CAPABILITIES.contains(&a.as_str()) {
-                return Err(ServiceError::Invalid(format!(
+                return Err(StageError(format!(
                     "stage '{}': unknown algorithm '{a}' (expected one of {})",
                     s.name,
                     CAPABILITIES.join(", ")
@@ -193,10 +191,6 @@ pub struct Allowlist {
     pub revoked_images: Vec<Image>,
 }
 
-fn pem_of(der: &[u8]) -> String {
-    crate::service::bundle::pem_of(der)
-}
-
 /// An image some station reported as accepted: component, version, SHA-256.
 pub type AcceptedImage = (String, String, String);
 
@@ -206,17 +200,17 @@ pub type AcceptedImage = (String, String, String);
 /// inspector and the pages).
 pub fn compile(
     p: Product,
+    stages: &[Stage],
     comps: &[Component],
     certs: &[Certificate],
     revs: &[Revocation],
-    revoked: &RevocationSet,
+    is_revoked: &dyn Fn(&ParsedCert) -> bool,
     accepted: &[AcceptedImage],
-) -> ServiceResult<Allowlist> {
-    let stages: Vec<Stage> = serde_json::from_str(&p.stages).map_err(ServiceError::internal)?;
+) -> Allowlist {
     let mut product_vendors = BTreeSet::new();
     let mut out_stages = Vec::new();
     let mut revoked_images = BTreeSet::new();
-    for s in &stages {
+    for s in stages {
         let mut sc = Vec::new();
         let mut vendors = BTreeSet::new();
         for name in &s.components {
@@ -236,7 +230,7 @@ pub fn compile(
             let Ok(parsed) = ParsedCert::from_der(c.der.clone()) else {
                 continue;
             };
-            if revoked.is_revoked(&parsed) {
+            if is_revoked(&parsed) {
                 continue;
             }
             let alg = parsed.key_algorithm().capability();
@@ -248,7 +242,7 @@ pub fn compile(
                     spki_sha256: hex(&DigestAlgorithm::Sha256.hash(&parsed.spki_der())),
                     certificate_sha256: c.sha256.clone(),
                     algorithm: a,
-                    certificate_pem: pem_of(&c.der),
+                    certificate_pem: certificate_pem(&c.der),
                 }),
                 other => unverifiable.push(UnverifiableKey {
                     vendor: c.vendor_id.clone(),
@@ -332,7 +326,7 @@ pub fn compile(
                 .certificate_der
                 .as_deref()
                 .map(|d| hex(&DigestAlgorithm::Sha256.hash(d))),
-            certificate_pem: r.certificate_der.as_deref().map(pem_of),
+            certificate_pem: r.certificate_der.as_deref().map(certificate_pem),
             reason: r.reason.clone(),
             revoked_from: r
                 .invalidity_date
@@ -341,7 +335,7 @@ pub fn compile(
         });
     }
     revoked_keys.sort();
-    Ok(Allowlist {
+    Allowlist {
         format: "tollgate-allowlist".into(),
         version: 1,
         product: p.id,
@@ -349,7 +343,7 @@ pub fn compile(
         stages: out_stages,
         revoked_keys,
         revoked_images: revoked_images.into_iter().collect(),
-    })
+    }
 }
 
 // ---- UEFI signature lists -----------------------------------------------------------

@@ -28,7 +28,7 @@ impl FromRequest for Actor {
         Box::pin(async move {
             let token = header.ok_or(ApiError::Unauthorized)?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let hash = tokens::hash_token(&token);
+            let hash = crate::service::sessions::hash_token(&token);
             if let Some(c) = state.token_cache.get(&hash) {
                 return Ok(c);
             }

@@ -2,8 +2,8 @@
 
 use super::{Caller, with_conn};
 use crate::error::ApiError;
+use crate::service::PageRequest;
 use crate::service::audit::{self, AuditView, ChainVerification};
-use crate::service::receipts::PageRequest;
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;

@@ -2,8 +2,9 @@
 
 use super::{Caller, parse_time, with_conn};
 use crate::error::ApiError;
+use crate::service::PageRequest;
 use crate::service::receipts::{
-    self, PageRequest, ReceiptBatch, ReceiptFilter, ReceiptRequest, ReceiptView, view,
+    self, ReceiptBatch, ReceiptFilter, ReceiptRequest, ReceiptView, view,
 };
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};

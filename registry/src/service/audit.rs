@@ -1,8 +1,7 @@
 //! The audit log: every change, who made it, before and after, in a hash
 //! chain. `verify_chain` finds a row edited or deleted behind the API's back.
 
-use super::receipts::{PageRequest, csv_line};
-use super::{Actor, Conn, Role, ServiceError, ServiceResult, time_str};
+use super::{Actor, Conn, PageRequest, Role, ServiceError, ServiceResult, csv_line, time_str};
 use diesel::prelude::*;
 use schema::models::{AuditEntry, NewAuditEntry};
 use schema::schema::{audit_log, registry_state};
@@ -344,13 +343,13 @@ pub fn verify(c: &mut Conn, actor: &Actor) -> ServiceResult<ChainVerification> {
 }
 
 /// The entries matching `filter` as CSV, newest first, at most
-/// [`super::receipts::CSV_MAX_ROWS`], read 1,000 at a time.
+/// [`super::CSV_MAX_ROWS`], read 1,000 at a time.
 pub fn csv(c: &mut Conn, actor: &Actor, filter: &AuditFilter) -> ServiceResult<String> {
     let mut out =
         String::from("id,at,actor,action,entity,entity_id,before,after,prev_hash,hash\r\n");
     let mut before = None;
     let mut written = 0i64;
-    while written < super::receipts::CSV_MAX_ROWS {
+    while written < super::CSV_MAX_ROWS {
         let rows = list(c, actor, filter, PageRequest::new(Some(1000), before, None))?;
         let Some(last) = rows.last() else { break };
         before = Some(last.id);

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use diesel::prelude::*;
 use inspector::bundle::{BUNDLE_FORMAT, SignedBundle};
-use inspector::cert::rfc3339;
+use inspector::cert::{certificate_pem, rfc3339};
 use inspector::policy::{
     ComponentDocument, IdentityDocument, PolicyDocument, ProductDocument, RevocationDocument,
     SigningPolicyDocument, StageDocument, TrustedRootDocument, VendorDocument,
@@ -41,14 +41,6 @@ pub struct CachedBundle {
 
 /// Anchors, intermediates and components of one vendor, as PEM and documents.
 type VendorMaterial = (Vec<String>, Vec<String>, Vec<ComponentDocument>);
-
-/// PEM of one certificate.
-pub fn pem_of(der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new("CERTIFICATE", der.to_vec()),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
-}
 
 /// The current bundle serial.
 pub fn current_serial(conn: &mut Conn) -> Result<i64, diesel::result::Error> {
@@ -137,9 +129,9 @@ pub fn build_document(
         for c in &certs {
             let e = by_vendor.entry(c.vendor_id.as_str()).or_default();
             if c.role == "anchor" {
-                e.0.push(pem_of(&c.der));
+                e.0.push(certificate_pem(&c.der));
             } else {
-                e.1.push(pem_of(&c.der));
+                e.1.push(certificate_pem(&c.der));
             }
         }
         for c in &comps {
@@ -180,8 +172,8 @@ pub fn build_document(
         let revocation_docs = revs
             .iter()
             .map(|r| RevocationDocument {
-                certificate: r.certificate_der.as_deref().map(pem_of),
-                issuer_certificate: r.issuer_der.as_deref().map(pem_of),
+                certificate: r.certificate_der.as_deref().map(certificate_pem),
+                issuer_certificate: r.issuer_der.as_deref().map(certificate_pem),
                 serial: r.serial.clone(),
                 reason: r.reason.clone(),
                 invalidity_date: r
@@ -196,7 +188,7 @@ pub fn build_document(
             PolicyDocument {
                 version: 1,
                 vendors: vendor_docs,
-                tsa_anchors: tsas.iter().map(|t| pem_of(&t.der)).collect(),
+                tsa_anchors: tsas.iter().map(|t| certificate_pem(&t.der)).collect(),
                 revocations: revocation_docs,
                 serial: Some(u64::try_from(serial).unwrap_or(0)),
                 issued_at: Some(rfc3339(issued_at)),

@@ -69,7 +69,7 @@ pub fn view(c: &Certificate) -> CertificateView {
         not_before: time_str(c.not_before),
         not_after: time_str(c.not_after),
         key_algorithm: c.key_algorithm.clone(),
-        pem: super::bundle::pem_of(&c.der),
+        pem: inspector::cert::certificate_pem(&c.der),
         capability_warnings: vec![],
     }
 }

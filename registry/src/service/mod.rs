@@ -17,10 +17,12 @@ pub mod brick;
 pub mod bundle;
 pub mod certificates;
 pub mod components;
-pub mod dashboard;
+pub mod overview;
 pub mod products;
 pub mod receipts;
+pub mod revocation_status;
 pub mod revocations;
+pub mod sessions;
 pub mod sigstore;
 pub mod tokens;
 pub mod tsa;
@@ -67,6 +69,12 @@ impl ServiceError {
         let msg = e.to_string();
         tracing::error!(error = %msg, "operation failed with an internal error");
         ServiceError::Internal(msg)
+    }
+}
+
+impl From<crate::allowlist::StageError> for ServiceError {
+    fn from(e: crate::allowlist::StageError) -> Self {
+        ServiceError::Invalid(e.0)
     }
 }
 
@@ -275,3 +283,48 @@ pub fn bounded(field: &str, s: &str, max: usize) -> ServiceResult<()> {
     }
     Ok(())
 }
+
+/// A page of a newest-first list: at most `limit` rows, and either rows
+/// with an id below `before` (keyset paging: stable while new rows
+/// arrive) or after skipping `offset` rows.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    /// Rows per page (1-1000).
+    pub limit: i64,
+    /// Only rows whose id is below this.
+    pub before: Option<i64>,
+    /// Rows to skip (API compatibility; keyset paging is preferred).
+    pub offset: i64,
+}
+
+impl PageRequest {
+    /// A page of `limit` (clamped to 1-1000), defaulting to 100.
+    pub fn new(limit: Option<i64>, before: Option<i64>, offset: Option<i64>) -> Self {
+        PageRequest {
+            limit: limit.unwrap_or(100).clamp(1, 1000),
+            before,
+            offset: offset.unwrap_or(0).max(0),
+        }
+    }
+}
+
+/// One CSV record: every field quoted, quotes doubled; a field a
+/// spreadsheet would run as a formula (`= + - @` first) is prefixed with
+/// `'` (OWASP's CSV-injection advice).
+pub fn csv_line(fields: &[String]) -> String {
+    let cells: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{f}")
+            } else {
+                f.clone()
+            };
+            format!("\"{}\"", f.replace('"', "\"\""))
+        })
+        .collect();
+    cells.join(",") + "\r\n"
+}
+
+/// Most rows in one CSV download.
+pub const CSV_MAX_ROWS: i64 = 100_000;

@@ -2,7 +2,7 @@
 //! the registry's rows (the encoders themselves are pure: `crate::allowlist`).
 
 use super::audit;
-use super::revocations::RevocationSet;
+use super::revocation_status::RevocationSet;
 use super::{Actor, Conn, READERS, SECURITY, ServiceError, ServiceResult};
 use crate::allowlist::{self, Allowlist, Stage};
 use diesel::prelude::*;
@@ -220,7 +220,15 @@ pub fn build(conn: &mut Conn, product_id: &str) -> ServiceResult<Allowlist> {
         .distinct()
         .load(conn)?;
     let revoked = RevocationSet::new(&revs);
-    allowlist::compile(p, &comps, &certs, &revs, &revoked, &accepted)
+    Ok(allowlist::compile(
+        p,
+        &stages,
+        &comps,
+        &certs,
+        &revs,
+        &|c| revoked.is_revoked(c),
+        &accepted,
+    ))
 }
 
 /// Export formats of a product's allowlist.

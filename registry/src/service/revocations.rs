@@ -1,8 +1,6 @@
 //! Revocations: of one certificate (API, page, CLI), or imported from a
-//! CRL, and the one rule that decides whether a registered certificate is
-//! revoked ([`RevocationSet`], the inspector's `RevokedTarget` matching on
-//! DER or issuer + serial), used by the vendor page, the allowlists and the
-//! brick check.
+//! CRL. Whether a certificate is revoked is decided by the one rule in
+//! [`super::revocation_status`].
 
 use super::audit;
 use super::brick::BrickGuard;
@@ -13,7 +11,7 @@ use der::{Decode, Encode};
 use diesel::prelude::*;
 use inspector::cert::ParsedCert;
 use inspector::digest::{DigestAlgorithm, hex};
-use inspector::policy::{REVOCATION_REASONS, RevokedTarget};
+use inspector::policy::REVOCATION_REASONS;
 use schema::models::{Certificate, NewRevocation, Revocation};
 use schema::schema::{certificates, revocations};
 use serde::{Deserialize, Serialize};
@@ -110,55 +108,6 @@ fn check_reason(reason: &str) -> ServiceResult<()> {
             "reason '{reason}' is not one of {}",
             REVOCATION_REASONS.join(", ")
         )))
-    }
-}
-
-/// What the registry's revocations designate, parsed once: the same
-/// matching as the inspector (`RevokedTarget::matches`: the certificate's
-/// DER, or its issuer and serial). A row that cannot be parsed designates
-/// nothing (it could not have been stored through this layer).
-pub struct RevocationSet {
-    targets: Vec<RevokedTarget>,
-}
-
-impl RevocationSet {
-    /// Parses the rows.
-    pub fn new(rows: &[Revocation]) -> Self {
-        let targets = rows
-            .iter()
-            .filter_map(|r| match (&r.certificate_der, &r.issuer_der, &r.serial) {
-                (Some(der), _, _) => ParsedCert::from_der(der.clone())
-                    .ok()
-                    .map(|c| RevokedTarget::Certificate(Box::new(c))),
-                (None, Some(issuer), Some(serial)) => {
-                    let issuer = ParsedCert::from_der(issuer.clone()).ok()?;
-                    Some(RevokedTarget::IssuerSerial {
-                        issuer_name_der: issuer.subject_der(),
-                        issuer: issuer.subject(),
-                        serial: inspector::policy::parse_hex(serial)?,
-                    })
-                }
-                _ => None,
-            })
-            .collect();
-        RevocationSet { targets }
-    }
-
-    /// Loads every revocation.
-    pub fn load(c: &mut Conn) -> ServiceResult<Self> {
-        let rows: Vec<Revocation> = revocations::table.select(Revocation::as_select()).load(c)?;
-        Ok(Self::new(&rows))
-    }
-
-    /// Whether `cert` is revoked (at any time: the allowlists and pages do
-    /// not know a signing time; the inspector applies invalidity dates).
-    pub fn is_revoked(&self, cert: &ParsedCert) -> bool {
-        self.targets.iter().any(|t| t.matches(cert))
-    }
-
-    /// Whether the stored certificate `der` is revoked.
-    pub fn is_revoked_der(&self, der: &[u8]) -> bool {
-        ParsedCert::from_der(der.to_vec()).is_ok_and(|c| self.is_revoked(&c))
     }
 }
 

@@ -2,13 +2,12 @@
 //! high-entropy, so a slow password hash adds nothing).
 
 use super::audit;
+use super::sessions::{hash_token, random_secret};
 use super::{ADMIN, Actor, Conn, Role, ServiceError, ServiceResult, time_str};
-use base64::Engine;
 use diesel::prelude::*;
 use schema::models::{ApiToken, NewApiToken};
 use schema::schema::api_tokens;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use utoipa::ToSchema;
 
 /// Create a token.
@@ -58,21 +57,6 @@ impl From<ApiToken> for TokenInfo {
             revoked: t.revoked,
         }
     }
-}
-
-/// SHA-256 (hex) of a token or session id.
-pub fn hash_token(token: &str) -> String {
-    inspector::digest::hex(&sha2::Sha256::digest(token.as_bytes()))
-}
-
-/// A fresh random secret (`tg_` + 32 bytes, base64url).
-pub fn random_secret() -> String {
-    let mut raw = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut raw);
-    format!(
-        "tg_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    )
 }
 
 /// Creates a token (audited, in one transaction); returns the secret.
@@ -181,7 +165,10 @@ pub fn revoke(c: &mut Conn, actor: &Actor, id: i64) -> ServiceResult<TokenInfo> 
         diesel::update(api_tokens::table.find(id))
             .set(api_tokens::revoked.eq(true))
             .execute(c)?;
-        super::users::end_sessions_of(c, &super::users::token_principal(&before.name, before.id))?;
+        super::sessions::end_sessions_of(
+            c,
+            &super::sessions::token_principal(&before.name, before.id),
+        )?;
         let after = ApiToken {
             revoked: true,
             ..before.clone()

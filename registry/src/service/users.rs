@@ -1,16 +1,13 @@
 //! Web users (Argon2id passwords) and browser sessions.
 
 use super::audit;
-use super::tokens::hash_token;
+use super::sessions::{end_sessions_of, token_principal};
 use super::{ADMIN, Actor, Conn, Role, ServiceError, ServiceResult, time_str};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use diesel::prelude::*;
-use schema::models::{NewUser, User, WebSession};
-use schema::schema::{api_tokens, users, web_sessions};
-
-/// Session lifetime.
-pub const SESSION_SECONDS: i64 = 8 * 3600;
+use schema::models::{NewUser, User};
+use schema::schema::users;
 
 /// Hashes a password with Argon2id (default parameters, random salt).
 pub fn hash_password(password: &str) -> ServiceResult<String> {
@@ -168,20 +165,6 @@ pub fn set_disabled(
     })
 }
 
-/// The principal of a session signed in with a token: its name and id, so
-/// that revoking the token can end exactly its sessions.
-pub fn token_principal(name: &str, id: i64) -> String {
-    format!("{name} (token {id})")
-}
-
-/// Ends every session signed in with this principal; returns how many.
-pub fn end_sessions_of(c: &mut Conn, principal: &str) -> ServiceResult<usize> {
-    Ok(
-        diesel::delete(web_sessions::table.filter(web_sessions::principal.eq(principal)))
-            .execute(c)?,
-    )
-}
-
 /// Checks credentials: a token, or a user name and password. Returns the
 /// principal and role. A wrong user name costs the same work as a wrong
 /// password, so timing does not reveal which names exist.
@@ -192,13 +175,9 @@ pub fn authenticate(
     password: &str,
 ) -> ServiceResult<Option<(String, Role)>> {
     if !token.trim().is_empty() {
-        let row: Option<(i64, String, String)> = api_tokens::table
-            .filter(api_tokens::token_hash.eq(hash_token(token.trim())))
-            .filter(api_tokens::revoked.eq(false))
-            .select((api_tokens::id, api_tokens::name, api_tokens::role))
-            .first(c)
-            .optional()?;
-        return Ok(row.and_then(|(id, n, r)| Role::parse(&r).map(|r| (token_principal(&n, id), r))));
+        let hash = super::sessions::hash_token(token.trim());
+        return Ok(super::tokens::authenticate(c, &hash)?
+            .map(|(id, name, role)| (token_principal(&name, id), role)));
     }
     let user: Option<User> = users::table
         .filter(users::username.eq(username.trim()))
@@ -223,49 +202,6 @@ pub fn authenticate(
         (Some(u), true) if !u.disabled => Role::parse(&u.role).map(|r| (u.username, r)),
         _ => None,
     })
-}
-
-/// Starts a session with a fresh id and CSRF token; returns the id (the
-/// cookie value; only its hash is stored). Expired sessions are swept.
-pub fn start_session(c: &mut Conn, principal: &str, role: Role) -> ServiceResult<String> {
-    let id = super::tokens::random_secret();
-    let now = crate::now_unix();
-    diesel::delete(web_sessions::table.filter(web_sessions::expires_at.lt(now))).execute(c)?;
-    diesel::insert_into(web_sessions::table)
-        .values(WebSession {
-            id_hash: hash_token(&id),
-            principal: principal.to_string(),
-            role: role.as_str().into(),
-            csrf: super::tokens::random_secret(),
-            expires_at: now + SESSION_SECONDS,
-        })
-        .execute(c)?;
-    Ok(id)
-}
-
-/// Ends a session.
-pub fn end_session(c: &mut Conn, id: &str) -> ServiceResult<()> {
-    diesel::delete(web_sessions::table.filter(web_sessions::id_hash.eq(hash_token(id))))
-        .execute(c)?;
-    Ok(())
-}
-
-/// The open (unexpired) session with this id: principal, role, CSRF token.
-pub fn session(c: &mut Conn, id: &str) -> ServiceResult<Option<(String, Role, String)>> {
-    let row: Option<WebSession> = web_sessions::table
-        .filter(web_sessions::id_hash.eq(hash_token(id)))
-        .filter(web_sessions::expires_at.gt(crate::now_unix()))
-        .select(WebSession::as_select())
-        .first(c)
-        .optional()?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let role = Role::parse(&r.role)
-                .ok_or_else(|| ServiceError::internal("unknown role in a session"))?;
-            Ok(Some((r.principal, role, r.csrf)))
-        }
-    }
 }
 
 /// A fresh password for a person: 20 random characters from an alphabet

@@ -3,7 +3,7 @@
 //! per-session CSRF token checked on every form.
 
 use crate::error::ApiError;
-use crate::service::{Actor, Role, users};
+use crate::service::{Actor, Role, sessions};
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -16,7 +16,7 @@ pub const COOKIE: &str = "tollgate_session";
 /// Pre-session CSRF cookie for the sign-in form.
 pub const LOGIN_COOKIE: &str = "tollgate_login";
 /// Session lifetime.
-pub use crate::service::users::SESSION_SECONDS;
+pub use crate::service::sessions::SESSION_SECONDS;
 
 /// A signed-in person.
 #[derive(Clone, Debug)]
@@ -139,7 +139,7 @@ pub fn cookie<'a>(req: &HttpRequest, name: &'a str, value: String, max_age: i64)
 
 /// A fresh random value for the sign-in form's CSRF cookie.
 pub fn login_csrf() -> String {
-    crate::service::tokens::random_secret()
+    crate::service::sessions::random_secret()
 }
 
 impl FromRequest for PageUser {
@@ -158,7 +158,7 @@ impl FromRequest for PageUser {
             let id = id.ok_or_else(|| PageError::SignIn(next.clone()))?;
             let state = state
                 .ok_or_else(|| PageError::Api(ApiError::internal("application state missing")))?;
-            let row = crate::api::with_conn(&state, move |c| users::session(c, &id)).await?;
+            let row = crate::api::with_conn(&state, move |c| sessions::session(c, &id)).await?;
             let (principal, role, csrf) = row.ok_or(PageError::SignIn(next))?;
             Ok(PageUser {
                 principal,

@@ -2,8 +2,8 @@
 //! paging and a total, and a CSV download of the filtered entries.
 
 use super::{Layout, PageResult, csv_download, day_start, db, html};
+use crate::service::PageRequest;
 use crate::service::audit::{self, AuditFilter, ChainProblem};
-use crate::service::receipts::PageRequest;
 use crate::state::AppState;
 use crate::ui::session::PageUser;
 use actix_web::http::StatusCode;

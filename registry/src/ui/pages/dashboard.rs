@@ -3,7 +3,7 @@
 
 use super::{Done, Layout, PageResult, db, flash_of, html};
 use crate::service::receipts::summary_of;
-use crate::service::{dashboard, time_str};
+use crate::service::{overview, time_str};
 use crate::state::AppState;
 use crate::ui::chart::{Day, inspections_svg};
 use crate::ui::session::PageUser;
@@ -30,7 +30,7 @@ struct Rejection {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     layout: Layout,
-    counts: dashboard::Counts,
+    counts: overview::Counts,
     chart: String,
     expiring_certs: Vec<ExpiringCert>,
     expiring_contracts: Vec<(String, String, String, String)>,
@@ -46,7 +46,7 @@ async fn dashboard_page(
     let now = crate::now_unix();
     let today = now / 86_400;
     let actor = user.actor();
-    let d = db(&state, &user, move |c| dashboard::read(c, &actor, now)).await?;
+    let d = db(&state, &user, move |c| overview::dashboard(c, &actor, now)).await?;
     let mut days = vec![Day::default(); 30];
     let mut labels = Vec::with_capacity(30);
     for i in 0..30 {

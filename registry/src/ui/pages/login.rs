@@ -1,7 +1,7 @@
 //! Sign-in and sign-out.
 
 use super::{Layout, PageResult, db, db_anon, html, redirect};
-use crate::service::users;
+use crate::service::{sessions, users};
 use crate::state::AppState;
 use crate::ui::session::{self, COOKIE, LOGIN_COOKIE, PageUser};
 use actix_web::http::StatusCode;
@@ -114,7 +114,10 @@ async fn login(
             next,
         ));
     };
-    let id = db_anon(&state, move |c| users::start_session(c, &principal, role)).await?;
+    let id = db_anon(&state, move |c| {
+        sessions::start_session(c, &principal, role)
+    })
+    .await?;
     let mut resp = redirect(&next);
     let _ = resp.add_cookie(&session::cookie(&req, COOKIE, id, session::SESSION_SECONDS));
     let _ = resp.add_cookie(&session::cookie(&req, LOGIN_COOKIE, String::new(), 0));
@@ -136,7 +139,7 @@ async fn logout(
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
     if let Some(id) = req.cookie(COOKIE).map(|c| c.value().to_string()) {
-        db(&state, &user, move |c| users::end_session(c, &id)).await?;
+        db(&state, &user, move |c| sessions::end_session(c, &id)).await?;
     }
     let mut resp = redirect("/login");
     let _ = resp.add_cookie(&session::cookie(&req, COOKIE, String::new(), 0));

@@ -3,7 +3,8 @@
 //! receipt with every check.
 
 use super::{Layout, PageResult, csv_download, day_start, db, html};
-use crate::service::receipts::{self, PageRequest, ReceiptFilter, summary_of};
+use crate::service::PageRequest;
+use crate::service::receipts::{self, ReceiptFilter, summary_of};
 use crate::service::time_str;
 use crate::state::AppState;
 use crate::ui::session::PageUser;

@@ -7,7 +7,7 @@ use super::{
     text_field,
 };
 use crate::service::revocations::{self, CrlImport, RevocationRequest};
-use crate::service::{SECURITY, brick, bundle, certificates, components, receipts, time_str};
+use crate::service::{SECURITY, brick, certificates, components, receipts, time_str};
 use crate::state::AppState;
 use crate::ui::session::PageUser;
 use actix_web::http::StatusCode;
@@ -181,7 +181,7 @@ async fn revoke(
         ));
     }
     let body = RevocationRequest {
-        pem: Some(bundle::pem_of(&cert.der)),
+        pem: Some(inspector::cert::certificate_pem(&cert.der)),
         der_base64: None,
         reason: form.reason.clone(),
         invalidity_date: inv.clone(),

@@ -11,7 +11,7 @@ use crate::service::certificates::{self, CertificateSource};
 use crate::service::components::{self, ComponentRequest, FloorRequest};
 use crate::service::sigstore::{self, IdentityRequest, KeyRequest};
 use crate::service::vendors::{self, VendorView};
-use crate::service::{PROCUREMENT, SECURITY, dashboard, time_str};
+use crate::service::{PROCUREMENT, SECURITY, overview, time_str};
 use crate::state::AppState;
 use crate::ui::session::PageUser;
 use actix_web::http::StatusCode;
@@ -57,10 +57,7 @@ async fn vendors_list(
 ) -> PageResult {
     let needle = q.q.clone().unwrap_or_default().trim().to_lowercase();
     let actor = user.actor();
-    let all = db(&state, &user, move |c| {
-        dashboard::vendor_overview(c, &actor)
-    })
-    .await?;
+    let all = db(&state, &user, move |c| overview::vendor_overview(c, &actor)).await?;
     let vendors = all
         .into_iter()
         .filter(|(v, _, _)| {
@@ -146,7 +143,10 @@ pub(super) async fn vendor_page(
     status: StatusCode,
 ) -> PageResult {
     let actor = user.actor();
-    let d = db(state, &user, move |c| vendors::detail(c, &actor, &id)).await?;
+    let d = db(state, &user, move |c| {
+        overview::vendor_detail(c, &actor, &id)
+    })
+    .await?;
     let now = crate::now_unix();
     let certs = d
         .certificates

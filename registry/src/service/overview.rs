@@ -1,5 +1,6 @@
-//! What the dashboard shows: counts, inspections per day, what expires
-//! soon, the latest rejections. Read-only, for every reader.
+//! Read-only views the pages assemble from several resources: the
+//! dashboard (counts, inspections per day, what expires soon, the latest
+//! rejections), the vendor list with its counts, and one vendor's page.
 
 use super::{Actor, Conn, READERS, ServiceResult};
 use diesel::prelude::*;
@@ -51,7 +52,7 @@ pub struct Dashboard {
 }
 
 /// Reads the dashboard as of `now` (Unix seconds).
-pub fn read(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboard> {
+pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboard> {
     actor.require(READERS, "read the dashboard")?;
     let today = now / 86_400;
     let counts = Counts {
@@ -124,4 +125,41 @@ pub fn vendor_overview(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<(Vendor
             (v, cc, pc)
         })
         .collect())
+}
+
+/// Everything the vendor page shows about one vendor.
+pub struct VendorDetail {
+    /// The vendor.
+    pub vendor: Vendor,
+    /// Its certificates, each with whether it is revoked (by the one
+    /// revocation rule: DER, or issuer and serial as a CRL names it).
+    pub certificates: Vec<(schema::models::Certificate, bool)>,
+    /// Its components.
+    pub components: Vec<schema::models::Component>,
+    /// Its Sigstore identities.
+    pub identities: Vec<schema::models::SigstoreIdentity>,
+    /// Its Sigstore keys.
+    pub keys: Vec<schema::models::SigstoreKey>,
+}
+
+/// Reads one vendor with its certificates (and their revocation status),
+/// components and Sigstore material.
+pub fn vendor_detail(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<VendorDetail> {
+    actor.require(READERS, "read vendors")?;
+    let vendor = super::vendors::find_vendor(c, id)?;
+    let revoked = super::revocation_status::RevocationSet::load(c)?;
+    let certificates = super::certificates::list_for_vendor(c, actor, id)?
+        .into_iter()
+        .map(|cert| {
+            let r = revoked.is_revoked_der(&cert.der);
+            (cert, r)
+        })
+        .collect();
+    Ok(VendorDetail {
+        vendor,
+        certificates,
+        components: super::components::of_vendor(c, id)?,
+        identities: super::sigstore::identities(c, actor, id)?,
+        keys: super::sigstore::keys(c, actor, id)?,
+    })
 }
