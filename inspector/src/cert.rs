@@ -122,6 +122,14 @@ pub enum CertError {
     /// A file or string without any certificate.
     #[error("no certificate found")]
     Empty,
+    /// An extension that does not decode (RFC 5280 section 4.2).
+    #[error("malformed {name}: {detail}")]
+    MalformedExtension {
+        /// basicConstraints, keyUsage, extKeyUsage.
+        name: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
 }
 
 impl ParsedCert {
@@ -237,7 +245,7 @@ impl ParsedCert {
     }
 
     /// Basic constraints cA flag (false when the extension is absent).
-    pub fn is_ca(&self) -> Result<bool, String> {
+    pub fn is_ca(&self) -> Result<bool, CertError> {
         match self
             .cert
             .tbs_certificate()
@@ -245,26 +253,35 @@ impl ParsedCert {
         {
             Ok(Some((_, bc))) => Ok(bc.ca),
             Ok(None) => Ok(false),
-            Err(e) => Err(format!("malformed basicConstraints: {e}")),
+            Err(e) => Err(CertError::MalformedExtension {
+                name: "basicConstraints",
+                detail: e.to_string(),
+            }),
         }
     }
 
     /// The KeyUsage extension, if present.
-    pub fn key_usage(&self) -> Result<Option<KeyUsage>, String> {
+    pub fn key_usage(&self) -> Result<Option<KeyUsage>, CertError> {
         self.cert
             .tbs_certificate()
             .get_extension::<KeyUsage>()
             .map(|o| o.map(|(_, ku)| ku))
-            .map_err(|e| format!("malformed keyUsage: {e}"))
+            .map_err(|e| CertError::MalformedExtension {
+                name: "keyUsage",
+                detail: e.to_string(),
+            })
     }
 
     /// The extended key usages, if the extension is present.
-    pub fn extended_key_usage(&self) -> Result<Option<Vec<ObjectIdentifier>>, String> {
+    pub fn extended_key_usage(&self) -> Result<Option<Vec<ObjectIdentifier>>, CertError> {
         self.cert
             .tbs_certificate()
             .get_extension::<ExtendedKeyUsage>()
             .map(|o| o.map(|(_, eku)| eku.0))
-            .map_err(|e| format!("malformed extKeyUsage: {e}"))
+            .map_err(|e| CertError::MalformedExtension {
+                name: "extKeyUsage",
+                detail: e.to_string(),
+            })
     }
 
     /// Whether the certificate is self-issued (subject equals issuer).

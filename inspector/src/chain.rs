@@ -22,19 +22,24 @@ pub enum EkuRequirement {
     Oid(ObjectIdentifier),
 }
 
+/// A purpose that is neither a known name nor a dotted OID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not codeSigning, timeStamping, serverAuth, clientAuth, any or a dotted OID")]
+pub struct UnknownEku(pub String);
+
 impl EkuRequirement {
     /// Parses `codeSigning`, `timeStamping`, `serverAuth`, `clientAuth`,
     /// `any` or a dotted OID.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, UnknownEku> {
         Ok(match s {
             "any" => EkuRequirement::Any,
             "codeSigning" => EkuRequirement::Oid(oids::KP_CODE_SIGNING),
             "timeStamping" => EkuRequirement::Oid(oids::KP_TIME_STAMPING),
             "serverAuth" => EkuRequirement::Oid(oids::KP_SERVER_AUTH),
             "clientAuth" => EkuRequirement::Oid(oids::KP_CLIENT_AUTH),
-            other => EkuRequirement::Oid(ObjectIdentifier::new(other).map_err(|_| {
-                format!("'{other}' is not codeSigning, timeStamping, serverAuth, clientAuth, any or a dotted OID")
-            })?),
+            other => EkuRequirement::Oid(
+                ObjectIdentifier::new(other).map_err(|_| UnknownEku(other.to_string()))?,
+            ),
         })
     }
 }
@@ -361,13 +366,16 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
             Err(e) => {
                 return Err(ChainError::BadCa {
                     subject: ca.subject(),
-                    problem: e,
+                    problem: e.to_string(),
                 });
             }
         }
     }
     if let EkuRequirement::Oid(required) = &req.eku {
-        let ekus = req.leaf.extended_key_usage().map_err(ChainError::Other)?;
+        let ekus = req
+            .leaf
+            .extended_key_usage()
+            .map_err(|e| ChainError::Other(e.to_string()))?;
         if !ekus.unwrap_or_default().contains(required) {
             return Err(ChainError::Eku {
                 subject: req.leaf.subject(),

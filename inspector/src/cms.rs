@@ -254,22 +254,34 @@ fn decode_signed_data(bytes: &[u8]) -> Result<(SignedData, bool), CmsError> {
     }
 }
 
+/// An attribute that breaks RFC 5652's one-attribute, one-value rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttributeError {
+    /// The attribute appears twice (RFC 5652 section 5.3).
+    #[error("attribute {0} appears more than once")]
+    Repeated(ObjectIdentifier),
+    /// The attribute has no value or several.
+    #[error("attribute {0} must have exactly one value")]
+    NotOneValue(ObjectIdentifier),
+}
+
 /// Finds the one value of a signed or unsigned attribute.
 pub fn single_attribute(
     attrs: &x509_cert::attr::Attributes,
     oid: ObjectIdentifier,
-) -> Result<Option<&x509_cert::attr::AttributeValue>, String> {
+) -> Result<Option<&x509_cert::attr::AttributeValue>, AttributeError> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
     let Some(attr) = found.next() else {
         return Ok(None);
     };
     if found.next().is_some() {
-        return Err(format!("attribute {oid} appears more than once"));
+        return Err(AttributeError::Repeated(oid));
     }
     let mut values = attr.values.iter();
     let value = values.next();
     if values.next().is_some() || value.is_none() {
-        return Err(format!("attribute {oid} must have exactly one value"));
+        return Err(AttributeError::NotOneValue(oid));
     }
     Ok(value)
 }

@@ -15,20 +15,24 @@
 pub mod bundle;
 pub mod cert;
 pub mod chain;
+pub mod checks;
 pub mod cms;
+pub mod cms_verify;
 pub mod digest;
 pub mod limits;
 pub mod oids;
 pub mod policy;
 pub mod report;
+pub mod request;
 pub mod signature;
 pub mod signer;
 pub mod sigstore;
 pub mod sigstore_memo;
+pub mod sigstore_trust;
 pub mod timestamp;
 pub mod verify;
 
 pub use limits::Limits;
 pub use policy::{PolicyError, TrustPolicy};
 pub use report::{Check, CheckId, Outcome, Report, Verdict};
-pub use verify::{VerifyError, VerifyRequest, verify_cms};
+pub use verify::{Artifact, VerifyError, VerifyRequest, verify, verify_cms};

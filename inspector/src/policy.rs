@@ -274,7 +274,7 @@ pub struct Vendor {
     /// Signing terms.
     pub policy: SigningPolicy,
     /// Sigstore identities and keys.
-    pub sigstore: crate::sigstore::VendorSigstore,
+    pub sigstore: crate::sigstore_trust::VendorSigstore,
 }
 
 /// An authorised component and its floor.
@@ -363,7 +363,7 @@ pub struct TrustPolicy {
     /// Freshness deadline, when the document came from a registry.
     pub expires_at: Option<OffsetDateTime>,
     /// Sigstore trusted roots.
-    pub sigstore_roots: Vec<std::sync::Arc<crate::sigstore::SigstoreRoot>>,
+    pub sigstore_roots: Vec<std::sync::Arc<crate::sigstore_trust::SigstoreRoot>>,
     /// Products and their boot stages.
     pub products: Vec<ProductDocument>,
 }
@@ -451,7 +451,7 @@ impl TrustPolicy {
                                 ),
                             ));
                         }
-                        Err(e) => return Err(PolicyError::new(field, e)),
+                        Err(e) => return Err(PolicyError::new(field, e.to_string())),
                     }
                 }
             }
@@ -516,17 +516,20 @@ impl TrustPolicy {
                     ),
                 ));
             }
-            let mut sigstore = crate::sigstore::VendorSigstore::default();
+            let mut sigstore = crate::sigstore_trust::VendorSigstore::default();
             if let Some(sd) = &v.sigstore {
                 for (j, idn) in sd.identities.iter().enumerate() {
                     sigstore.identities.push(
-                        crate::sigstore::SigstoreIdentity::new(
+                        crate::sigstore_trust::SigstoreIdentity::new(
                             &idn.issuer,
                             idn.san.as_deref(),
                             idn.san_regex.as_deref(),
                         )
                         .map_err(|e| {
-                            PolicyError::new(at(&format!("sigstore.identities[{j}]")), e)
+                            PolicyError::new(
+                                at(&format!("sigstore.identities[{j}]")),
+                                e.to_string(),
+                            )
                         })?,
                     );
                 }
@@ -539,8 +542,8 @@ impl TrustPolicy {
                             .map_err(|_| PolicyError::new(&field, "not a PEM file"))?
                     };
                     sigstore.keys.push(
-                        crate::sigstore::parse_public_key(&text)
-                            .map_err(|e| PolicyError::new(&field, e))?,
+                        crate::sigstore_trust::parse_public_key(&text)
+                            .map_err(|e| PolicyError::new(&field, e.to_string()))?,
                     );
                 }
             }
@@ -562,7 +565,7 @@ impl TrustPolicy {
         for (j, r) in doc.tsa_anchors.iter().enumerate() {
             let field = format!("tsa_anchors[{j}]");
             for c in load_certs(r, source, &field)? {
-                if c.is_ca() != Ok(true) {
+                if !matches!(c.is_ca(), Ok(true)) {
                     return Err(PolicyError::new(
                         field,
                         format!(
@@ -653,8 +656,8 @@ impl TrustPolicy {
                 )
                 .map_err(|_| PolicyError::new(&field, "not UTF-8 JSON"))?
             };
-            let root = crate::sigstore::SigstoreRoot::from_json(&r.name, &json)
-                .map_err(|e| PolicyError::new(format!("{field}.trusted_root"), e))?;
+            let root = crate::sigstore_trust::SigstoreRoot::from_json(&r.name, &json)
+                .map_err(|e| PolicyError::new(format!("{field}.trusted_root"), e.to_string()))?;
             sigstore_roots.push(std::sync::Arc::new(root));
         }
         Ok(TrustPolicy {

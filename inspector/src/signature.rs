@@ -12,6 +12,7 @@ use crate::oids;
 use der::{Decode, Sequence};
 use signature::hazmat::PrehashVerifier;
 use spki::AlgorithmIdentifierOwned;
+use spki::ObjectIdentifier;
 
 /// A fully resolved signature scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,13 +56,117 @@ struct PssParams {
     trailer_field: Option<u32>,
 }
 
+/// Why a signature cannot be checked or does not verify. The messages are
+/// the reasons a report shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// The signature algorithm names a digest other than the signer's.
+    #[error(
+        "signature algorithm {algorithm} implies {implied} but the digest algorithm is {digest}"
+    )]
+    DigestMismatch {
+        /// The signatureAlgorithm.
+        algorithm: ObjectIdentifier,
+        /// The digest it implies.
+        implied: DigestAlgorithm,
+        /// The SignerInfo's digest algorithm.
+        digest: DigestAlgorithm,
+    },
+    /// RSA-PSS needs its parameters (RFC 4055 section 3.1).
+    #[error("RSA-PSS signature without parameters")]
+    PssWithoutParameters,
+    /// The RSA-PSS parameters do not decode.
+    #[error("malformed RSA-PSS parameters: {0}")]
+    PssMalformed(String),
+    /// The RSA-PSS hash is not one Tollgate accepts.
+    #[error("RSA-PSS hash {0} is not supported")]
+    PssHashUnsupported(ObjectIdentifier),
+    /// The RSA-PSS hash is not the SignerInfo's digest.
+    #[error("RSA-PSS hash {pss} differs from the digest algorithm {digest}")]
+    PssHashMismatch {
+        /// The PSS hash.
+        pss: DigestAlgorithm,
+        /// The SignerInfo's digest algorithm.
+        digest: DigestAlgorithm,
+    },
+    /// MGF1's hash is absent or unknown.
+    #[error("RSA-PSS MGF1 hash is missing or unsupported")]
+    PssMgfHashUnsupported,
+    /// A mask generation function other than MGF1.
+    #[error("RSA-PSS mask generation {0} is not MGF1")]
+    PssNotMgf1(ObjectIdentifier),
+    /// MGF1's hash is not the SignerInfo's digest.
+    #[error("RSA-PSS MGF1 hash {mgf} differs from the digest algorithm {digest}")]
+    PssMgfHashMismatch {
+        /// The MGF1 hash.
+        mgf: DigestAlgorithm,
+        /// The SignerInfo's digest algorithm.
+        digest: DigestAlgorithm,
+    },
+    /// RFC 4055 section 3.1: the trailer field is 1.
+    #[error("RSA-PSS trailer field is not 1 (RFC 4055)")]
+    PssTrailer,
+    /// RFC 8419 section 2.3: Ed25519 has absent parameters.
+    #[error("Ed25519 signature algorithm must have absent parameters (RFC 8419)")]
+    Ed25519Parameters,
+    /// The signature algorithm does not fit the key.
+    #[error("signature algorithm {algorithm} cannot be used with a {key} key")]
+    AlgorithmKeyMismatch {
+        /// The signatureAlgorithm.
+        algorithm: ObjectIdentifier,
+        /// The key, described.
+        key: String,
+    },
+    /// The signer's public key does not decode.
+    #[error("malformed {kind} public key: {detail}")]
+    MalformedKey {
+        /// P-256, P-384, RSA, Ed25519.
+        kind: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// An ECDSA signature that is not a DER Ecdsa-Sig-Value.
+    #[error("malformed ECDSA signature encoding")]
+    MalformedEcdsaSignature,
+    /// An Ed25519 signature that is not 64 bytes.
+    #[error("malformed Ed25519 signature (must be 64 bytes)")]
+    MalformedEd25519Signature,
+    /// A scheme and digest pair Tollgate does not verify.
+    #[error("{scheme} with {digest} is not supported")]
+    Unsupported {
+        /// The scheme.
+        scheme: String,
+        /// The digest.
+        digest: DigestAlgorithm,
+    },
+    /// Ed25519 over content too large to hold in memory.
+    #[error(
+        "Ed25519 without signed attributes signs the content itself, which is larger than the in-memory limit"
+    )]
+    Ed25519ContentTooLarge,
+    /// The scheme cannot be used with the key.
+    #[error("{scheme} cannot be verified with a {key} key")]
+    SchemeKeyMismatch {
+        /// The scheme.
+        scheme: String,
+        /// The key, described.
+        key: String,
+    },
+    /// The signature is not valid.
+    #[error(
+        "the signature does not verify with the signer's public key (the signed data was altered, or another key made the signature)"
+    )]
+    DoesNotVerify,
+}
+
 /// Resolves the SignerInfo's signatureAlgorithm against its digest algorithm
 /// and the signer's key, rejecting any inconsistency.
 pub fn resolve_scheme(
     sig_alg: &AlgorithmIdentifierOwned,
     digest: DigestAlgorithm,
     key: &KeyAlgorithm,
-) -> Result<Scheme, String> {
+) -> Result<Scheme, SignatureError> {
     let oid = sig_alg.oid;
     let hash_bound = match oid {
         oids::ECDSA_WITH_SHA256 | oids::SHA256_WITH_RSA => Some(DigestAlgorithm::Sha256),
@@ -73,9 +178,11 @@ pub fn resolve_scheme(
     if let Some(bound) = hash_bound
         && bound != digest
     {
-        return Err(format!(
-            "signature algorithm {oid} implies {bound} but the digest algorithm is {digest}"
-        ));
+        return Err(SignatureError::DigestMismatch {
+            algorithm: oid,
+            implied: bound,
+            digest,
+        });
     }
     match (oid, key) {
         (
@@ -98,19 +205,20 @@ pub fn resolve_scheme(
             let params = sig_alg
                 .parameters
                 .as_ref()
-                .ok_or("RSA-PSS signature without parameters")?;
+                .ok_or(SignatureError::PssWithoutParameters)?;
             let params: PssParams = params
                 .decode_as()
-                .map_err(|e| format!("malformed RSA-PSS parameters: {e}"))?;
+                .map_err(|e: der::Error| SignatureError::PssMalformed(e.to_string()))?;
             let pss_hash = match &params.hash {
                 Some(h) => DigestAlgorithm::from_oid(&h.oid)
-                    .ok_or_else(|| format!("RSA-PSS hash {} is not supported", h.oid))?,
+                    .ok_or(SignatureError::PssHashUnsupported(h.oid))?,
                 None => DigestAlgorithm::Sha1,
             };
             if pss_hash != digest {
-                return Err(format!(
-                    "RSA-PSS hash {pss_hash} differs from the digest algorithm {digest}"
-                ));
+                return Err(SignatureError::PssHashMismatch {
+                    pss: pss_hash,
+                    digest,
+                });
             }
             let mgf_hash = match &params.mask_gen {
                 Some(mgf) if mgf.oid == oids::MGF1 => mgf
@@ -118,34 +226,34 @@ pub fn resolve_scheme(
                     .as_ref()
                     .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
                     .and_then(|a| DigestAlgorithm::from_oid(&a.oid))
-                    .ok_or("RSA-PSS MGF1 hash is missing or unsupported")?,
+                    .ok_or(SignatureError::PssMgfHashUnsupported)?,
                 Some(mgf) => {
-                    return Err(format!("RSA-PSS mask generation {} is not MGF1", mgf.oid));
+                    return Err(SignatureError::PssNotMgf1(mgf.oid));
                 }
                 None => DigestAlgorithm::Sha1,
             };
             if mgf_hash != digest {
-                return Err(format!(
-                    "RSA-PSS MGF1 hash {mgf_hash} differs from the digest algorithm {digest}"
-                ));
+                return Err(SignatureError::PssMgfHashMismatch {
+                    mgf: mgf_hash,
+                    digest,
+                });
             }
             if params.trailer_field.unwrap_or(1) != 1 {
-                return Err("RSA-PSS trailer field is not 1 (RFC 4055)".into());
+                return Err(SignatureError::PssTrailer);
             }
             let salt_len = params.salt_len.unwrap_or(20) as usize;
             Ok(Scheme::RsaPss { salt_len })
         }
         (oids::ED25519, KeyAlgorithm::Ed25519) => {
             if sig_alg.parameters.is_some() {
-                return Err(
-                    "Ed25519 signature algorithm must have absent parameters (RFC 8419)".into(),
-                );
+                return Err(SignatureError::Ed25519Parameters);
             }
             Ok(Scheme::Ed25519)
         }
-        (oid, key) => Err(format!(
-            "signature algorithm {oid} cannot be used with a {key} key"
-        )),
+        (oid, key) => Err(SignatureError::AlgorithmKeyMismatch {
+            algorithm: oid,
+            key: key.to_string(),
+        }),
     }
 }
 
@@ -166,28 +274,40 @@ pub fn verify(
     digest_alg: DigestAlgorithm,
     msg: &SignedMessage<'_>,
     signature: &[u8],
-) -> Result<(), String> {
+) -> Result<(), SignatureError> {
     match (scheme, key) {
         (Scheme::Ecdsa, KeyAlgorithm::EcP256) => {
             use p256::pkcs8::DecodePublicKey;
-            let vk = p256::ecdsa::VerifyingKey::from_public_key_der(spki_der)
-                .map_err(|e| format!("malformed P-256 public key: {e}"))?;
+            let vk = p256::ecdsa::VerifyingKey::from_public_key_der(spki_der).map_err(|e| {
+                SignatureError::MalformedKey {
+                    kind: "P-256",
+                    detail: e.to_string(),
+                }
+            })?;
             let sig = p256::ecdsa::DerSignature::from_bytes(signature)
-                .map_err(|_| "malformed ECDSA signature encoding".to_string())?;
+                .map_err(|_| SignatureError::MalformedEcdsaSignature)?;
             vk.verify_prehash(msg.digest, &sig).map_err(bad_signature)
         }
         (Scheme::Ecdsa, KeyAlgorithm::EcP384) => {
             use p384::pkcs8::DecodePublicKey;
-            let vk = p384::ecdsa::VerifyingKey::from_public_key_der(spki_der)
-                .map_err(|e| format!("malformed P-384 public key: {e}"))?;
+            let vk = p384::ecdsa::VerifyingKey::from_public_key_der(spki_der).map_err(|e| {
+                SignatureError::MalformedKey {
+                    kind: "P-384",
+                    detail: e.to_string(),
+                }
+            })?;
             let sig = p384::ecdsa::DerSignature::from_bytes(signature)
-                .map_err(|_| "malformed ECDSA signature encoding".to_string())?;
+                .map_err(|_| SignatureError::MalformedEcdsaSignature)?;
             vk.verify_prehash(msg.digest, &sig).map_err(bad_signature)
         }
         (Scheme::RsaPkcs1 | Scheme::RsaPss { .. }, KeyAlgorithm::Rsa { .. }) => {
             use rsa::pkcs8::DecodePublicKey;
-            let pk = rsa::PublicKey::from_public_key_der(spki_der)
-                .map_err(|e| format!("malformed RSA public key: {e}"))?;
+            let pk = rsa::PublicKey::from_public_key_der(spki_der).map_err(|e| {
+                SignatureError::MalformedKey {
+                    kind: "RSA",
+                    detail: e.to_string(),
+                }
+            })?;
             match (scheme, digest_alg) {
                 (Scheme::RsaPkcs1, DigestAlgorithm::Sha256) => pk.verify(
                     rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
@@ -219,31 +339,48 @@ pub fn verify(
                     msg.digest,
                     signature,
                 ),
-                _ => return Err(format!("{scheme} with {digest_alg} is not supported")),
+                _ => {
+                    return Err(SignatureError::Unsupported {
+                        scheme: scheme.to_string(),
+                        digest: digest_alg,
+                    });
+                }
             }
             .map_err(bad_signature)
         }
         (Scheme::Ed25519, KeyAlgorithm::Ed25519) => {
-            let message = msg.message.ok_or(
-                "Ed25519 without signed attributes signs the content itself, which is larger than the in-memory limit",
-            )?;
-            let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der)
-                .map_err(|e| format!("malformed Ed25519 public key: {e}"))?;
+            let message = msg.message.ok_or(SignatureError::Ed25519ContentTooLarge)?;
+            let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| {
+                SignatureError::MalformedKey {
+                    kind: "Ed25519",
+                    detail: e.to_string(),
+                }
+            })?;
             let raw: [u8; 32] = spki
                 .subject_public_key
                 .as_bytes()
                 .and_then(|b| b.try_into().ok())
-                .ok_or("malformed Ed25519 public key: not 32 bytes")?;
-            let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw)
-                .map_err(|e| format!("malformed Ed25519 public key: {e}"))?;
+                .ok_or(SignatureError::MalformedKey {
+                    kind: "Ed25519",
+                    detail: "not 32 bytes".into(),
+                })?;
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|e| {
+                SignatureError::MalformedKey {
+                    kind: "Ed25519",
+                    detail: e.to_string(),
+                }
+            })?;
             let sig = ed25519_dalek::Signature::from_slice(signature)
-                .map_err(|_| "malformed Ed25519 signature (must be 64 bytes)".to_string())?;
+                .map_err(|_| SignatureError::MalformedEd25519Signature)?;
             vk.verify_strict(message, &sig).map_err(bad_signature)
         }
-        (scheme, key) => Err(format!("{scheme} cannot be verified with a {key} key")),
+        (scheme, key) => Err(SignatureError::SchemeKeyMismatch {
+            scheme: scheme.to_string(),
+            key: key.to_string(),
+        }),
     }
 }
 
-fn bad_signature<E>(_: E) -> String {
-    "the signature does not verify with the signer's public key (the signed data was altered, or another key made the signature)".to_string()
+fn bad_signature<E>(_: E) -> SignatureError {
+    SignatureError::DoesNotVerify
 }

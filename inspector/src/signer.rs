@@ -47,10 +47,63 @@ pub fn describe_sid(sid: &SignerIdentifier) -> String {
     }
 }
 
+/// Why a SignerInfo cannot be verified, or does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignerError {
+    /// The digest algorithm is not one Tollgate accepts.
+    #[error("digest algorithm {0} is not supported")]
+    UnsupportedDigest(ObjectIdentifier),
+    /// Signed attributes were expected.
+    #[error("no signed attributes")]
+    NoSignedAttributes,
+    /// An attribute repeated, or without exactly one value.
+    #[error("{0}")]
+    Attribute(#[from] crate::cms::AttributeError),
+    /// RFC 5652 section 11.1.
+    #[error("the contentType signed attribute is missing (RFC 5652 section 11.1)")]
+    MissingContentType,
+    /// The contentType attribute does not decode.
+    #[error("malformed contentType attribute: {0}")]
+    MalformedContentType(String),
+    /// RFC 5652 section 11.1: contentType equals the eContentType.
+    #[error(
+        "the contentType attribute ({attribute}) differs from the eContentType ({econtent_type})"
+    )]
+    ContentTypeMismatch {
+        /// The attribute's value.
+        attribute: ObjectIdentifier,
+        /// The eContentType.
+        econtent_type: ObjectIdentifier,
+    },
+    /// RFC 5652 section 11.2.
+    #[error("the messageDigest signed attribute is missing (RFC 5652 section 11.2)")]
+    MissingMessageDigest,
+    /// The messageDigest attribute does not decode.
+    #[error("malformed messageDigest attribute: {0}")]
+    MalformedMessageDigest(String),
+    /// The content is not what was signed.
+    #[error(
+        "the content does not match the signature: messageDigest is {signed} but the content hashes to {actual}"
+    )]
+    ContentDigestMismatch {
+        /// messageDigest (hex).
+        signed: String,
+        /// The content's digest (hex).
+        actual: String,
+    },
+    /// The attributes cannot be DER-encoded for hashing.
+    #[error("signed attributes cannot be encoded as DER: {0}")]
+    AttributesNotDer(String),
+    /// The signature itself.
+    #[error("{0}")]
+    Signature(#[from] crate::signature::SignatureError),
+}
+
 /// The SignerInfo's digest algorithm, or why it is unusable.
-pub fn digest_algorithm(si: &SignerInfo) -> Result<DigestAlgorithm, String> {
+pub fn digest_algorithm(si: &SignerInfo) -> Result<DigestAlgorithm, SignerError> {
     DigestAlgorithm::from_oid(&si.digest_alg.oid)
-        .ok_or_else(|| format!("digest algorithm {} is not supported", si.digest_alg.oid))
+        .ok_or(SignerError::UnsupportedDigest(si.digest_alg.oid))
 }
 
 /// Checks the signed attributes (RFC 5652 section 5.3): contentType equals
@@ -60,37 +113,37 @@ pub fn check_signed_attributes(
     si: &SignerInfo,
     econtent_type: ObjectIdentifier,
     content_digest: &[u8],
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, SignerError> {
     let Some(attrs) = &si.signed_attrs else {
-        return Err("no signed attributes".into());
+        return Err(SignerError::NoSignedAttributes);
     };
-    let ct = single_attribute(attrs, oids::ATTR_CONTENT_TYPE)?
-        .ok_or("the contentType signed attribute is missing (RFC 5652 section 11.1)")?;
+    let ct =
+        single_attribute(attrs, oids::ATTR_CONTENT_TYPE)?.ok_or(SignerError::MissingContentType)?;
     let ct: ObjectIdentifier = ct
         .decode_as()
-        .map_err(|e| format!("malformed contentType attribute: {e}"))?;
+        .map_err(|e: der::Error| SignerError::MalformedContentType(e.to_string()))?;
     if ct != econtent_type {
-        return Err(format!(
-            "the contentType attribute ({ct}) differs from the eContentType ({econtent_type})"
-        ));
+        return Err(SignerError::ContentTypeMismatch {
+            attribute: ct,
+            econtent_type,
+        });
     }
     let md = single_attribute(attrs, oids::ATTR_MESSAGE_DIGEST)?
-        .ok_or("the messageDigest signed attribute is missing (RFC 5652 section 11.2)")?;
+        .ok_or(SignerError::MissingMessageDigest)?;
     let md: OctetString = md
         .decode_as()
-        .map_err(|e| format!("malformed messageDigest attribute: {e}"))?;
+        .map_err(|e: der::Error| SignerError::MalformedMessageDigest(e.to_string()))?;
     if md.as_bytes() != content_digest {
-        return Err(format!(
-            "the content does not match the signature: messageDigest is {} but the content hashes to {}",
-            hex(md.as_bytes()),
-            hex(content_digest)
-        ));
+        return Err(SignerError::ContentDigestMismatch {
+            signed: hex(md.as_bytes()),
+            actual: hex(content_digest),
+        });
     }
     // The signature covers the DER encoding of the attributes as a SET OF
     // (RFC 5652 section 5.4), i.e. with the [0] IMPLICIT tag replaced by SET.
     attrs
         .to_der()
-        .map_err(|e| format!("signed attributes cannot be encoded as DER: {e}"))
+        .map_err(|e| SignerError::AttributesNotDer(e.to_string()))
 }
 
 /// Verifies the signature value of `si` by `cert`.
@@ -105,7 +158,7 @@ pub fn verify_signature(
     attrs_der: Option<&[u8]>,
     content_digest: &[u8],
     content: Option<&[u8]>,
-) -> Result<Scheme, String> {
+) -> Result<Scheme, SignerError> {
     let key = cert.key_algorithm();
     let scheme = signature::resolve_scheme(&si.signature_algorithm, digest_alg, &key)?;
     let attrs_digest;

@@ -11,205 +11,23 @@
 //! component authorisation and rollback floors, and the report.
 
 use crate::cert::{ParsedCert, rfc3339};
+use crate::checks::{component_check, version_check};
 use crate::digest::{DigestAlgorithm, MultiHasher, hex};
 use crate::report::{
     BlobInfo, Check, CheckId, Outcome, Report, SignatureInfo, SignerReport, SigningTime,
     TimeSource, Verdict,
 };
-use crate::verify::{VerifyError, VerifyRequest, component_check, version_check};
-use sigstore_types::{
-    Artifact, ArtifactDigest, Bundle, DerPublicKey, HashAlgorithm, Sha256Hash, Sha512Hash,
-};
+use crate::request::{Artifact as Subject, VerifyError, VerifyRequest};
+use crate::sigstore_trust::SigstoreRoot;
+use sigstore_types::{Artifact, ArtifactDigest, Bundle, HashAlgorithm, Sha256Hash, Sha512Hash};
 use sigstore_verify::{
     Error as SigError, PublicKeyVerificationPolicy, VerificationPolicy, VerificationResult,
-    Verifier,
 };
 use std::io::Read;
 use time::OffsetDateTime;
 
-/// A named Sigstore trusted root (Fulcio CAs, Rekor keys, CT logs, TSAs).
-pub struct SigstoreRoot {
-    /// Name from the policy (`public-good`, `acme-private`).
-    pub name: String,
-    /// A verifier prepared for this root.
-    pub verifier: Verifier,
-    /// The key IDs of its transparency logs (to tell which root a bundle
-    /// belongs to when explaining a failure).
-    pub log_ids: Vec<Vec<u8>>,
-}
-
-impl std::fmt::Debug for SigstoreRoot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigstoreRoot")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SigstoreRoot {
-    /// Parses a `trusted_root.json` and prepares its verifier.
-    pub fn from_json(name: &str, json: &str) -> Result<Self, String> {
-        // The parser below is lenient; a document without the trusted-root
-        // media type, or without any transparency log or TSA, cannot verify anything
-        // and is refused here rather than failing every bundle later.
-        let v: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("not JSON: {e}"))?;
-        let media = v
-            .get("mediaType")
-            .and_then(|m| m.as_str())
-            .unwrap_or_default();
-        if !media.starts_with("application/vnd.dev.sigstore.trustedroot") {
-            return Err(format!(
-                "mediaType '{media}' is not a Sigstore trusted root"
-            ));
-        }
-        let listed = |k: &str| {
-            v.get(k)
-                .and_then(|t| t.as_array())
-                .is_some_and(|t| !t.is_empty())
-        };
-        if !listed("tlogs") && !listed("timestampAuthorities") {
-            return Err(
-                "the trusted root lists no transparency log and no timestamp authority".into(),
-            );
-        }
-        let root = sigstore_trust_root::TrustedRoot::from_json(json)
-            .map_err(|e| format!("not a Sigstore trusted root: {e}"))?;
-        // The CA and TSA certificates' own signatures are the same for every
-        // bundle: let the verifier remember them (see sigstore_memo).
-        crate::sigstore_memo::install();
-        let certs = root_certificates(&v);
-        crate::sigstore_memo::register_trusted_certificates(certs.iter().map(Vec::as_slice));
-        let verifier =
-            Verifier::new(&root).map_err(|e| format!("unusable Sigstore trusted root: {e}"))?;
-        let log_ids = v
-            .get("tlogs")
-            .and_then(|t| t.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.pointer("/logId/keyId").and_then(|k| k.as_str()))
-            .filter_map(|k| {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD.decode(k).ok()
-            })
-            .collect();
-        Ok(SigstoreRoot {
-            log_ids,
-            name: name.to_string(),
-            verifier,
-        })
-    }
-}
-
-/// The DER certificates of a trusted root's certificate authorities and
-/// timestamp authorities (`certChain.certificates[].rawBytes`).
-fn root_certificates(v: &serde_json::Value) -> Vec<Vec<u8>> {
-    use base64::Engine;
-    ["certificateAuthorities", "timestampAuthorities"]
-        .iter()
-        .filter_map(|k| v.get(*k).and_then(|a| a.as_array()))
-        .flatten()
-        .filter_map(|a| {
-            a.pointer("/certChain/certificates")
-                .and_then(|c| c.as_array())
-        })
-        .flatten()
-        .filter_map(|c| c.get("rawBytes").and_then(|r| r.as_str()))
-        .filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .collect()
-}
-
-/// How a keyless identity is matched.
-#[derive(Clone, Debug)]
-pub enum SanMatcher {
-    /// Equal to this string.
-    Exact(String),
-    /// Matches this regular expression, anchored at both ends.
-    Regex(regex::Regex),
-}
-
-/// A keyless identity: OIDC issuer plus certificate SAN.
-#[derive(Clone, Debug)]
-pub struct SigstoreIdentity {
-    /// OIDC issuer (exact).
-    pub issuer: String,
-    /// SAN matcher.
-    pub san: SanMatcher,
-}
-
-impl SigstoreIdentity {
-    /// Builds an identity; a regular expression is anchored at both ends.
-    pub fn new(issuer: &str, san: Option<&str>, san_regex: Option<&str>) -> Result<Self, String> {
-        if issuer.trim().is_empty() {
-            return Err("issuer must not be empty".into());
-        }
-        let san = match (san, san_regex) {
-            (Some(s), None) if !s.is_empty() => SanMatcher::Exact(s.to_string()),
-            (None, Some(r)) => {
-                let anchored = format!("^(?:{r})$");
-                SanMatcher::Regex(
-                    regex::RegexBuilder::new(&anchored)
-                        .size_limit(1 << 20)
-                        .build()
-                        .map_err(|e| {
-                            format!("san_regex '{r}' is not a valid regular expression: {e}")
-                        })?,
-                )
-            }
-            _ => return Err("give exactly one of 'san' or 'san_regex'".into()),
-        };
-        Ok(SigstoreIdentity {
-            issuer: issuer.to_string(),
-            san,
-        })
-    }
-
-    /// Whether a certificate's SAN and issuer satisfy this identity.
-    pub fn matches(&self, san: &str, issuer: &str) -> bool {
-        issuer == self.issuer
-            && match &self.san {
-                SanMatcher::Exact(e) => san == e,
-                SanMatcher::Regex(r) => r.is_match(san),
-            }
-    }
-
-    /// For messages.
-    pub fn describe(&self) -> String {
-        match &self.san {
-            SanMatcher::Exact(e) => format!("{e} from {}", self.issuer),
-            SanMatcher::Regex(r) => format!("/{}/ from {}", r.as_str(), self.issuer),
-        }
-    }
-}
-
-/// A vendor's Sigstore material.
-#[derive(Clone, Debug, Default)]
-pub struct VendorSigstore {
-    /// Keyless identities.
-    pub identities: Vec<SigstoreIdentity>,
-    /// Vendor public keys for keyed bundles, with their SPKI SHA-256.
-    pub keys: Vec<(DerPublicKey, String)>,
-}
-
-/// Parses a PEM public key for keyed bundles.
-pub fn parse_public_key(pem_text: &str) -> Result<(DerPublicKey, String), String> {
-    let key = DerPublicKey::from_pem(pem_text).map_err(|e| format!("not a PEM public key: {e}"))?;
-    let fp = hex(&DigestAlgorithm::Sha256.hash(key.as_bytes()));
-    Ok((key, fp))
-}
-
-/// What the bundle signs.
-pub enum SigstoreArtifact<'a> {
-    /// The blob, read once.
-    Reader(&'a mut dyn Read),
-    /// A digest computed elsewhere (`--digest sha256:HEX`).
-    Digest {
-        /// SHA-256 or SHA-512.
-        algorithm: DigestAlgorithm,
-        /// The digest bytes.
-        value: Vec<u8>,
-    },
-}
+/// What a bundle is checked against (the core's [`crate::request::Artifact`]).
+pub type SigstoreArtifact<'a> = crate::request::Artifact<'a>;
 
 /// Whether these bytes look like a Sigstore bundle: a JSON object with a
 /// `mediaType` or `verificationMaterial` (an unknown media type is then
@@ -321,7 +139,7 @@ enum Attempt {
 /// Verifies a Sigstore bundle for the claimed vendor, component and version.
 pub fn verify_sigstore(
     req: &VerifyRequest<'_>,
-    artifact: SigstoreArtifact<'_>,
+    artifact: Subject<'_>,
 ) -> Result<Report, VerifyError> {
     let mut checks = Vec::new();
     let vendor = req.policy.vendor(req.vendor);
@@ -339,7 +157,7 @@ pub fn verify_sigstore(
     let mut inputs: Vec<Artifact<'_>> = Vec::new();
     let scanned;
     match artifact {
-        SigstoreArtifact::Reader(r) => match scan(
+        Subject::Reader(r) => match scan(
             r,
             req.limits.max_unhashed_content_bytes,
             req.limits.max_blob_bytes,
@@ -365,7 +183,7 @@ pub fn verify_sigstore(
                 inputs.extend(digest_artifact(DigestAlgorithm::Sha512, &scanned.sha512));
             }
         },
-        SigstoreArtifact::Digest { algorithm, value } => match digest_artifact(algorithm, &value) {
+        Subject::Digest { algorithm, value } => match digest_artifact(algorithm, &value) {
             Some(a) => {
                 if algorithm == DigestAlgorithm::Sha256 {
                     blob.sha256 = Some(hex(&value));
@@ -442,7 +260,7 @@ pub fn verify_sigstore(
         }));
     }
 
-    let mut report = crate::verify::assemble(req, checks, signers, blob, sig_info);
+    let mut report = crate::checks::assemble(req, checks, signers, blob, sig_info);
     report.summary = match report.verdict {
         Verdict::Accept => {
             let who = report
@@ -453,7 +271,7 @@ pub fn verify_sigstore(
                 .unwrap_or_default();
             format!("accepted: {who}")
         }
-        Verdict::Reject => crate::verify::rejection_summary(&report),
+        Verdict::Reject => crate::checks::rejection_summary(&report),
     };
     Ok(report)
 }

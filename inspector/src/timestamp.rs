@@ -14,7 +14,7 @@ use crate::oids;
 use crate::signer;
 use der::asn1::{Int, OctetString};
 use der::{Any, Decode, Sequence, Tag, Tagged};
-use spki::AlgorithmIdentifierOwned;
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
 use time::OffsetDateTime;
 
 /// MessageImprint (RFC 3161 section 2.4.1).
@@ -92,6 +92,83 @@ pub struct Timestamp {
     pub tsa: ParsedCert,
 }
 
+/// Why a timestamp token is not trusted. The messages are the reasons a
+/// report's timestamp check shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimestampError {
+    /// The token cannot be re-encoded for parsing.
+    #[error("token cannot be encoded: {0}")]
+    Encoding(String),
+    /// The token is not a CMS SignedData.
+    #[error("malformed timestamp token: {0}")]
+    Malformed(String),
+    /// RFC 3161 section 2.4.2: the content is a TSTInfo.
+    #[error("the token's content type is {0}, not id-ct-TSTInfo")]
+    NotTstInfo(ObjectIdentifier),
+    /// No encapsulated TSTInfo.
+    #[error("the token carries no TSTInfo")]
+    NoTstInfo,
+    /// No SignerInfo.
+    #[error("the token has no signer")]
+    NoSigner,
+    /// RFC 3161 section 2.4.1: one signer.
+    #[error("the token has more than one signer (RFC 3161 requires one)")]
+    SeveralSigners,
+    /// The TSA's certificate must travel in the token.
+    #[error("the TSA certificate ({0}) is not included in the token")]
+    TsaCertificateMissing(String),
+    /// The token's digest algorithm.
+    #[error("{0}")]
+    Digest(crate::signer::SignerError),
+    /// SHA-1 is not accepted.
+    #[error("the token is signed with SHA-1")]
+    Sha1,
+    /// The token's signed attributes.
+    #[error("token signed attributes: {0}")]
+    SignedAttributes(crate::signer::SignerError),
+    /// The TSA's signature.
+    #[error("the TSA signature on the token is invalid: {0}")]
+    Signature(crate::signer::SignerError),
+    /// The TSTInfo does not decode.
+    #[error("malformed TSTInfo: {0}")]
+    MalformedTstInfo(String),
+    /// The messageImprint's hash is not accepted.
+    #[error("messageImprint hash {0} is not accepted")]
+    ImprintHash(ObjectIdentifier),
+    /// The token stamps another signature.
+    #[error(
+        "the token's messageImprint ({token}) does not cover this signature (its {algorithm} is {expected})"
+    )]
+    ImprintMismatch {
+        /// The imprint in the token (hex).
+        token: String,
+        /// Its hash algorithm.
+        algorithm: DigestAlgorithm,
+        /// The hash of this signature value (hex).
+        expected: String,
+    },
+    /// RFC 3161 section 2.4.2: genTime's form.
+    #[error("{0}")]
+    GenTime(String),
+    /// RFC 3161 section 2.4.1 / RFC 5035: signingCertificate(V2).
+    #[error("{0}")]
+    SigningCertificate(String),
+    /// An attribute repeated or without one value.
+    #[error("{0}")]
+    Attribute(#[from] crate::cms::AttributeError),
+    /// The TSA does not chain to a trusted TSA anchor at genTime.
+    #[error("the TSA '{tsa}' is not trusted at {at}: {reason}")]
+    Untrusted {
+        /// The TSA certificate's subject.
+        tsa: String,
+        /// genTime.
+        at: String,
+        /// Why the path failed.
+        reason: String,
+    },
+}
+
 /// Verifies a timestamp token over `signature_value` (the SignerInfo's
 /// signature). The TSA must chain to `tsa_anchors` at genTime with the
 /// timeStamping EKU.
@@ -101,55 +178,42 @@ pub fn verify_token(
     tsa_anchors: &[ParsedCert],
     limits: &Limits,
     cache: Option<&chain::PathCache>,
-) -> Result<Timestamp, String> {
-    let token_der =
-        der::Encode::to_der(token).map_err(|e| format!("token cannot be encoded: {e}"))?;
-    let parsed =
-        cms::parse(&token_der, limits).map_err(|e| format!("malformed timestamp token: {e}"))?;
+) -> Result<Timestamp, TimestampError> {
+    use TimestampError as E;
+    let token_der = der::Encode::to_der(token).map_err(|e| E::Encoding(e.to_string()))?;
+    let parsed = cms::parse(&token_der, limits).map_err(|e| E::Malformed(e.to_string()))?;
     if parsed.content_type() != oids::TST_INFO {
-        return Err(format!(
-            "the token's content type is {}, not id-ct-TSTInfo",
-            parsed.content_type()
-        ));
+        return Err(E::NotTstInfo(parsed.content_type()));
     }
-    let content = parsed.content().ok_or("the token carries no TSTInfo")?;
+    let content = parsed.content().ok_or(E::NoTstInfo)?;
     let mut signers = parsed.signers();
-    let si = signers.next().ok_or("the token has no signer")?;
+    let si = signers.next().ok_or(E::NoSigner)?;
     if signers.next().is_some() {
-        return Err("the token has more than one signer (RFC 3161 requires one)".into());
+        return Err(E::SeveralSigners);
     }
-    let tsa = signer::find_signer_cert(&si.sid, &parsed.certificates).ok_or_else(|| {
-        format!(
-            "the TSA certificate ({}) is not included in the token",
-            signer::describe_sid(&si.sid)
-        )
-    })?;
-    let digest_alg = signer::digest_algorithm(si)?;
+    let tsa = signer::find_signer_cert(&si.sid, &parsed.certificates)
+        .ok_or_else(|| E::TsaCertificateMissing(signer::describe_sid(&si.sid)))?;
+    let digest_alg = signer::digest_algorithm(si).map_err(E::Digest)?;
     if digest_alg == DigestAlgorithm::Sha1 {
-        return Err("the token is signed with SHA-1".into());
+        return Err(E::Sha1);
     }
     let content_digest = digest_alg.hash(content);
     let attrs = signer::check_signed_attributes(si, oids::TST_INFO, &content_digest)
-        .map_err(|e| format!("token signed attributes: {e}"))?;
+        .map_err(E::SignedAttributes)?;
     signer::verify_signature(si, tsa, digest_alg, Some(&attrs), &content_digest, None)
-        .map_err(|e| format!("the TSA signature on the token is invalid: {e}"))?;
+        .map_err(E::Signature)?;
 
-    let tst = TstInfo::from_der(content).map_err(|e| format!("malformed TSTInfo: {e}"))?;
+    let tst = TstInfo::from_der(content).map_err(|e| E::MalformedTstInfo(e.to_string()))?;
     let imprint_alg = DigestAlgorithm::from_oid(&tst.message_imprint.hash_algorithm.oid)
         .filter(|a| *a != DigestAlgorithm::Sha1)
-        .ok_or_else(|| {
-            format!(
-                "messageImprint hash {} is not accepted",
-                tst.message_imprint.hash_algorithm.oid
-            )
-        })?;
+        .ok_or(E::ImprintHash(tst.message_imprint.hash_algorithm.oid))?;
     let expected = imprint_alg.hash(signature_value);
     if tst.message_imprint.hashed_message.as_bytes() != expected.as_slice() {
-        return Err(format!(
-            "the token's messageImprint ({}) does not cover this signature (its {imprint_alg} is {})",
-            hex(tst.message_imprint.hashed_message.as_bytes()),
-            hex(&expected)
-        ));
+        return Err(E::ImprintMismatch {
+            token: hex(tst.message_imprint.hashed_message.as_bytes()),
+            algorithm: imprint_alg,
+            expected: hex(&expected),
+        });
     }
     let gen_time = parse_generalized_time(&tst.gen_time)?;
 
@@ -167,12 +231,10 @@ pub fn verify_token(
         },
         cache,
     )
-    .map_err(|e| {
-        format!(
-            "the TSA '{}' is not trusted at {}: {e}",
-            tsa.subject(),
-            rfc3339(gen_time)
-        )
+    .map_err(|e| E::Untrusted {
+        tsa: tsa.subject(),
+        at: rfc3339(gen_time),
+        reason: e.to_string(),
     })?;
 
     Ok(Timestamp {
@@ -186,55 +248,71 @@ pub fn verify_token(
 fn check_signing_certificate(
     si: &::cms::signed_data::SignerInfo,
     tsa: &ParsedCert,
-) -> Result<(), String> {
+) -> Result<(), TimestampError> {
+    let sc_err = |m: String| TimestampError::SigningCertificate(m);
     let attrs = si
         .signed_attrs
         .as_ref()
-        .ok_or("the token has no signed attributes")?;
+        .ok_or_else(|| sc_err("the token has no signed attributes".into()))?;
     if let Some(v2) = cms::single_attribute(attrs, oids::ATTR_SIGNING_CERTIFICATE_V2)? {
         let sc: SigningCertificateV2 = v2
             .decode_as()
-            .map_err(|e| format!("malformed signingCertificateV2: {e}"))?;
+            .map_err(|e: der::Error| sc_err(format!("malformed signingCertificateV2: {e}")))?;
         let first = sc
             .certs
             .first()
-            .ok_or("signingCertificateV2 lists no certificate")?;
+            .ok_or_else(|| sc_err("signingCertificateV2 lists no certificate".into()))?;
         let alg = match &first.hash_algorithm {
             None => DigestAlgorithm::Sha256,
-            Some(a) => DigestAlgorithm::from_oid(&a.oid)
-                .ok_or_else(|| format!("signingCertificateV2 hash {} is not supported", a.oid))?,
+            Some(a) => DigestAlgorithm::from_oid(&a.oid).ok_or_else(|| {
+                sc_err(format!(
+                    "signingCertificateV2 hash {} is not supported",
+                    a.oid
+                ))
+            })?,
         };
         if first.cert_hash.as_bytes() != alg.hash(&tsa.der).as_slice() {
-            return Err("signingCertificateV2 does not match the TSA certificate".into());
+            return Err(sc_err(
+                "signingCertificateV2 does not match the TSA certificate".into(),
+            ));
         }
         return Ok(());
     }
     if let Some(v1) = cms::single_attribute(attrs, oids::ATTR_SIGNING_CERTIFICATE)? {
         let sc: SigningCertificate = v1
             .decode_as()
-            .map_err(|e| format!("malformed signingCertificate: {e}"))?;
+            .map_err(|e: der::Error| sc_err(format!("malformed signingCertificate: {e}")))?;
         let first = sc
             .certs
             .first()
-            .ok_or("signingCertificate lists no certificate")?;
+            .ok_or_else(|| sc_err("signingCertificate lists no certificate".into()))?;
         if first.cert_hash.as_bytes() != DigestAlgorithm::Sha1.hash(&tsa.der).as_slice() {
-            return Err("signingCertificate does not match the TSA certificate".into());
+            return Err(sc_err(
+                "signingCertificate does not match the TSA certificate".into(),
+            ));
         }
         return Ok(());
     }
-    Err(
+    Err(sc_err(
         "the token lacks the signingCertificate(V2) attribute that binds the TSA certificate"
             .into(),
-    )
+    ))
 }
 
 /// Parses a GeneralizedTime value `YYYYMMDDHHMMSS[.f+]Z` (RFC 3161 section 2.4.2).
-fn parse_generalized_time(any: &Any) -> Result<OffsetDateTime, String> {
+fn parse_generalized_time(any: &Any) -> Result<OffsetDateTime, TimestampError> {
     if any.tag() != Tag::GeneralizedTime {
-        return Err("genTime is not a GeneralizedTime".into());
+        return Err(TimestampError::GenTime(
+            "genTime is not a GeneralizedTime".into(),
+        ));
     }
-    let s = std::str::from_utf8(any.value()).map_err(|_| "genTime is not ASCII".to_string())?;
-    let bad = || format!("genTime '{s}' is not of the form YYYYMMDDHHMMSS[.fff]Z");
+    let s = std::str::from_utf8(any.value())
+        .map_err(|_| TimestampError::GenTime("genTime is not ASCII".into()))?;
+    let bad = || {
+        TimestampError::GenTime(format!(
+            "genTime '{s}' is not of the form YYYYMMDDHHMMSS[.fff]Z"
+        ))
+    };
     let body = s.strip_suffix('Z').ok_or_else(bad)?;
     let (main, frac) = match body.split_once('.') {
         Some((m, f)) => (m, Some(f)),
@@ -248,7 +326,7 @@ fn parse_generalized_time(any: &Any) -> Result<OffsetDateTime, String> {
     {
         return Err(bad());
     }
-    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+    let num = |r: std::ops::Range<usize>| -> Result<u32, TimestampError> {
         main.get(r).and_then(|p| p.parse().ok()).ok_or_else(bad)
     };
     let month =
@@ -278,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn generalized_time_accepts_rfc3161_forms_and_rejects_others() -> Result<(), String> {
+    fn generalized_time_accepts_rfc3161_forms_and_rejects_others() -> Result<(), TimestampError> {
         let t = parse_generalized_time(&gt("20260615120000Z"))?;
         assert_eq!(rfc3339(t), "2026-06-15T12:00:00Z");
         let t = parse_generalized_time(&gt("20260615120000.25Z"))?;
@@ -296,7 +374,8 @@ mod tests {
                 "{bad} must be refused"
             );
         }
-        let utc = Any::new(Tag::UtcTime, b"260615120000Z".to_vec()).map_err(|e| e.to_string())?;
+        let utc = Any::new(Tag::UtcTime, b"260615120000Z".to_vec())
+            .map_err(|e| TimestampError::GenTime(e.to_string()))?;
         assert!(parse_generalized_time(&utc).is_err());
         Ok(())
     }

@@ -11,7 +11,7 @@
 
 use inspector::policy::{CertificateSource, TrustPolicy};
 use inspector::report::{CheckId, Outcome, Report, Verdict};
-use inspector::{Limits, VerifyRequest, verify_cms};
+use inspector::{Artifact, Limits, VerifyRequest, verify_cms};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use time::OffsetDateTime;
@@ -230,7 +230,39 @@ fn run_library(c: &Case) -> Report {
         limits: &limits,
         cache: None,
     };
-    verify_cms(&req, &mut blob).unwrap()
+    // The one entry point: it must recognise CMS (the Sigstore corpus
+    // checks it recognises bundles).
+    inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+}
+
+/// A CMS signature with only a digest of the blob is not evaluated (typed
+/// error), while the same request with the blob is.
+#[test]
+fn the_entry_point_needs_the_blob_for_cms() {
+    let p = policy("trust.json");
+    let sig = std::fs::read(fixtures().join("sigs").join("p256-detached.der")).unwrap();
+    let limits = Limits::default();
+    let req = VerifyRequest {
+        policy: &p,
+        vendor: "acme",
+        component: "acme-wifi-fw",
+        version: "1.5.0",
+        signature: &sig,
+        time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+        limits: &limits,
+        cache: None,
+    };
+    let digest = Artifact::Digest {
+        algorithm: inspector::digest::DigestAlgorithm::Sha256,
+        value: vec![0; 32],
+    };
+    assert!(matches!(
+        inspector::verify(&req, digest),
+        Err(inspector::VerifyError::DigestNeedsSigstore)
+    ));
+    let mut blob = std::fs::File::open(fixtures().join("blobs").join("fw.bin")).unwrap();
+    let r = inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap();
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
 }
 
 fn check_case(c: &Case, r: &Report) {

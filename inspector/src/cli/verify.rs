@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use inspector::chain::PathCache;
 use inspector::report::{Report, Verdict};
-use inspector::{Limits, TrustPolicy, VerifyRequest, verify_cms};
+use inspector::{Artifact, Limits, TrustPolicy, VerifyError, VerifyRequest};
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
@@ -67,12 +67,6 @@ pub fn inspect_digest(
     let (algorithm, value) = parse_digest(digest)?;
     let signature = read_limited(job.signature, limits.max_signature_bytes as u64)
         .context("cannot read the bundle")?;
-    if !inspector::sigstore::looks_like_bundle(&signature) {
-        anyhow::bail!(
-            "--digest works with Sigstore bundles only; '{}' is not one (a CMS signature needs the blob)",
-            job.signature.display()
-        );
-    }
     let req = VerifyRequest {
         policy,
         vendor: job.vendor,
@@ -83,10 +77,13 @@ pub fn inspect_digest(
         limits,
         cache: None,
     };
-    let mut report = inspector::sigstore::verify_sigstore(
-        &req,
-        inspector::sigstore::SigstoreArtifact::Digest { algorithm, value },
-    )?;
+    let mut report = match inspector::verify(&req, Artifact::Digest { algorithm, value }) {
+        Err(VerifyError::DigestNeedsSigstore) => anyhow::bail!(
+            "--digest works with Sigstore bundles only; '{}' is not one (a CMS signature needs the blob)",
+            job.signature.display()
+        ),
+        other => other?,
+    };
     report.blob.path = Some(digest.to_string());
     report.signature.path = Some(job.signature.display().to_string());
     Ok(report)
@@ -136,15 +133,8 @@ pub fn inspect(
         limits,
         cache,
     };
-    let mut report = if inspector::sigstore::looks_like_bundle(&signature) {
-        inspector::sigstore::verify_sigstore(
-            &req,
-            inspector::sigstore::SigstoreArtifact::Reader(&mut reader),
-        )
-    } else {
-        verify_cms(&req, &mut reader)
-    }
-    .with_context(|| format!("'{}'", job.blob.display()))?;
+    let mut report = inspector::verify(&req, Artifact::Reader(&mut reader))
+        .with_context(|| format!("'{}'", job.blob.display()))?;
     bar.finish_and_clear();
     report.blob.path = Some(job.blob.display().to_string());
     report.signature.path = Some(job.signature.display().to_string());

@@ -6,7 +6,7 @@ use super::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use inspector::digest::DigestAlgorithm;
-use inspector::sigstore::{SigstoreArtifact, verify_sigstore};
+use inspector::sigstore::SigstoreArtifact;
 
 fn sfix() -> PathBuf {
     fixtures().join("../sigstore")
@@ -118,11 +118,12 @@ fn run_s(
     match art {
         Art::Blob(name) => {
             let mut f = std::fs::File::open(sfix().join(name)).unwrap();
-            verify_sigstore(&req, SigstoreArtifact::Reader(&mut f)).unwrap()
+            // Through the one entry point, which recognises the bundle.
+            inspector::verify(&req, SigstoreArtifact::Reader(&mut f)).unwrap()
         }
         Art::Digest(alg, hexv) => {
             let value = inspector::policy::parse_hex(hexv).unwrap();
-            verify_sigstore(
+            inspector::verify(
                 &req,
                 SigstoreArtifact::Digest {
                     algorithm: *alg,
@@ -198,7 +199,7 @@ fn real_bundles_are_accepted_for_their_vendor_and_rejected_for_another() {
 
 #[test]
 fn regex_identities_are_anchored_at_both_ends() {
-    use inspector::sigstore::SigstoreIdentity;
+    use inspector::sigstore_trust::SigstoreIdentity;
     let i = SigstoreIdentity::new("https://issuer", None, Some("https://github\\.com/acme/.*"))
         .unwrap();
     assert!(i.matches(

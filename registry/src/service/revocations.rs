@@ -316,7 +316,7 @@ fn verify_crl(crl: &CertificateList, issuer: &ParsedCert) -> ServiceResult<()> {
     let key = issuer.key_algorithm();
     let spki_alg = spki_alg(alg);
     let scheme = inspector::signature::resolve_scheme(&spki_alg, digest, &key)
-        .map_err(ServiceError::Invalid)?;
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let hashed = digest.hash(&tbs);
     let sig = crl
         .signature

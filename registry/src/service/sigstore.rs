@@ -129,12 +129,12 @@ pub fn add_identity(
     super::bounded("issuer", &body.issuer, 1024)?;
     super::bounded("san", body.san.as_deref().unwrap_or(""), 1024)?;
     super::bounded("san_regex", body.san_regex.as_deref().unwrap_or(""), 1024)?;
-    inspector::sigstore::SigstoreIdentity::new(
+    inspector::sigstore_trust::SigstoreIdentity::new(
         &body.issuer,
         body.san.as_deref(),
         body.san_regex.as_deref(),
     )
-    .map_err(ServiceError::Invalid)?;
+    .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         find_vendor(c, vendor)?;
@@ -187,7 +187,7 @@ pub fn add_key(
     body: KeyRequest,
 ) -> ServiceResult<SigstoreKey> {
     actor.require(PROCUREMENT, "register Sigstore keys")?;
-    let (_, fp) = inspector::sigstore::parse_public_key(&body.pem)
+    let (_, fp) = inspector::sigstore_trust::parse_public_key(&body.pem)
         .map_err(|e| ServiceError::Invalid(format!("key refused: {e}")))?;
     let pem = body.pem;
     super::transaction(c, |c| {
@@ -253,7 +253,7 @@ pub fn add_root(
     }
     super::bounded("name", &name, 64)?;
     let json = serde_json::to_string(&body.trusted_root).map_err(ServiceError::internal)?;
-    inspector::sigstore::SigstoreRoot::from_json(&name, &json)
+    inspector::sigstore_trust::SigstoreRoot::from_json(&name, &json)
         .map_err(|e| ServiceError::Invalid(format!("trusted root refused: {e}")))?;
     let sha = hex(&DigestAlgorithm::Sha256.hash(json.as_bytes()));
     super::transaction(c, |c| {

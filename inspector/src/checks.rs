@@ -1,0 +1,234 @@
+//! Checks shared by every signature kind (CMS and Sigstore): component
+//! authorisation and the rollback floor, report assembly and its summary,
+//! and the product capability rule.
+
+use crate::cert::rfc3339;
+use crate::policy::{StageDocument, TrustPolicy, Vendor};
+use crate::report::{
+    BlobInfo, Check, CheckId, Outcome, REPORT_VERSION, Report, SignatureInfo, SignerReport,
+    TimeSource, Verdict,
+};
+use crate::request::VerifyRequest;
+
+/// Puts a report together: accepted when every general check passes and at
+/// least one signer passed all of its checks. The caller writes the summary.
+pub(crate) fn assemble(
+    req: &VerifyRequest<'_>,
+    checks: Vec<Check>,
+    signers: Vec<SignerReport>,
+    blob: BlobInfo,
+    signature: SignatureInfo,
+) -> Report {
+    let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
+    let verdict = if general_ok && signers.iter().any(|s| s.accepted) {
+        Verdict::Accept
+    } else {
+        Verdict::Reject
+    };
+    Report {
+        report_version: REPORT_VERSION,
+        verdict,
+        summary: String::new(),
+        vendor: req.vendor.to_string(),
+        component: req.component.to_string(),
+        version: req.version.to_string(),
+        blob,
+        signature,
+        verification_time: rfc3339(req.time),
+        checks,
+        signers,
+    }
+}
+
+/// The summary of a rejection: the first failing check's reason.
+pub(crate) fn rejection_summary(report: &Report) -> String {
+    match report.first_failure() {
+        Some(c) => format!("rejected: {}", c.reason),
+        None => "rejected: no signer passed every check".to_string(),
+    }
+}
+
+/// The one-line summary of a finished report.
+pub(crate) fn summarize(report: &Report) -> String {
+    match report.verdict {
+        Verdict::Accept => {
+            let s = report.signers.iter().find(|s| s.accepted);
+            let who = s
+                .and_then(|s| s.certificate.as_ref())
+                .map(|c| c.subject.clone())
+                .unwrap_or_default();
+            let when = s
+                .and_then(|s| s.signing_time.as_ref())
+                .map(|t| match t.source {
+                    TimeSource::Timestamp => format!("timestamped {}", t.time),
+                    TimeSource::VerificationTime => {
+                        "no timestamp, judged at the verification time".to_string()
+                    }
+                });
+            format!(
+                "accepted: signed by '{who}' for vendor '{}'{}",
+                report.vendor,
+                when.map(|w| format!(", {w}")).unwrap_or_default()
+            )
+        }
+        Verdict::Reject => rejection_summary(report),
+    }
+}
+
+pub(crate) fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
+    let Some(v) = vendor else {
+        return Check::fail(
+            CheckId::Component,
+            format!("vendor '{}' is not in the trust policy", req.vendor),
+        );
+    };
+    if v.components.iter().any(|c| c.name == req.component) {
+        Check::pass(
+            CheckId::Component,
+            format!(
+                "vendor '{}' is authorised to supply '{}'",
+                v.id, req.component
+            ),
+        )
+    } else {
+        let others: Vec<&str> = req
+            .policy
+            .vendors
+            .iter()
+            .filter(|o| o.components.iter().any(|c| c.name == req.component))
+            .map(|o| o.id.as_str())
+            .collect();
+        let hint = if others.is_empty() {
+            String::new()
+        } else {
+            format!(" (it is registered for: {})", others.join(", "))
+        };
+        Check::fail(
+            CheckId::Component,
+            format!(
+                "vendor '{}' is not authorised to supply component '{}'{hint}",
+                v.id, req.component
+            ),
+        )
+    }
+}
+
+pub(crate) fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
+    let version = match semver::Version::parse(req.version) {
+        Ok(v) => v,
+        Err(e) => {
+            return Check::fail(
+                CheckId::VersionFloor,
+                format!(
+                    "version '{}' is not a semantic version (MAJOR.MINOR.PATCH): {e}",
+                    req.version
+                ),
+            );
+        }
+    };
+    let floor = vendor
+        .and_then(|v| v.components.iter().find(|c| c.name == req.component))
+        .and_then(|c| c.min_version.as_ref());
+    match floor {
+        None if vendor.is_some_and(|v| v.components.iter().any(|c| c.name == req.component)) => {
+            Check::pass(
+                CheckId::VersionFloor,
+                format!(
+                    "version {version}; component '{}' has no rollback floor",
+                    req.component
+                ),
+            )
+        }
+        None => Check::skip(
+            CheckId::VersionFloor,
+            "no floor applies: the component is not authorised",
+        ),
+        Some(min) if version >= *min => Check::pass(
+            CheckId::VersionFloor,
+            format!("version {version} is at or above the rollback floor {min}"),
+        ),
+        Some(min) => Check::fail(
+            CheckId::VersionFloor,
+            format!(
+                "version {version} is below the rollback floor {min} for '{}' (downgrade)",
+                req.component
+            ),
+        ),
+    }
+}
+
+/// The capability rule, shared by `verify --product` and the registry's
+/// receipts: every boot stage of `product` that loads the report's component
+/// must be able to verify the key that signed the blob. Fails naming the
+/// stage and what it can verify; fails when no stage loads the component;
+/// skips when the report has no signer certificate.
+pub fn capability_check(product: &str, stages: &[StageDocument], report: &Report) -> Check {
+    let stages: Vec<_> = stages
+        .iter()
+        .filter(|s| s.components.contains(&report.component))
+        .collect();
+    let signer = report
+        .signers
+        .iter()
+        .find(|s| s.accepted)
+        .or(report.signers.first());
+    let key = signer
+        .and_then(|s| s.certificate.as_ref())
+        .map(|c| c.key.clone());
+    match (stages.is_empty(), key) {
+        (true, _) => Check::fail(
+            CheckId::Capability,
+            format!(
+                "no boot stage of product '{product}' loads component '{}'",
+                report.component
+            ),
+        ),
+        (false, None) => Check::skip(
+            CheckId::Capability,
+            "no signer certificate: the key cannot be compared with the boot stages",
+        ),
+        (false, Some(k)) => {
+            let cap = crate::cert::capability_of_key_name(&k);
+            match stages.iter().find(|s| !s.algorithms.contains(&cap)) {
+                Some(s) => Check::fail(
+                    CheckId::Capability,
+                    format!(
+                        "boot stage '{}' of product '{product}' verifies {} and cannot verify the {k} key that signed this blob",
+                        s.name,
+                        s.algorithms.join(", ")
+                    ),
+                ),
+                None => Check::pass(
+                    CheckId::Capability,
+                    format!(
+                        "boot stage(s) {} of product '{product}' can verify the {k} signer key",
+                        stages
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            }
+        }
+    }
+}
+
+/// Adds the product capability check to a report: the boot stage of
+/// `product` that loads the component must be able to verify the key that
+/// signed the blob. A failure rejects the blob, naming the stage and why.
+pub fn apply_product(report: &mut Report, policy: &TrustPolicy, product: &str) {
+    let check = match policy.products.iter().find(|p| p.id == product) {
+        None => Check::fail(
+            CheckId::Capability,
+            format!("product '{product}' is not in the trust policy"),
+        ),
+        Some(p) => capability_check(product, &p.stages, report),
+    };
+    let failed = check.outcome == Outcome::Fail;
+    report.checks.push(check);
+    if failed && report.verdict == Verdict::Accept {
+        report.verdict = Verdict::Reject;
+        report.summary = rejection_summary(report);
+    }
+}

@@ -1,0 +1,691 @@
+//! Verification of a CMS-signed blob against the trust policy.
+//!
+//! [`verify_cms`] streams the blob once (hashing it under every digest the
+//! signers need, comparing it with attached content on the fly) and then
+//! evaluates each SignerInfo. A rejected signature is an `Ok(Report)` with
+//! verdict `reject`; `Err` only means the blob could not be read.
+
+use crate::cert::{ParsedCert, date, rfc3339};
+use crate::chain::{self, ChainError, ChainRequest, EkuRequirement, ValidPath};
+use crate::checks::{assemble, component_check, summarize, version_check};
+use crate::cms::{self, ParsedSignedData};
+use crate::digest::{DigestAlgorithm, Digests, MultiHasher, hex};
+use crate::limits::Limits;
+use crate::oids;
+use crate::policy::Vendor;
+use crate::report::{
+    BlobInfo, Check, CheckId, Outcome, Report, SignatureInfo, SignerReport, SigningTime, TimeSource,
+};
+use crate::request::{VerifyError, VerifyRequest};
+use crate::signature;
+use crate::signer;
+use crate::timestamp::{self, Timestamp};
+use ::cms::signed_data::SignerInfo;
+use std::io::Read;
+use time::OffsetDateTime;
+
+/// The blob as seen while streaming it.
+struct BlobScan {
+    digests: Digests,
+    /// For attached signatures: `None` if the blob equals the content,
+    /// otherwise a description of the first difference.
+    attached_mismatch: Option<Option<String>>,
+    /// The blob bytes, when a signer needs the whole message (Ed25519
+    /// without signed attributes) and it fit the limit.
+    kept: Option<Vec<u8>>,
+    too_large: bool,
+}
+
+fn scan_blob(
+    blob: &mut dyn Read,
+    algs: Vec<DigestAlgorithm>,
+    attached: Option<&[u8]>,
+    keep: bool,
+    limits: &Limits,
+) -> Result<BlobScan, VerifyError> {
+    let mut hasher = MultiHasher::new(algs);
+    let mut offset: u64 = 0;
+    let mut mismatch: Option<String> = None;
+    let mut kept = crate::digest::KeepUpTo::new(keep, limits.max_unhashed_content_bytes);
+    let complete = crate::digest::for_each_chunk(blob, limits.read_buffer_bytes, |chunk| {
+        let n = chunk.len();
+        if offset.saturating_add(n as u64) > limits.max_blob_bytes {
+            return false;
+        }
+        hasher.update(chunk);
+        if let (Some(content), None) = (attached, &mismatch) {
+            let start = usize::try_from(offset).unwrap_or(usize::MAX);
+            let expected = content.get(start..).unwrap_or(&[]);
+            let common = expected.len().min(chunk.len());
+            let pos = chunk.iter().zip(expected.iter()).position(|(a, b)| a != b);
+            if let Some(p) = pos {
+                mismatch = Some(format!("they first differ at byte {}", offset + p as u64));
+            } else if common < chunk.len() {
+                mismatch = Some(format!(
+                    "the blob is longer than the attached content ({} bytes)",
+                    content.len()
+                ));
+            }
+        }
+        kept.push(chunk);
+        offset += n as u64;
+        true
+    })?;
+    let too_large = !complete;
+    let kept = kept.into_inner();
+    if let (Some(content), None) = (attached, &mismatch)
+        && (content.len() as u64) != offset
+    {
+        mismatch = Some(format!(
+            "the blob is {offset} bytes but the attached content is {} bytes",
+            content.len()
+        ));
+    }
+    Ok(BlobScan {
+        digests: hasher.finish(),
+        attached_mismatch: attached.map(|_| mismatch),
+        kept,
+        too_large,
+    })
+}
+
+/// Verifies a CMS signature over the blob read from `blob`.
+pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report, VerifyError> {
+    let mut checks = Vec::new();
+    let vendor = req.policy.vendor(req.vendor);
+    checks.push(component_check(req, vendor));
+    checks.push(version_check(req, vendor));
+
+    let parsed = cms::parse(req.signature, req.limits);
+    let mut sig_info = SignatureInfo {
+        path: None,
+        kind: "cms".into(),
+        encoding: None,
+        attached: None,
+    };
+    let parsed = match parsed {
+        Ok(p) => {
+            sig_info.encoding = Some(p.encoding.to_string().to_lowercase());
+            sig_info.attached = Some(p.content().is_some());
+            let what = if p.content().is_some() {
+                "attached"
+            } else {
+                "detached"
+            };
+            checks.push(Check::pass(
+                CheckId::Format,
+                format!(
+                    "CMS SignedData ({}, {what}, {} signer(s), {} certificate(s) carried)",
+                    p.encoding,
+                    p.signed_data.signer_infos.0.len(),
+                    p.certificates.len()
+                ),
+            ));
+            Some(p)
+        }
+        Err(e) => {
+            checks.push(Check::fail(CheckId::Format, e.to_string()));
+            None
+        }
+    };
+
+    // Which digests to compute while streaming.
+    let mut algs = vec![DigestAlgorithm::Sha256];
+    let mut keep = false;
+    if let Some(p) = &parsed {
+        for si in p.signers() {
+            if let Ok(a) = signer::digest_algorithm(si) {
+                algs.push(a);
+            }
+            if si.signed_attrs.is_none()
+                && si.signature_algorithm.oid == oids::ED25519
+                && p.content().is_none()
+            {
+                keep = true;
+            }
+        }
+    }
+    let attached = parsed.as_ref().and_then(|p| p.content());
+    let scan = scan_blob(blob, algs, attached, keep, req.limits)?;
+    let blob_info = BlobInfo {
+        path: None,
+        sha256: (!scan.too_large)
+            .then(|| scan.digests.get(DigestAlgorithm::Sha256).map(hex))
+            .flatten(),
+        size: (!scan.too_large).then_some(scan.digests.length),
+    };
+    if scan.too_large {
+        checks.push(Check::fail(
+            CheckId::Content,
+            format!(
+                "the blob is larger than the limit of {} bytes",
+                req.limits.max_blob_bytes
+            ),
+        ));
+    } else if let Some(p) = &parsed {
+        checks.push(content_check(p, &scan));
+    }
+
+    let mut signers = Vec::new();
+    if let (Some(p), Some(v), false) = (&parsed, vendor, scan.too_large) {
+        let content_for_ed25519 = p.content().or(scan.kept.as_deref());
+        for (index, si) in p.signers().enumerate() {
+            signers.push(evaluate_signer(
+                req,
+                v,
+                p,
+                si,
+                index,
+                &scan.digests,
+                content_for_ed25519,
+            ));
+        }
+    }
+
+    let mut report = assemble(req, checks, signers, blob_info, sig_info);
+    report.summary = summarize(&report);
+    Ok(report)
+}
+
+fn content_check(p: &ParsedSignedData, scan: &BlobScan) -> Check {
+    if p.content_type() != oids::DATA {
+        return Check::fail(
+            CheckId::Content,
+            format!(
+                "the signed content type is {}, not id-data",
+                p.content_type()
+            ),
+        );
+    }
+    match &scan.attached_mismatch {
+        None => Check::pass(
+            CheckId::Content,
+            "detached signature: the blob is the signed content",
+        ),
+        Some(None) => Check::pass(
+            CheckId::Content,
+            "the attached content equals the blob byte for byte",
+        ),
+        Some(Some(diff)) => Check::fail(
+            CheckId::Content,
+            format!("the content attached to the signature is not the blob: {diff}"),
+        ),
+    }
+}
+
+fn evaluate_signer(
+    req: &VerifyRequest<'_>,
+    vendor: &Vendor,
+    p: &ParsedSignedData,
+    si: &SignerInfo,
+    index: usize,
+    digests: &Digests,
+    content: Option<&[u8]>,
+) -> SignerReport {
+    let mut checks = Vec::new();
+    let pool: Vec<&ParsedCert> = p
+        .certificates
+        .iter()
+        .chain(vendor.intermediates.iter())
+        .collect();
+    let cert = signer::find_signer_cert(&si.sid, pool.iter().copied());
+    let digest_alg = signer::digest_algorithm(si);
+
+    // Algorithms allowed by the vendor's contract.
+    let key = cert.map(|c| c.key_algorithm());
+    match (&digest_alg, &key) {
+        (Err(e), _) => checks.push(Check::fail(CheckId::Algorithm, e.to_string())),
+        (Ok(DigestAlgorithm::Sha1), _) => checks.push(Check::fail(
+            CheckId::Algorithm,
+            "the signature uses SHA-1, which is not accepted for signatures",
+        )),
+        (Ok(a), _) if !vendor.policy.digests.contains(a) => checks.push(Check::fail(
+            CheckId::Algorithm,
+            format!(
+                "digest {a} is not allowed by vendor '{}' policy (allowed: {})",
+                vendor.id,
+                vendor
+                    .policy
+                    .digests
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        (Ok(a), Some(k)) => match signature::resolve_scheme(&si.signature_algorithm, *a, k) {
+            Ok(s) => checks.push(Check::pass(CheckId::Algorithm, format!("{s} with {a}"))),
+            Err(e) => checks.push(Check::fail(CheckId::Algorithm, e.to_string())),
+        },
+        (Ok(a), None) => checks.push(Check::skip(
+            CheckId::Algorithm,
+            format!("digest {a}; no signer certificate to resolve the scheme"),
+        )),
+    }
+
+    let Some(cert) = cert else {
+        checks.push(Check::fail(
+            CheckId::Signature,
+            format!(
+                "the signer certificate ({}) is neither carried in the signature nor registered for vendor '{}'",
+                signer::describe_sid(&si.sid),
+                vendor.id
+            ),
+        ));
+        return SignerReport {
+            index,
+            certificate: None,
+            digest_algorithm: digest_alg.ok().map(|a| a.name().to_string()),
+            signing_time: None,
+            accepted: false,
+            checks,
+        };
+    };
+
+    // Key strength.
+    checks.push(match cert.key_algorithm() {
+        crate::cert::KeyAlgorithm::Rsa { bits } if bits < vendor.policy.min_rsa_bits => {
+            Check::fail(
+                CheckId::KeyStrength,
+                format!(
+                    "the signer key is RSA-{bits}, below vendor '{}' minimum of {} bits",
+                    vendor.id, vendor.policy.min_rsa_bits
+                ),
+            )
+        }
+        crate::cert::KeyAlgorithm::Unsupported { oid } => Check::fail(
+            CheckId::KeyStrength,
+            format!("the signer key algorithm {oid} is not supported"),
+        ),
+        k => Check::pass(CheckId::KeyStrength, format!("signer key {k}")),
+    });
+
+    // Signed attributes and the signature itself.
+    let mut signature_ok = false;
+    match digest_alg {
+        Ok(alg) if alg != DigestAlgorithm::Sha1 => {
+            let content_digest = digests.get(alg).unwrap_or(&[]);
+            let attrs = if si.signed_attrs.is_some() {
+                match signer::check_signed_attributes(si, p.content_type(), content_digest) {
+                    Ok(der) => {
+                        checks.push(Check::pass(
+                            CheckId::SignedAttributes,
+                            "contentType and messageDigest match the blob",
+                        ));
+                        Some(der)
+                    }
+                    Err(e) => {
+                        checks.push(Check::fail(CheckId::SignedAttributes, e.to_string()));
+                        None
+                    }
+                }
+            } else {
+                checks.push(Check::skip(
+                    CheckId::SignedAttributes,
+                    "none: the signature covers the blob itself",
+                ));
+                None
+            };
+            if si.signed_attrs.is_some() && attrs.is_none() {
+                checks.push(Check::skip(
+                    CheckId::Signature,
+                    "not verified: the signed attributes are wrong",
+                ));
+            } else {
+                match signer::verify_signature(
+                    si,
+                    cert,
+                    alg,
+                    attrs.as_deref(),
+                    content_digest,
+                    content,
+                ) {
+                    Ok(scheme) => {
+                        signature_ok = true;
+                        checks.push(Check::pass(
+                            CheckId::Signature,
+                            format!("{scheme} signature by '{}' verifies", cert.subject()),
+                        ))
+                    }
+                    Err(e) => checks.push(Check::fail(CheckId::Signature, e.to_string())),
+                }
+            }
+        }
+        _ => checks.push(Check::skip(
+            CheckId::Signature,
+            "not verified: the digest algorithm is not accepted",
+        )),
+    }
+
+    // Timestamp: decides the signing time.
+    let (ts_check, token) = timestamp_check(req, vendor, si);
+    checks.push(ts_check);
+    let (signing_time, source) = match &token {
+        Some(t) if signature_ok => (t.gen_time, TimeSource::Timestamp),
+        _ => (req.time, TimeSource::VerificationTime),
+    };
+    let signing = SigningTime {
+        time: rfc3339(signing_time),
+        source,
+        tsa: token.as_ref().map(|t| t.tsa.subject()),
+    };
+
+    checks.push(usage_check(cert));
+
+    let path = chain_check(req, vendor, p, cert, signing_time, source, &mut checks);
+
+    checks.push(revocation_check(
+        req,
+        cert,
+        path.as_ref(),
+        token.as_ref().filter(|_| signature_ok),
+    ));
+
+    let accepted = checks.iter().all(|c| c.outcome != Outcome::Fail);
+    SignerReport {
+        index,
+        certificate: Some(cert.summary()),
+        digest_algorithm: digest_alg.ok().map(|a| a.name().to_string()),
+        signing_time: Some(signing),
+        accepted,
+        checks,
+    }
+}
+
+fn timestamp_check(
+    req: &VerifyRequest<'_>,
+    vendor: &Vendor,
+    si: &SignerInfo,
+) -> (Check, Option<Timestamp>) {
+    let token = si
+        .unsigned_attrs
+        .as_ref()
+        .map(|a| cms::single_attribute(a, oids::ATTR_TIMESTAMP_TOKEN))
+        .transpose();
+    let token = match token {
+        Ok(t) => t.flatten(),
+        Err(e) => return (Check::fail(CheckId::Timestamp, e.to_string()), None),
+    };
+    let Some(token) = token else {
+        return if vendor.policy.require_timestamp {
+            (
+                Check::fail(
+                    CheckId::Timestamp,
+                    format!(
+                        "vendor '{}' policy requires a trusted RFC 3161 timestamp and the signature has none",
+                        vendor.id
+                    ),
+                ),
+                None,
+            )
+        } else {
+            (
+                Check::skip(
+                    CheckId::Timestamp,
+                    "no timestamp: certificates are judged at the verification time",
+                ),
+                None,
+            )
+        };
+    };
+    if req.policy.tsa_anchors.is_empty() {
+        return (
+            Check::fail(
+                CheckId::Timestamp,
+                "the signature carries a timestamp but the trust policy has no TSA anchors",
+            ),
+            None,
+        );
+    }
+    match timestamp::verify_token(
+        token,
+        si.signature.as_bytes(),
+        &req.policy.tsa_anchors,
+        req.limits,
+        req.cache,
+    ) {
+        Ok(t) if t.gen_time > req.time => (
+            Check::fail(
+                CheckId::Timestamp,
+                format!(
+                    "the timestamp ({}) is later than the verification time",
+                    rfc3339(t.gen_time)
+                ),
+            ),
+            None,
+        ),
+        Ok(t) => (
+            Check::pass(
+                CheckId::Timestamp,
+                format!(
+                    "trusted timestamp {} from '{}'",
+                    rfc3339(t.gen_time),
+                    t.tsa.subject()
+                ),
+            ),
+            Some(t),
+        ),
+        Err(e) => (Check::fail(CheckId::Timestamp, e.to_string()), None),
+    }
+}
+
+fn usage_check(cert: &ParsedCert) -> Check {
+    let mut problems = Vec::new();
+    match cert.extended_key_usage() {
+        Ok(Some(ekus)) if ekus.contains(&oids::KP_CODE_SIGNING) => {}
+        Ok(Some(ekus)) => problems.push(format!(
+            "its extended key usage is {} and lacks codeSigning",
+            ekus.iter()
+                .map(chain::eku_name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Ok(None) => {
+            problems.push("it has no extended key usage (codeSigning is required)".to_string())
+        }
+        Err(e) => problems.push(e.to_string()),
+    }
+    match cert.key_usage() {
+        Ok(Some(ku)) if ku.digital_signature() => {}
+        Ok(Some(_)) => problems.push("its key usage lacks digitalSignature".into()),
+        Ok(None) => {
+            problems.push("it has no key usage extension (digitalSignature is required)".into())
+        }
+        Err(e) => problems.push(e.to_string()),
+    }
+    match cert.is_ca() {
+        Ok(false) => {}
+        Ok(true) => problems.push("it is a CA certificate".into()),
+        Err(e) => problems.push(e.to_string()),
+    }
+    if problems.is_empty() {
+        Check::pass(
+            CheckId::SignerUsage,
+            "codeSigning EKU, digitalSignature key usage, not a CA",
+        )
+    } else {
+        Check::fail(
+            CheckId::SignerUsage,
+            format!(
+                "signer certificate '{}' is not fit for code signing: {}",
+                cert.subject(),
+                problems.join("; ")
+            ),
+        )
+    }
+}
+
+fn chain_check(
+    req: &VerifyRequest<'_>,
+    vendor: &Vendor,
+    p: &ParsedSignedData,
+    cert: &ParsedCert,
+    signing_time: OffsetDateTime,
+    source: TimeSource,
+    checks: &mut Vec<Check>,
+) -> Option<ValidPath> {
+    let pool: Vec<&ParsedCert> = p
+        .certificates
+        .iter()
+        .chain(vendor.intermediates.iter())
+        .collect();
+    let result = chain::validate_cached(
+        &ChainRequest {
+            leaf: cert,
+            anchors: &vendor.anchors,
+            intermediates: &pool,
+            time: signing_time,
+            eku: EkuRequirement::Oid(oids::KP_CODE_SIGNING),
+            crls: &[],
+        },
+        req.cache,
+    );
+    match result {
+        Ok(path) => {
+            let anchor = path.anchor().map(|a| a.subject()).unwrap_or_default();
+            checks.push(Check::pass(
+                CheckId::Chain,
+                format!(
+                    "chains to vendor '{}' anchor '{anchor}' ({} intermediate(s)), valid at {}",
+                    vendor.id,
+                    path.intermediates().len(),
+                    rfc3339(signing_time)
+                ),
+            ));
+            Some(path)
+        }
+        Err(e) => {
+            let reason = match &e {
+                ChainError::IntermediateMissing { .. } | ChainError::UnknownRoot { .. } => {
+                    match other_vendor(req, vendor, p, cert, signing_time) {
+                        Some(other) => format!(
+                            "the signer chains to vendor '{}' ({}), not to vendor '{}'",
+                            other.id, other.name, vendor.id
+                        ),
+                        None => e.to_string(),
+                    }
+                }
+                ChainError::Validity {
+                    what: "expired",
+                    date: d,
+                    ..
+                } if source == TimeSource::VerificationTime => {
+                    format!("{e}, and no trusted timestamp proves it signed before {d}")
+                }
+                _ => e.to_string(),
+            };
+            checks.push(Check::fail(CheckId::Chain, reason));
+            None
+        }
+    }
+}
+
+fn other_vendor<'a>(
+    req: &'a VerifyRequest<'_>,
+    claimed: &Vendor,
+    p: &ParsedSignedData,
+    cert: &ParsedCert,
+    time: OffsetDateTime,
+) -> Option<&'a Vendor> {
+    req.policy
+        .vendors
+        .iter()
+        .filter(|o| o.id != claimed.id)
+        .find(|o| {
+            let pool: Vec<&ParsedCert> = p
+                .certificates
+                .iter()
+                .chain(o.intermediates.iter())
+                .collect();
+            chain::validate(&ChainRequest {
+                leaf: cert,
+                anchors: &o.anchors,
+                intermediates: &pool,
+                time,
+                eku: EkuRequirement::Oid(oids::KP_CODE_SIGNING),
+                crls: &[],
+            })
+            .is_ok()
+        })
+}
+
+fn revocation_check(
+    req: &VerifyRequest<'_>,
+    cert: &ParsedCert,
+    path: Option<&ValidPath>,
+    timestamp: Option<&Timestamp>,
+) -> Check {
+    let owned;
+    let certs: &[ParsedCert] = match path {
+        Some(p) => &p.certificates,
+        None => {
+            owned = [cert.clone()];
+            &owned
+        }
+    };
+    let mut excused = Vec::new();
+    for c in certs {
+        for r in &req.policy.revocations {
+            if !r.target.matches(c) {
+                continue;
+            }
+            let role = if c.der == cert.der {
+                "signer"
+            } else {
+                "issuing CA"
+            };
+            match (r.invalidity_date, timestamp) {
+                (Some(inv), Some(ts)) if ts.gen_time < inv => excused.push(format!(
+                    "{role} certificate '{}' is revoked ({}) from {}, but a trusted timestamp proves it signed at {}, before that",
+                    c.subject(),
+                    r.reason,
+                    date(inv),
+                    rfc3339(ts.gen_time)
+                )),
+                (Some(inv), Some(ts)) => {
+                    return Check::fail(
+                        CheckId::Revocation,
+                        format!(
+                            "{role} certificate '{}' is revoked ({}) from {}; the trusted timestamp {} is after that",
+                            c.subject(),
+                            r.reason,
+                            date(inv),
+                            rfc3339(ts.gen_time)
+                        ),
+                    );
+                }
+                (Some(inv), None) => {
+                    return Check::fail(
+                        CheckId::Revocation,
+                        format!(
+                            "{role} certificate '{}' is revoked ({}) from {} and no trusted timestamp proves the signature is older",
+                            c.subject(),
+                            r.reason,
+                            date(inv)
+                        ),
+                    );
+                }
+                (None, _) => {
+                    return Check::fail(
+                        CheckId::Revocation,
+                        format!(
+                            "{role} certificate '{}' is revoked ({}) with no invalidity date, so no signature by it is trusted",
+                            c.subject(),
+                            r.reason
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if excused.is_empty() {
+        let scope = if path.is_some() {
+            "no certificate in the path is revoked"
+        } else {
+            "the signer is not revoked (path unknown)"
+        };
+        Check::pass(CheckId::Revocation, scope)
+    } else {
+        Check::pass(CheckId::Revocation, excused.join("; "))
+    }
+}
