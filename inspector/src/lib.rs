@@ -26,6 +26,7 @@ pub mod report;
 pub mod request;
 pub mod signature;
 pub mod signer;
+pub mod signer_checks;
 pub mod sigstore;
 pub mod sigstore_memo;
 pub mod sigstore_trust;
