@@ -172,6 +172,54 @@ try {
   await s.goto(base + '/');
   await shot(s, 'dashboard');
 
+  // A product defined and edited through its form.
+  await s.goto(base + '/products');
+  await s.getByRole('link', { name: 'New product' }).click();
+  await s.getByLabel('Identifier').fill('sensor-9');
+  await s.getByLabel('Device model name').fill('Sensor 9');
+  await s.locator('#stage0_name').fill('rom');
+  await s.locator('input[name=stage0_alg][value=ecdsa-p256]').check();
+  await s.locator('#stage0_components').fill('acme-wifi-fw');
+  await shot(s, 'product-form');
+  await s.getByRole('button', { name: 'Define product' }).click();
+  await s.waitForLoadState();
+  check(s.url().startsWith(base + '/products/sensor-9') && (await s.locator('.flash').innerText()).includes('Product defined'), 'security defined a product through the form');
+  await s.getByRole('link', { name: 'Edit boot chain' }).click();
+  await s.locator('#stage1_name').fill('os');
+  await s.locator('input[name=stage1_alg][value=ed25519]').check();
+  await s.getByRole('button', { name: 'Save' }).click();
+  await s.waitForLoadState();
+  const sensor = (await api('GET', '/products')).json.find((x) => x.id === 'sensor-9');
+  check(sensor && sensor.stages.length === 2 && sensor.stages[1].algorithms[0] === 'ed25519', 'the edited boot chain is saved');
+
+  // The revocations page: a CRL file, reviewed, then imported.
+  await s.getByRole('link', { name: 'Revocations' }).click();
+  await s.getByLabel('CRL file (PEM or DER)').setInputFiles(join(fx, 'certs/acme-int.crl.pem'));
+  await s.getByRole('button', { name: 'Review the import…' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.warning').innerText()).includes('Import this CRL?'), 'a CRL import asks for confirmation first');
+  check((await api('GET', '/revocations')).json.length === 1, 'nothing is imported before confirming');
+  await s.getByRole('button', { name: 'Import now' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('1 new revocations'), 'the CRL is imported after confirmation');
+  check((await s.content()).includes('issued by CN=Acme Firmware Signing CA 1'), 'the revocations page lists the CRL entry');
+  await shot(s, 'revocations');
+
+  // Trust roots: a TSA anchor added on its page.
+  await s.getByRole('link', { name: 'Trust roots' }).click();
+  await s.getByLabel('CA certificate (PEM)').setInputFiles(join(fx, 'certs/tsa-root.pem'));
+  await s.getByRole('button', { name: 'Check and trust' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('TSA anchor CN=Test TSA Root'), 'security trusted a TSA root on the Trust roots page');
+  await shot(s, 'trust');
+
+  // Receipts: the total and the CSV of the filtered rows.
+  await s.goto(base + '/receipts?verdict=reject');
+  check((await s.locator('.count').innerText()).includes('1 receipt matches'), 'the receipts page shows the total');
+  const csvResp = await s.request.get(base + '/receipts.csv?verdict=reject');
+  const csvText = await csvResp.text();
+  check(csvResp.headers()['content-type'].startsWith('text/csv') && csvText.split('\r\n').filter(Boolean).length === 2, 'the CSV download holds the header and the filtered row');
+
   // --- the auditor: sees everything, no forms, refused when posting -----------------------
   const { page: a, context: ac } = await signIn('audrey');
   await a.goto(base + '/vendors/acme');
@@ -214,6 +262,26 @@ try {
   check((await ad.content()).includes("Token 'station-12' (inspector) is revoked."), 'the revocation is confirmed on the page');
   const refusedNow = await fetch(base + '/api/v1/vendors', { headers: { Authorization: `Bearer ${secret}` } });
   check(refusedNow.status === 401, 'the revoked token is refused at once');
+
+  // Users: created on the Access page with a generated password, shown once.
+  await ad.getByLabel('User name').fill('ines');
+  await ad.locator('#urole').selectOption('inspector');
+  await ad.getByRole('button', { name: 'Create with a new password' }).click();
+  await ad.waitForLoadState();
+  const pw = await ad.getByLabel('Password', { exact: true }).inputValue();
+  check(pw.length === 20, 'a new user gets a generated password shown once');
+  await shot(ad, 'access');
+
+  // Phone width (360 px): no page scrolls sideways as a whole (wide tables scroll inside their box).
+  const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, storageState: await ad.context().storageState() });
+  const ph = await phone.newPage();
+  for (const path of ['/', '/vendors', '/vendors/acme', '/vendors/new', '/receipts', '/revocations', '/audit', '/products', '/products/gw-100', '/products/new', '/trust', '/trust-bundle', '/tokens']) {
+    await ph.goto(base + path);
+    const over = await ph.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(over <= 1, `phone width ${path}: no page-level horizontal overflow (${over}px)`);
+  }
+  await ph.goto(base + '/vendors/acme');
+  await shot(ph, 'vendor-phone');
 } catch (e) {
   failures++;
   console.log('FAIL unexpected error:', e);
