@@ -25,68 +25,46 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// Errors of the API.
+/// Errors of the API: the service layer's refusals, plus what only HTTP
+/// has (a request that cannot be read, no token, no If-Match).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Invalid input.
+    /// The operation refused or failed (see [`ServiceError`]).
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+    /// The request itself could not be read (body, header, form).
     #[error("{0}")]
     BadRequest(String),
     /// No or unknown token.
     #[error("a valid bearer token is required")]
     Unauthorized,
-    /// The role may not do this.
-    #[error("{0}")]
-    Forbidden(String),
-    /// No such record.
-    #[error("{0}")]
-    NotFound(String),
-    /// Already exists, or conflicts with state.
-    #[error("{0}")]
-    Conflict(String),
-    /// If-Match does not match the current version.
-    #[error("{0}")]
-    PreconditionFailed(String),
     /// If-Match missing on an update.
     #[error("{0}")]
     PreconditionRequired(String),
-    /// Anything else. The message is logged, never sent.
-    #[error("internal error")]
-    Internal(String),
 }
 
 impl ApiError {
-    /// Wraps an internal failure (logged once, here).
+    /// Wraps an internal failure (logged once, by the service layer).
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        let msg = e.to_string();
-        tracing::error!(error = %msg, "request failed with an internal error");
-        ApiError::Internal(msg)
+        ApiError::Service(ServiceError::internal(e))
     }
 
-    fn code(&self) -> &'static str {
+    /// The one mapping of errors to HTTP statuses and stable codes.
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::PreconditionFailed(_) => "precondition_failed",
-            ApiError::PreconditionRequired(_) => "precondition_required",
-            ApiError::Internal(_) => "internal",
-        }
-    }
-}
-
-/// The one mapping of the service layer's errors to HTTP statuses.
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Invalid(m) => ApiError::BadRequest(m),
-            ServiceError::Forbidden(m) => ApiError::Forbidden(m),
-            ServiceError::NotFound(m) => ApiError::NotFound(m),
-            ServiceError::Conflict(m) => ApiError::Conflict(m),
-            ServiceError::Stale(m) => ApiError::PreconditionFailed(m),
-            // Already logged where it happened.
-            ServiceError::Internal(m) => ApiError::Internal(m),
+            ApiError::Service(e) => match e {
+                ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+                ServiceError::Stale(_) => (StatusCode::PRECONDITION_FAILED, "precondition_failed"),
+                ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::PreconditionRequired(_) => {
+                (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
+            }
         }
     }
 }
@@ -99,16 +77,7 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.status_and_code().0
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -118,7 +87,7 @@ impl ResponseError for ApiError {
         }
         resp.json(ErrorBody {
             error: ErrorDetail {
-                code: self.code(),
+                code: self.status_and_code().1,
                 message: self.to_string(),
             },
         })

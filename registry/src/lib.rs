@@ -87,7 +87,7 @@ pub fn app(
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, error::ApiError> {
-    Err(error::ApiError::NotFound("no such endpoint".into()))
+    Err(service::ServiceError::NotFound("no such endpoint".into()).into())
 }
 
 /// The OpenAPI document (for snapshot tests and `tollgate-registry openapi`).

@@ -134,6 +134,12 @@ impl Role {
         })
     }
 
+    /// A role read back from the database: an unknown one is an internal
+    /// error (only this layer writes roles).
+    pub fn stored(s: &str) -> ServiceResult<Self> {
+        Role::parse(s).ok_or_else(|| ServiceError::internal(format!("unknown role '{s}' stored")))
+    }
+
     /// Every role.
     pub const ALL: [Role; 5] = [
         Role::Admin,

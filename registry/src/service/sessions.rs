@@ -2,7 +2,7 @@
 //! and role, a CSRF token, an expiry; and the secrets behind tokens and
 //! sessions.
 
-use super::{Conn, Role, ServiceError, ServiceResult};
+use super::{Conn, Role, ServiceResult};
 use base64::Engine;
 use diesel::prelude::*;
 use schema::models::WebSession;
@@ -74,12 +74,6 @@ pub fn session(c: &mut Conn, id: &str) -> ServiceResult<Option<(String, Role, St
         .select(WebSession::as_select())
         .first(c)
         .optional()?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let role = Role::parse(&r.role)
-                .ok_or_else(|| ServiceError::internal("unknown role in a session"))?;
-            Ok(Some((r.principal, role, r.csrf)))
-        }
-    }
+    row.map(|r| Ok((r.principal, Role::stored(&r.role)?, r.csrf)))
+        .transpose()
 }

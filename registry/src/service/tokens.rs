@@ -124,14 +124,8 @@ pub fn authenticate(c: &mut Conn, hash: &str) -> ServiceResult<Option<(i64, Stri
         .select(ApiToken::as_select())
         .first(c)
         .optional()?;
-    match row {
-        None => Ok(None),
-        Some(r) => {
-            let role = Role::parse(&r.role)
-                .ok_or_else(|| ServiceError::internal("unknown role stored for a token"))?;
-            Ok(Some((r.id, r.name, role)))
-        }
-    }
+    row.map(|r| Ok((r.id, r.name, Role::stored(&r.role)?)))
+        .transpose()
 }
 
 /// Revokes a token (audited); the web sessions signed in with it end too.

@@ -9,8 +9,14 @@ use diesel::prelude::*;
 use schema::models::{NewUser, User};
 use schema::schema::users;
 
-/// Hashes a password with Argon2id (default parameters, random salt).
+/// Hashes a password with Argon2id (default parameters, random salt),
+/// refusing one shorter than 12 characters.
 pub fn hash_password(password: &str) -> ServiceResult<String> {
+    if password.chars().count() < 12 {
+        return Err(ServiceError::Invalid(
+            "the password must have at least 12 characters".into(),
+        ));
+    }
     let salt = SaltString::generate(&mut OsRng);
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -59,11 +65,6 @@ pub fn create(
         ));
     }
     super::bounded("user name", username, 64)?;
-    if password.chars().count() < 12 {
-        return Err(ServiceError::Invalid(
-            "the password must have at least 12 characters".into(),
-        ));
-    }
     let hash = hash_password(password)?;
     super::transaction(c, |c| {
         audit::begin_change(c, false)?;
@@ -85,17 +86,23 @@ pub fn create(
             })
             .execute(c)?;
         let info = find(c, username)?;
-        audit::record(
-            c,
-            &actor.label(),
-            "create",
-            "user",
-            username,
-            None::<&()>,
-            Some(&info),
-        )?;
-        Ok(info)
+        audited(c, actor, "create", info)
     })
+}
+
+/// Records `action` on a user in the audit log (never a password) and
+/// returns the user.
+fn audited(c: &mut Conn, actor: &Actor, action: &str, info: UserInfo) -> ServiceResult<UserInfo> {
+    audit::record(
+        c,
+        &actor.label(),
+        action,
+        "user",
+        &info.username,
+        None::<&()>,
+        Some(&info),
+    )?;
+    Ok(info)
 }
 
 fn find(c: &mut Conn, username: &str) -> ServiceResult<UserInfo> {
@@ -227,11 +234,6 @@ pub fn reset_password(
     password: &str,
 ) -> ServiceResult<UserInfo> {
     actor.require(ADMIN, "reset passwords")?;
-    if password.chars().count() < 12 {
-        return Err(ServiceError::Invalid(
-            "the password must have at least 12 characters".into(),
-        ));
-    }
     let hash = hash_password(password)?;
     super::transaction(c, |c| {
         audit::begin_change(c, false)?;
@@ -240,15 +242,6 @@ pub fn reset_password(
             .set(users::password_hash.eq(hash))
             .execute(c)?;
         end_sessions_of(c, username)?;
-        audit::record(
-            c,
-            &actor.label(),
-            "reset-password",
-            "user",
-            username,
-            None::<&()>,
-            Some(&info),
-        )?;
-        Ok(info)
+        audited(c, actor, "reset-password", info)
     })
 }

@@ -124,23 +124,61 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// The request's signing terms (defaulted), their digest list as stored,
-/// and the contract expiry.
-fn terms_of(body: &VendorRequest) -> ServiceResult<(SigningTerms, String, Option<i64>)> {
-    if body.name.trim().is_empty() {
-        return Err(ServiceError::Invalid("name must not be empty".into()));
+/// A vendor's details as a request gives them, validated: everything but
+/// the id and the bookkeeping fields.
+struct Details {
+    name: String,
+    contract_ref: String,
+    contract_expires: Option<i64>,
+    security_contact: String,
+    digests: String,
+    min_rsa_bits: i32,
+    require_timestamp: bool,
+}
+
+impl Details {
+    /// Validates the request (bounded strings, signing terms defaulted and
+    /// checked, the contract expiry parsed).
+    fn of(body: VendorRequest) -> ServiceResult<Self> {
+        if body.name.trim().is_empty() {
+            return Err(ServiceError::Invalid("name must not be empty".into()));
+        }
+        super::bounded("name", &body.name, 256)?;
+        super::bounded("contract_ref", &body.contract_ref, 256)?;
+        super::bounded("security_contact", &body.security_contact, 256)?;
+        let terms = body.policy.clone().unwrap_or_default();
+        let digests = validate_terms(&terms)?;
+        let contract_expires = body
+            .contract_expires
+            .as_deref()
+            .map(|s| parse_time("contract_expires", s))
+            .transpose()?;
+        Ok(Details {
+            name: body.name.trim().to_string(),
+            contract_ref: body.contract_ref,
+            contract_expires,
+            security_contact: body.security_contact,
+            digests,
+            min_rsa_bits: terms.min_rsa_bits,
+            require_timestamp: terms.require_timestamp,
+        })
     }
-    super::bounded("name", &body.name, 256)?;
-    super::bounded("contract_ref", &body.contract_ref, 256)?;
-    super::bounded("security_contact", &body.security_contact, 256)?;
-    let terms = body.policy.clone().unwrap_or_default();
-    let digests = validate_terms(&terms)?;
-    let contract_expires = body
-        .contract_expires
-        .as_deref()
-        .map(|s| parse_time("contract_expires", s))
-        .transpose()?;
-    Ok((terms, digests, contract_expires))
+
+    /// `v` with these details, one version later.
+    fn apply(self, v: Vendor, now: i64) -> Vendor {
+        Vendor {
+            name: self.name,
+            contract_ref: self.contract_ref,
+            contract_expires: self.contract_expires,
+            security_contact: self.security_contact,
+            digests: self.digests,
+            min_rsa_bits: self.min_rsa_bits,
+            require_timestamp: self.require_timestamp,
+            row_version: v.row_version + 1,
+            updated_at: now,
+            ..v
+        }
+    }
 }
 
 /// Every vendor, by id.
@@ -180,21 +218,23 @@ pub fn create_vendor(c: &mut Conn, actor: &Actor, body: VendorRequest) -> Servic
             "id '{id}' must be 1-64 lowercase letters, digits, '-' or '_'"
         )));
     }
-    let (terms, digests, contract_expires) = terms_of(&body)?;
+    let details = Details::of(body)?;
     let now = crate::now_unix();
-    let row = Vendor {
+    // A new row is version 1: the details applied to an empty version 0.
+    let empty = Vendor {
         id,
-        name: body.name.trim().to_string(),
-        contract_ref: body.contract_ref,
-        contract_expires,
-        security_contact: body.security_contact,
-        digests,
-        min_rsa_bits: terms.min_rsa_bits,
-        require_timestamp: terms.require_timestamp,
-        row_version: 1,
+        name: String::new(),
+        contract_ref: String::new(),
+        contract_expires: None,
+        security_contact: String::new(),
+        digests: String::new(),
+        min_rsa_bits: 0,
+        require_timestamp: false,
+        row_version: 0,
         created_at: now,
         updated_at: now,
     };
+    let row = details.apply(empty, now);
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         let exists: i64 = vendors::table
@@ -237,7 +277,7 @@ pub fn update_vendor(
             "the id in the body differs from the path; ids cannot change".into(),
         ));
     }
-    let (terms, digests, contract_expires) = terms_of(&body)?;
+    let details = Details::of(body)?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         let before: Vendor = find_vendor(c, &id)?;
@@ -247,18 +287,7 @@ pub fn update_vendor(
                 before.row_version
             )));
         }
-        let after = Vendor {
-            name: body.name.trim().to_string(),
-            contract_ref: body.contract_ref,
-            contract_expires,
-            security_contact: body.security_contact,
-            digests,
-            min_rsa_bits: terms.min_rsa_bits,
-            require_timestamp: terms.require_timestamp,
-            row_version: before.row_version + 1,
-            updated_at: crate::now_unix(),
-            ..before.clone()
-        };
+        let after = details.apply(before.clone(), crate::now_unix());
         let n = diesel::update(
             vendors::table
                 .filter(vendors::id.eq(&id))

@@ -45,7 +45,11 @@ impl PageUser {
         } else {
             Err(PageError::Shown(
                 Box::new(self.clone()),
-                ApiError::Forbidden(format!("role '{}' may not {action}", self.role.as_str())),
+                crate::service::ServiceError::Forbidden(format!(
+                    "role '{}' may not {action}",
+                    self.role.as_str()
+                ))
+                .into(),
             ))
         }
     }

@@ -1,14 +1,15 @@
-//! The access page (admin only): web users (disable / enable) and API tokens
+//! The access page (admin only): web users (create with a generated
+//! password shown once, reset a password, disable / enable) and API tokens
 //! (list, create with the secret shown once in the response to the form,
-//! never in a URL, and revoke), through the same audited functions as the
-//! API and the command line.
+//! never in a URL, and revoke), through the same audited service functions
+//! as the API and the command line.
 
 use super::{Done, Layout, PageResult, db, flash_of, html, redirect_done, refusal};
 use crate::api::tokens::revoke_now;
 use crate::error::ApiError;
 use crate::service::tokens::{self, TokenInfo, TokenRequest};
 use crate::service::users::{self, UserInfo};
-use crate::service::{ADMIN, Role};
+use crate::service::{ADMIN, Role, ServiceError};
 use crate::state::AppState;
 use crate::ui::session::PageUser;
 use actix_web::http::StatusCode;
@@ -33,15 +34,35 @@ struct TokensPage {
     name: String,
 }
 
-async fn render(
-    state: &web::Data<AppState>,
-    user: PageUser,
-    status: StatusCode,
+/// What the page shows besides the lists: a flash, a refusal, a secret
+/// shown once, the token name typed so far.
+#[derive(Default)]
+struct Shown {
+    status: Option<StatusCode>,
     flash: Option<String>,
     error: Option<String>,
     created: Option<(String, String, String)>,
     name: String,
-) -> PageResult {
+}
+
+impl Shown {
+    fn refused(status: StatusCode, message: impl Into<String>) -> Self {
+        Shown {
+            status: Some(status),
+            error: Some(message.into()),
+            ..Default::default()
+        }
+    }
+
+    fn secret(title: String, what: &str, value: String) -> Self {
+        Shown {
+            created: Some((title, what.to_string(), value)),
+            ..Default::default()
+        }
+    }
+}
+
+async fn render(state: &web::Data<AppState>, user: PageUser, shown: Shown) -> PageResult {
     let actor = user.actor();
     let (tokens, users) = db(state, &user, move |c| {
         Ok((tokens::list(c, &actor)?, users::list(c, &actor)?))
@@ -50,15 +71,44 @@ async fn render(
     let page = TokensPage {
         csrf: user.csrf.clone(),
         me: user.principal.clone(),
-        layout: Layout::new(&user, "tokens", flash),
-        error,
+        layout: Layout::new(&user, "tokens", shown.flash),
+        error: shown.error,
         tokens,
         users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
-        created,
-        name,
+        created: shown.created,
+        name: shown.name,
     };
-    Ok(html(status, page.render()))
+    Ok(html(shown.status.unwrap_or(StatusCode::OK), page.render()))
+}
+
+/// The page again with a service refusal (an unknown record is the error
+/// page: the form pointed at nothing).
+async fn refuse(
+    state: &web::Data<AppState>,
+    user: PageUser,
+    e: ApiError,
+    name: String,
+) -> PageResult {
+    if let e @ ApiError::Service(ServiceError::NotFound(_)) = e {
+        return Err(e.into());
+    }
+    let (status, m) = refusal(e)?;
+    let shown = Shown {
+        name,
+        ..Shown::refused(status, m)
+    };
+    render(state, user, shown).await
+}
+
+/// The confirmation box a destructive form must carry.
+fn unconfirmed(confirm: Option<&str>, what: &str) -> Option<Shown> {
+    (confirm != Some("yes")).then(|| {
+        Shown::refused(
+            StatusCode::BAD_REQUEST,
+            format!("Tick the confirmation box to {what}."),
+        )
+    })
 }
 
 #[get("/tokens")]
@@ -68,16 +118,11 @@ async fn tokens_page(
     q: web::Query<Done>,
 ) -> PageResult {
     user.require(ADMIN, "manage users and API tokens")?;
-    render(
-        &state,
-        user,
-        StatusCode::OK,
-        flash_of(&q),
-        None,
-        None,
-        String::new(),
-    )
-    .await
+    let shown = Shown {
+        flash: flash_of(&q),
+        ..Default::default()
+    };
+    render(&state, user, shown).await
 }
 
 #[derive(Deserialize)]
@@ -99,20 +144,25 @@ async fn token_create(
     user.check_csrf(&form.csrf)?;
     user.require(ADMIN, "manage users and API tokens")?;
     let name = form.name.trim().to_string();
-    let refused = |m: String| (StatusCode::BAD_REQUEST, m);
-    let checked = match Role::parse(&form.role) {
+    let problem = match Role::parse(&form.role) {
         _ if name.is_empty() || name.len() > 128 => {
-            Err(refused("The name must be 1 to 128 characters.".into()))
+            Err("The name must be 1 to 128 characters.".to_string())
         }
-        None => Err(refused(format!(
+        None => Err(format!(
             "'{}' is not a role: choose one of the list.",
             form.role
-        ))),
+        )),
         Some(role) => Ok(role),
     };
-    let role = match checked {
+    let role = match problem {
         Ok(r) => r,
-        Err((status, m)) => return render(&state, user, status, None, Some(m), None, name).await,
+        Err(m) => {
+            let shown = Shown {
+                name,
+                ..Shown::refused(StatusCode::BAD_REQUEST, m)
+            };
+            return render(&state, user, shown).await;
+        }
     };
     let actor = user.actor();
     let body = TokenRequest {
@@ -121,31 +171,15 @@ async fn token_create(
     };
     match crate::api::with_conn(&state, move |c| tokens::create(c, &actor, body)).await {
         Ok(t) => {
-            let created = Some((
-                format!("Token created: {} ({})", t.name, t.role.as_str()),
-                "secret".to_string(),
-                t.token,
-            ));
-            render(
-                &state,
-                user,
-                StatusCode::OK,
-                None,
-                None,
-                created,
-                String::new(),
-            )
-            .await
+            let title = format!("Token created: {} ({})", t.name, t.role.as_str());
+            render(&state, user, Shown::secret(title, "secret", t.token)).await
         }
-        Err(e) => {
-            let (status, m) = refusal(e)?;
-            render(&state, user, status, None, Some(m), None, name).await
-        }
+        Err(e) => refuse(&state, user, e, name).await,
     }
 }
 
 #[derive(Deserialize)]
-struct RevokeForm {
+struct ConfirmForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -157,112 +191,20 @@ async fn token_revoke(
     state: web::Data<AppState>,
     user: PageUser,
     id: web::Path<i64>,
-    form: web::Form<RevokeForm>,
+    form: web::Form<ConfirmForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
     user.require(ADMIN, "manage users and API tokens")?;
-    if form.confirm.as_deref() != Some("yes") {
-        let m = "Tick the confirmation box to revoke the token.".to_string();
-        return render(
-            &state,
-            user,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(m),
-            None,
-            String::new(),
-        )
-        .await;
+    if let Some(shown) = unconfirmed(form.confirm.as_deref(), "revoke the token") {
+        return render(&state, user, shown).await;
     }
     match revoke_now(&state, user.actor(), id.into_inner()).await {
         Ok(t) => Ok(redirect_done(
             "/tokens",
             &format!("Token '{}' ({}) is revoked.", t.name, t.role),
         )),
-        Err(e @ ApiError::NotFound(_)) => Err(e.into()),
-        Err(e) => {
-            let (status, m) = refusal(e)?;
-            render(&state, user, status, None, Some(m), None, String::new()).await
-        }
+        Err(e) => refuse(&state, user, e, String::new()).await,
     }
-}
-
-#[derive(Deserialize)]
-struct UserForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    confirm: Option<String>,
-}
-
-#[post("/users/{name}/{action}")]
-async fn user_set_state(
-    state: web::Data<AppState>,
-    user: PageUser,
-    path: web::Path<(String, String)>,
-    form: web::Form<UserForm>,
-) -> PageResult {
-    user.check_csrf(&form.csrf)?;
-    user.require(ADMIN, "manage users and API tokens")?;
-    let (name, action) = path.into_inner();
-    let disable = match action.as_str() {
-        "disable" => true,
-        "enable" => false,
-        _ => return Err(ApiError::NotFound(format!("no action '{action}'")).into()),
-    };
-    let refuse = |m: &str| Some(m.to_string());
-    let problem = if disable && form.confirm.as_deref() != Some("yes") {
-        refuse("Tick the confirmation box to disable the user.")
-    } else if disable && name == user.principal {
-        refuse(
-            "You cannot disable your own account here; ask another admin, or use `tollgate-registry user disable`.",
-        )
-    } else {
-        None
-    };
-    if let Some(m) = problem {
-        return render(
-            &state,
-            user,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(m),
-            None,
-            String::new(),
-        )
-        .await;
-    }
-    let actor = user.actor();
-    let n = name.clone();
-    match crate::api::with_conn(&state, move |c| users::set_disabled(c, &actor, &n, disable)).await
-    {
-        Ok(u) => Ok(redirect_done(
-            "/tokens",
-            &format!(
-                "User '{}' is {}.",
-                u.username,
-                if u.disabled {
-                    "disabled; their open sessions ended"
-                } else {
-                    "active again"
-                }
-            ),
-        )),
-        Err(e @ ApiError::NotFound(_)) => Err(e.into()),
-        Err(e) => {
-            let (status, m) = refusal(e)?;
-            render(&state, user, status, None, Some(m), None, String::new()).await
-        }
-    }
-}
-
-pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(tokens_page)
-        .service(token_create)
-        .service(token_revoke)
-        .service(user_create)
-        .service(user_reset_password)
-        .service(user_set_state);
 }
 
 #[derive(Deserialize)]
@@ -288,16 +230,7 @@ async fn user_create(
     user.require(ADMIN, "manage users and API tokens")?;
     let Some(role) = Role::parse(&form.role) else {
         let m = format!("'{}' is not a role: choose one of the list.", form.role);
-        return render(
-            &state,
-            user,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(m),
-            None,
-            String::new(),
-        )
-        .await;
+        return render(&state, user, Shown::refused(StatusCode::BAD_REQUEST, m)).await;
     };
     let actor = user.actor();
     let name = form.username.trim().to_string();
@@ -305,26 +238,10 @@ async fn user_create(
     let pw = password.clone();
     match crate::api::with_conn(&state, move |c| users::create(c, &actor, &name, &pw, role)).await {
         Ok(u) => {
-            let shown = Some((
-                format!("User {} ({})", u.username, u.role),
-                "password".to_string(),
-                password,
-            ));
-            render(
-                &state,
-                user,
-                StatusCode::OK,
-                None,
-                None,
-                shown,
-                String::new(),
-            )
-            .await
+            let title = format!("User {} ({})", u.username, u.role);
+            render(&state, user, Shown::secret(title, "password", password)).await
         }
-        Err(e) => {
-            let (status, m) = refusal(e)?;
-            render(&state, user, status, None, Some(m), None, String::new()).await
-        }
+        Err(e) => refuse(&state, user, e, String::new()).await,
     }
 }
 
@@ -335,22 +252,12 @@ async fn user_reset_password(
     state: web::Data<AppState>,
     user: PageUser,
     name: web::Path<String>,
-    form: web::Form<UserForm>,
+    form: web::Form<ConfirmForm>,
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
     user.require(ADMIN, "manage users and API tokens")?;
-    if form.confirm.as_deref() != Some("yes") {
-        let m = "Tick the confirmation box to reset the password.".to_string();
-        return render(
-            &state,
-            user,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some(m),
-            None,
-            String::new(),
-        )
-        .await;
+    if let Some(shown) = unconfirmed(form.confirm.as_deref(), "reset the password") {
+        return render(&state, user, shown).await;
     }
     let actor = user.actor();
     let name = name.into_inner();
@@ -362,26 +269,70 @@ async fn user_reset_password(
     .await
     {
         Ok(u) => {
-            let shown = Some((
-                format!("New password for {}", u.username),
-                "password".to_string(),
-                password,
-            ));
-            render(
-                &state,
-                user,
-                StatusCode::OK,
-                None,
-                None,
-                shown,
-                String::new(),
-            )
-            .await
+            let title = format!("New password for {}", u.username);
+            render(&state, user, Shown::secret(title, "password", password)).await
         }
-        Err(e @ ApiError::NotFound(_)) => Err(e.into()),
-        Err(e) => {
-            let (status, m) = refusal(e)?;
-            render(&state, user, status, None, Some(m), None, String::new()).await
+        Err(e) => refuse(&state, user, e, String::new()).await,
+    }
+}
+
+#[post("/users/{name}/{action}")]
+async fn user_set_state(
+    state: web::Data<AppState>,
+    user: PageUser,
+    path: web::Path<(String, String)>,
+    form: web::Form<ConfirmForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(ADMIN, "manage users and API tokens")?;
+    let (name, action) = path.into_inner();
+    let disable = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => {
+            return Err(
+                ApiError::from(ServiceError::NotFound(format!("no action '{action}'"))).into(),
+            );
+        }
+    };
+    if disable {
+        let problem = unconfirmed(form.confirm.as_deref(), "disable the user").or_else(|| {
+            (name == user.principal).then(|| {
+                Shown::refused(
+                    StatusCode::BAD_REQUEST,
+                    "You cannot disable your own account here; ask another admin, or use `tollgate-registry user disable`.",
+                )
+            })
+        });
+        if let Some(shown) = problem {
+            return render(&state, user, shown).await;
         }
     }
+    let actor = user.actor();
+    let n = name.clone();
+    match crate::api::with_conn(&state, move |c| users::set_disabled(c, &actor, &n, disable)).await
+    {
+        Ok(u) => Ok(redirect_done(
+            "/tokens",
+            &format!(
+                "User '{}' is {}.",
+                u.username,
+                if u.disabled {
+                    "disabled; their open sessions ended"
+                } else {
+                    "active again"
+                }
+            ),
+        )),
+        Err(e) => refuse(&state, user, e, String::new()).await,
+    }
+}
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(tokens_page)
+        .service(token_create)
+        .service(token_revoke)
+        .service(user_create)
+        .service(user_reset_password)
+        .service(user_set_state);
 }

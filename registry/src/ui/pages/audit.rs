@@ -1,8 +1,9 @@
 //! The audit log: the verified hash chain, filtered entries with keyset
 //! paging and a total, and a CSV download of the filtered entries.
 
-use super::{Layout, PageResult, csv_download, day_start, db, html};
-use crate::service::PageRequest;
+use super::{
+    Layout, PageResult, csv_download, date_range, db, html, non_empty, one_page, page_request,
+};
 use crate::service::audit::{self, AuditFilter, ChainProblem};
 use crate::state::AppState;
 use crate::ui::session::PageUser;
@@ -10,9 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
-
-/// Entries per page.
-pub const PAGE_ROWS: i64 = 200;
 
 /// The filter form.
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -33,13 +31,13 @@ pub(super) struct AuditForm {
 
 impl AuditForm {
     fn filter(&self) -> Result<AuditFilter, crate::error::ApiError> {
-        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let (since, until) = date_range(&self.from, &self.to)?;
         Ok(AuditFilter {
-            action: some(&self.action),
-            entity: some(&self.entity),
-            actor: some(&self.actor),
-            since: day_start("from", &self.from, false)?,
-            until: day_start("to", &self.to, true)?,
+            action: non_empty(&self.action),
+            entity: non_empty(&self.entity),
+            actor: non_empty(&self.actor),
+            since,
+            until,
         })
     }
 }
@@ -78,7 +76,7 @@ async fn audit_page(
 ) -> PageResult {
     let f = q.into_inner();
     let filter = f.filter()?;
-    let page = PageRequest::new(Some(PAGE_ROWS + 1), f.before, None);
+    let page = page_request(f.before);
     let actor = user.actor();
     let (v, mut entries, total) = db(&state, &user, move |c| {
         let v = audit::verify(c, &actor)?;
@@ -86,13 +84,7 @@ async fn audit_page(
         Ok((v, e, audit::count(c, &actor, &filter)?))
     })
     .await?;
-    let more = entries.len() as i64 > PAGE_ROWS;
-    entries.truncate(usize::try_from(PAGE_ROWS).unwrap_or(200));
-    let next = if more {
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
+    let next = one_page(&mut entries, |e| e.id);
     let json = |v: Option<serde_json::Value>| v.map(|v| v.to_string()).unwrap_or_default();
     let page = AuditPage {
         layout: Layout::new(&user, "audit", None),

@@ -1,8 +1,8 @@
 //! The dashboard: counts, inspections per day, what expires soon, the
 //! latest rejections.
 
+use super::receipts::ReceiptRow;
 use super::{Done, Layout, PageResult, db, flash_of, html};
-use crate::service::receipts::summary_of;
 use crate::service::{overview, time_str};
 use crate::state::AppState;
 use crate::ui::chart::{Day, inspections_svg};
@@ -17,15 +17,6 @@ struct ExpiringCert {
     not_after: String,
 }
 
-struct Rejection {
-    id: i64,
-    received_at: String,
-    vendor: String,
-    component: String,
-    version: String,
-    summary: String,
-}
-
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -34,7 +25,7 @@ struct DashboardPage {
     chart: String,
     expiring_certs: Vec<ExpiringCert>,
     expiring_contracts: Vec<(String, String, String, String)>,
-    rejections: Vec<Rejection>,
+    rejections: Vec<ReceiptRow>,
 }
 
 #[get("/")]
@@ -89,18 +80,7 @@ async fn dashboard_page(
                 )
             })
             .collect(),
-        rejections: d
-            .rejections
-            .into_iter()
-            .map(|r| Rejection {
-                id: r.id,
-                received_at: time_str(r.received_at),
-                summary: summary_of(&r.report),
-                vendor: r.vendor,
-                component: r.component,
-                version: r.version,
-            })
-            .collect(),
+        rejections: d.rejections.into_iter().map(ReceiptRow::from).collect(),
     };
     Ok(html(StatusCode::OK, page.render()))
 }

@@ -105,7 +105,7 @@ pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>) -> H
 /// logged where it was made); any other is shown on the form, with its status.
 pub(crate) fn refusal(e: ApiError) -> Result<(StatusCode, String), PageError> {
     match e {
-        e @ ApiError::Internal(_) => Err(e.into()),
+        e @ ApiError::Service(crate::service::ServiceError::Internal(_)) => Err(e.into()),
         e => Ok((actix_web::ResponseError::status_code(&e), e.to_string())),
     }
 }
@@ -195,6 +195,28 @@ pub(crate) fn day_start(field: &str, s: &str, plus_one: bool) -> Result<Option<i
     Ok(Some(if plus_one { t + 86_400 } else { t }))
 }
 
+/// Rows per page of the long lists (receipts, audit log).
+pub const PAGE_ROWS: i64 = 200;
+
+/// The page request of a long list: one row more than a page, so the
+/// extra row tells whether there is a next page.
+pub(crate) fn page_request(before: Option<i64>) -> crate::service::PageRequest {
+    crate::service::PageRequest::new(Some(PAGE_ROWS + 1), before, None)
+}
+
+/// Keeps one page of `rows` (fetched with [`page_request`]) and returns the
+/// `before` of the next page, when there is one.
+pub(crate) fn one_page<T>(rows: &mut Vec<T>, id: impl Fn(&T) -> i64) -> Option<i64> {
+    let more = rows.len() as i64 > PAGE_ROWS;
+    rows.truncate(usize::try_from(PAGE_ROWS).unwrap_or(200));
+    if more { rows.last().map(id) } else { None }
+}
+
+/// A date range from a filter form (whole UTC days, `to` included).
+pub(crate) fn date_range(from: &str, to: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
+    Ok((day_start("from", from, false)?, day_start("to", to, true)?))
+}
+
 /// A CSV download.
 pub(crate) fn csv_download(name: &str, body: String) -> HttpResponse {
     HttpResponse::Ok()
@@ -232,6 +254,21 @@ pub(crate) async fn read_multipart(
         }
         fields.insert(name, data);
     }
+    Ok(fields)
+}
+
+/// A multipart form from a signed-in person: read with limits, its CSRF
+/// token checked, and the page's role required (the service checks it
+/// again).
+pub(crate) async fn checked_multipart(
+    user: &PageUser,
+    payload: actix_multipart::Multipart,
+    roles: &[crate::service::Role],
+    action: &str,
+) -> Result<std::collections::HashMap<String, Vec<u8>>, PageError> {
+    let fields = read_multipart(payload).await?;
+    user.check_csrf(&text_field(&fields, "csrf"))?;
+    user.require(roles, action)?;
     Ok(fields)
 }
 

@@ -2,8 +2,9 @@
 //! of rows, the total count, a CSV download of the filtered rows) and one
 //! receipt with every check.
 
-use super::{Layout, PageResult, csv_download, day_start, db, html};
-use crate::service::PageRequest;
+use super::{
+    Layout, PageResult, csv_download, date_range, db, html, non_empty, one_page, page_request,
+};
 use crate::service::receipts::{self, ReceiptFilter, summary_of};
 use crate::service::time_str;
 use crate::state::AppState;
@@ -12,9 +13,6 @@ use actix_web::http::StatusCode;
 use actix_web::{get, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
-
-/// Rows per page of the receipts list.
-pub const PAGE_ROWS: i64 = 200;
 
 /// The filter form (empty fields do not filter; dates are whole UTC days).
 #[derive(Deserialize, Serialize, Default, Clone)]
@@ -41,15 +39,15 @@ pub(super) struct ReceiptForm {
 impl ReceiptForm {
     /// The service filter. An unknown verdict is refused by the service.
     fn filter(&self) -> Result<ReceiptFilter, crate::error::ApiError> {
-        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let (since, until) = date_range(&self.from, &self.to)?;
         Ok(ReceiptFilter {
-            vendor: some(&self.vendor),
-            component: some(&self.component),
-            verdict: some(&self.verdict),
-            lot: some(&self.lot),
-            station: some(&self.station),
-            since: day_start("from", &self.from, false)?,
-            until: day_start("to", &self.to, true)?,
+            vendor: non_empty(&self.vendor),
+            component: non_empty(&self.component),
+            verdict: non_empty(&self.verdict),
+            lot: non_empty(&self.lot),
+            station: non_empty(&self.station),
+            since,
+            until,
         })
     }
 
@@ -59,16 +57,33 @@ impl ReceiptForm {
     }
 }
 
-struct ReceiptRow {
-    id: i64,
-    received_at: String,
-    verdict: String,
-    vendor: String,
-    component: String,
-    version: String,
-    station: String,
-    lot: String,
-    summary: String,
+/// One receipt in a list (the receipts page, the dashboard's rejections).
+pub(crate) struct ReceiptRow {
+    pub(crate) id: i64,
+    pub(crate) received_at: String,
+    pub(crate) verdict: String,
+    pub(crate) vendor: String,
+    pub(crate) component: String,
+    pub(crate) version: String,
+    pub(crate) station: String,
+    pub(crate) lot: String,
+    pub(crate) summary: String,
+}
+
+impl From<schema::models::Receipt> for ReceiptRow {
+    fn from(r: schema::models::Receipt) -> Self {
+        ReceiptRow {
+            id: r.id,
+            received_at: time_str(r.received_at),
+            summary: summary_of(&r.report),
+            verdict: r.verdict,
+            vendor: r.vendor,
+            component: r.component,
+            version: r.version,
+            station: r.station,
+            lot: r.lot,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -94,35 +109,15 @@ async fn receipts_list(
 ) -> PageResult {
     let f = q.into_inner();
     let filter = f.filter()?;
-    let page = PageRequest::new(Some(PAGE_ROWS + 1), f.before, None);
+    let page = page_request(f.before);
     let actor = user.actor();
     let (mut rows, total) = db(&state, &user, move |c| {
         let rows = receipts::list(c, &actor, &filter, page)?;
         Ok((rows, receipts::count(c, &actor, &filter)?))
     })
     .await?;
-    // One row more than a page tells whether there is a next page.
-    let more = rows.len() as i64 > PAGE_ROWS;
-    rows.truncate(usize::try_from(PAGE_ROWS).unwrap_or(200));
-    let next = if more {
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
-    let rows = rows
-        .into_iter()
-        .map(|r| ReceiptRow {
-            id: r.id,
-            received_at: time_str(r.received_at),
-            summary: summary_of(&r.report),
-            verdict: r.verdict,
-            vendor: r.vendor,
-            component: r.component,
-            version: r.version,
-            station: r.station,
-            lot: r.lot,
-        })
-        .collect();
+    let next = one_page(&mut rows, |r| r.id);
+    let rows = rows.into_iter().map(ReceiptRow::from).collect();
     Ok(html(
         StatusCode::OK,
         ReceiptsPage {

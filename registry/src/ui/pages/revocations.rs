@@ -3,7 +3,7 @@
 //! revocations, and CRL import (a file, with the same confirmation).
 
 use super::{
-    Done, Layout, PageResult, db, flash_of, html, read_multipart, redirect_done, refusal, seg,
+    Done, Layout, PageResult, checked_multipart, db, flash_of, html, redirect_done, refusal, seg,
     text_field,
 };
 use crate::service::revocations::{self, CrlImport, RevocationRequest};
@@ -289,9 +289,7 @@ async fn crl_import(
     user: PageUser,
     payload: actix_multipart::Multipart,
 ) -> PageResult {
-    let fields = read_multipart(payload).await?;
-    user.check_csrf(&text_field(&fields, "csrf"))?;
-    user.require(SECURITY, "import CRLs")?;
+    let fields = checked_multipart(&user, payload, SECURITY, "import CRLs").await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let der = match (
         fields.get("file").filter(|f| !f.is_empty()),

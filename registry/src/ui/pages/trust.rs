@@ -2,7 +2,7 @@
 //! and Sigstore trusted roots, each listed with a form to add one.
 
 use super::{
-    Done, Layout, PageResult, db, flash_of, html, read_multipart, redirect_done, refusal,
+    Done, Layout, PageResult, checked_multipart, db, flash_of, html, redirect_done, refusal,
     text_field,
 };
 use crate::service::sigstore::{self, TrustedRootRequest, TrustedRootView};
@@ -80,9 +80,7 @@ async fn tsa_add(
     user: PageUser,
     payload: actix_multipart::Multipart,
 ) -> PageResult {
-    let fields = read_multipart(payload).await?;
-    user.check_csrf(&text_field(&fields, "csrf"))?;
-    user.require(SECURITY, "trust TSAs")?;
+    let fields = checked_multipart(&user, payload, SECURITY, "trust TSAs").await?;
     let actor = user.actor();
     let result = match file_or_text(&fields, "pem", "certificate (PEM)") {
         Ok(pem) => {
@@ -94,16 +92,9 @@ async fn tsa_add(
         }
         Err(e) => Err(e.into()),
     };
-    match result {
-        Ok(t) => Ok(redirect_done(
-            "/trust",
-            &format!("TSA anchor {} trusted (SHA-256 {}).", t.subject, t.sha256),
-        )),
-        Err(e) => {
-            let (status, m) = refusal(e)?;
-            trust_page(&state, &user, status, None, Some(m)).await
-        }
-    }
+    let message =
+        |t: TsaAnchorView| format!("TSA anchor {} trusted (SHA-256 {}).", t.subject, t.sha256);
+    after_change(&state, &user, result.map(message)).await
 }
 
 #[post("/trust/sigstore-roots")]
@@ -112,9 +103,8 @@ async fn root_add(
     user: PageUser,
     payload: actix_multipart::Multipart,
 ) -> PageResult {
-    let fields = read_multipart(payload).await?;
-    user.check_csrf(&text_field(&fields, "csrf"))?;
-    user.require(SECURITY, "import Sigstore trusted roots")?;
+    let fields =
+        checked_multipart(&user, payload, SECURITY, "import Sigstore trusted roots").await?;
     let name = text_field(&fields, "name");
     let actor = user.actor();
     let result = match file_or_text(&fields, "json", "trusted_root.json").and_then(|t| {
@@ -127,17 +117,27 @@ async fn root_add(
         }
         Err(e) => Err(e.into()),
     };
-    match result {
-        Ok(r) => Ok(redirect_done(
-            "/trust",
-            &format!(
-                "Sigstore trusted root '{}' imported (SHA-256 {}).",
-                r.name, r.sha256
-            ),
-        )),
+    let message = |r: schema::models::SigstoreTrustedRoot| {
+        format!(
+            "Sigstore trusted root '{}' imported (SHA-256 {}).",
+            r.name, r.sha256
+        )
+    };
+    after_change(&state, &user, result.map(message)).await
+}
+
+/// Back to the page with the message when the change was made, or the
+/// page again with the refusal.
+async fn after_change(
+    state: &web::Data<AppState>,
+    user: &PageUser,
+    done: Result<String, crate::error::ApiError>,
+) -> PageResult {
+    match done {
+        Ok(message) => Ok(redirect_done("/trust", &message)),
         Err(e) => {
             let (status, m) = refusal(e)?;
-            trust_page(&state, &user, status, None, Some(m)).await
+            trust_page(state, user, status, None, Some(m)).await
         }
     }
 }

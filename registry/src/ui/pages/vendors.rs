@@ -3,7 +3,7 @@
 //! certificate upload, components and floors.
 
 use super::{
-    Done, Layout, PageResult, db, flash_of, html, non_empty, read_multipart, redirect_done,
+    Done, Layout, PageResult, checked_multipart, db, flash_of, html, non_empty, redirect_done,
     refusal, seg, text_field,
 };
 use crate::error::ApiError;
@@ -216,9 +216,7 @@ async fn certificate_upload(
     id: web::Path<String>,
     payload: actix_multipart::Multipart,
 ) -> PageResult {
-    let fields = read_multipart(payload).await?;
-    user.check_csrf(&text_field(&fields, "csrf"))?;
-    user.require(PROCUREMENT, "register certificates")?;
+    let fields = checked_multipart(&user, payload, PROCUREMENT, "register certificates").await?;
     let id = id.into_inner();
     let pasted = text_field(&fields, "pem");
     // The file (PEM or DER) wins over the pasted text.
