@@ -253,6 +253,22 @@ pub fn upload(
     Ok((row, warnings))
 }
 
+/// The vendor whose registered CA issued `cert`, matched by name, if any.
+/// It only labels a leaf on the revocation page (which vendor and
+/// components it concerns); what a revocation matches is decided by
+/// `revocation_status`, not by this.
+pub fn issuing_vendor(c: &mut Conn, cert: &ParsedCert) -> ServiceResult<Option<String>> {
+    let issuer = cert.issuer_der();
+    let rows: Vec<Certificate> = certificates::table
+        .order(certificates::id)
+        .select(Certificate::as_select())
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .find(|r| ParsedCert::from_der(r.der.clone()).is_ok_and(|p| p.subject_der() == issuer))
+        .map(|r| r.vendor_id))
+}
+
 /// A vendor's certificates, oldest first.
 pub fn list_for_vendor(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<Vec<Certificate>> {
     actor.require(READERS, "read certificates")?;

@@ -969,3 +969,74 @@ async fn admins_create_users_and_reset_passwords_on_the_access_page() {
         assert_eq!(p.status, 403);
     }
 }
+
+/// Any certificate can be revoked from the pages, a leaf signer included
+/// (leaves are never registered): pasted on the revocations page, shown
+/// with the vendor whose CA issued it, confirmed, recorded.
+#[actix_rt::test]
+async fn a_leaf_signer_is_revoked_from_the_revocations_page() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let (_, _, before) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        let sec = h.token(Role::Security);
+        let (c, csrf, _) = sign_in(&app, &sec, false).await;
+        let list = page(&app, "GET", "/revocations", &c, None, &[]).await;
+        assert!(list.body.contains("Revoke a signer certificate"));
+
+        let bad = format!("csrf={csrf}&pem=not+a+certificate&reason=keyCompromise");
+        let p = page(&app, "POST", "/revoke", &c, Some(&bad), &[]).await;
+        assert_eq!(p.status, 400, "{}", p.body);
+        assert!(p.body.contains("certificate refused"), "{}", p.body);
+
+        let leaf = pem("acme-signer-p256.pem");
+        let form = format!(
+            "csrf={csrf}&pem={}&reason=keyCompromise&invalidity_date=2026-08-16T00%3A00",
+            super::ui::enc(&leaf)
+        );
+        let p = page(&app, "POST", "/revoke", &c, Some(&form), &[]).await;
+        assert_eq!(p.status, 200, "{}", p.body);
+        assert!(p.body.contains("This revocation affects"), "{}", p.body);
+        assert!(p.body.contains("signer (leaf)"), "{}", p.body);
+        assert!(
+            p.body.contains("<dd>acme</dd>"),
+            "the issuing vendor is named: {}",
+            p.body
+        );
+        let (_, _, mid) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        assert_eq!(mid, before, "nothing is revoked before confirming");
+        let carried = super::ui::field(&p.body, "pem");
+        let confirm = format!(
+            "csrf={csrf}&pem={}&reason=keyCompromise&invalidity_date=2026-08-16T00%3A00%3A00Z&confirm=yes",
+            super::ui::enc(&carried.replace("&#10;", "\n"))
+        );
+        let p = page(&app, "POST", "/revoke", &c, Some(&confirm), &[]).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let (_, _, after) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+        let after = after.as_array().unwrap();
+        assert_eq!(after.len(), before.as_array().unwrap().len() + 1);
+        let r = after.last().unwrap();
+        assert_eq!(
+            r["subject"], "CN=Acme WiFi FW Signer P-256,O=Acme Chips",
+            "{r}"
+        );
+        assert_eq!(r["invalidity_date"], "2026-08-16T00:00:00Z");
+
+        let aud = h.token(Role::Auditor);
+        let (ac, acsrf, _) = sign_in(&app, &aud, false).await;
+        let list = page(&app, "GET", "/revocations", &ac, None, &[]).await;
+        assert!(!list.body.contains("Revoke a signer certificate"));
+        let p = page(
+            &app,
+            "POST",
+            "/revoke",
+            &ac,
+            Some(&form.replace(&csrf, &acsrf)),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403);
+    }
+}

@@ -9,16 +9,25 @@ use super::{
 use crate::service::revocations::{self, CrlImport, RevocationRequest};
 use crate::service::{SECURITY, brick, certificates, components, receipts, time_str};
 use crate::state::AppState;
-use crate::ui::session::PageUser;
+use crate::ui::session::{PageError, PageUser};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web};
 use askama::Template;
 use base64::Engine;
-use schema::models::Certificate;
 use serde::Deserialize;
 
+/// The certificate to revoke: a registered one (by row id), or any
+/// certificate given as PEM (a leaf signer, which is never registered).
 struct CertInfo {
-    id: i64,
+    /// The registered certificate's row id.
+    id: Option<i64>,
+    /// The certificate as PEM (carried through the confirmation step when
+    /// it is not registered).
+    pem: String,
+    /// Its DER.
+    der: Vec<u8>,
+    /// Its vendor: the owner, or for a leaf the vendor whose registered CA
+    /// issued it ("" when none did).
     vendor_id: String,
     subject: String,
     sha256: String,
@@ -41,15 +50,48 @@ struct RevokePage {
     bricks: Vec<String>,
 }
 
-/// The certificate, its vendor's components and the receipts naming it.
+/// The certificate (registered, or given as PEM), its vendor's components
+/// and the receipts naming it.
 async fn load_cert(
     state: &web::Data<AppState>,
     user: &PageUser,
-    id: i64,
-) -> Result<(Certificate, Vec<String>, i64), crate::ui::session::PageError> {
+    id: Option<i64>,
+    pem: &str,
+) -> Result<(CertInfo, Vec<String>, i64), PageError> {
     let actor = user.actor();
+    let pem = pem.to_string();
     db(state, user, move |c| {
-        let cert = certificates::get(c, &actor, id)?;
+        let cert = match id {
+            Some(id) => {
+                let r = certificates::get(c, &actor, id)?;
+                CertInfo {
+                    id: Some(r.id),
+                    pem: String::new(),
+                    der: r.der,
+                    vendor_id: r.vendor_id,
+                    subject: r.subject,
+                    sha256: r.sha256,
+                    role: r.role,
+                }
+            }
+            None => {
+                actor.require(SECURITY, "revoke certificates")?;
+                let parsed = certificates::decode_one(Some(&pem), None)?;
+                CertInfo {
+                    id: None,
+                    vendor_id: certificates::issuing_vendor(c, &parsed)?.unwrap_or_default(),
+                    subject: parsed.subject(),
+                    sha256: parsed.fingerprint(),
+                    role: if matches!(parsed.is_ca(), Ok(true)) {
+                        "CA certificate (not registered)".into()
+                    } else {
+                        "signer (leaf)".into()
+                    },
+                    pem: inspector::cert::certificate_pem(&parsed.der),
+                    der: parsed.der,
+                }
+            }
+        };
         let comps = components::of_vendor(c, &cert.vendor_id)?
             .into_iter()
             .map(|c| c.name)
@@ -72,20 +114,14 @@ async fn revoke_form(
     q: web::Query<RevokeQuery>,
 ) -> PageResult {
     user.require(SECURITY, "revoke certificates")?;
-    let (cert, _, _) = load_cert(&state, &user, q.certificate).await?;
+    let (cert, _, _) = load_cert(&state, &user, Some(q.certificate), "").await?;
     Ok(html(
         StatusCode::OK,
         RevokePage {
             csrf: user.csrf.clone(),
             layout: Layout::new(&user, "vendors", None),
             error: None,
-            cert: CertInfo {
-                id: cert.id,
-                vendor_id: cert.vendor_id,
-                subject: cert.subject,
-                sha256: cert.sha256,
-                role: cert.role,
-            },
+            cert,
             confirming: false,
             reasons: inspector::policy::REVOCATION_REASONS,
             reason: String::new(),
@@ -102,7 +138,12 @@ async fn revoke_form(
 struct RevokeForm {
     #[serde(default)]
     csrf: String,
-    certificate: i64,
+    /// A registered certificate…
+    #[serde(default)]
+    certificate: Option<i64>,
+    /// …or any certificate as PEM (a leaf signer).
+    #[serde(default)]
+    pem: String,
     reason: String,
     #[serde(default)]
     invalidity_date: String,
@@ -123,6 +164,9 @@ fn normalise_local_time(s: &str) -> Option<String> {
     })
 }
 
+/// Revokes a certificate in two steps: the first post shows what the
+/// revocation affects and what it would brick (the change is run and rolled
+/// back); the second, with `confirm=yes`, makes it.
 #[post("/revoke")]
 async fn revoke(
     state: web::Data<AppState>,
@@ -131,58 +175,60 @@ async fn revoke(
 ) -> PageResult {
     user.check_csrf(&form.csrf)?;
     user.require(SECURITY, "revoke certificates")?;
-    let (cert, comps, n) = load_cert(&state, &user, form.certificate).await?;
+    let (cert, comps, n) = match load_cert(&state, &user, form.certificate, &form.pem).await {
+        Ok(found) => found,
+        Err(PageError::Shown(_, e)) if form.certificate.is_none() => {
+            // A pasted certificate that does not parse: back to the list with the reason.
+            let (status, m) = refusal(e)?;
+            return revocations_page(&state, &user, status, None, Some(m), None).await;
+        }
+        Err(e) => return Err(e),
+    };
     let inv = normalise_local_time(&form.invalidity_date);
-    let render =
-        |error: Option<String>, confirming: bool, status: StatusCode, bricks: Vec<String>| {
-            html(
-                status,
-                RevokePage {
-                    bricks,
-                    layout: Layout::new(&user, "vendors", None),
-                    error,
-                    csrf: user.csrf.clone(),
-                    cert: CertInfo {
-                        id: cert.id,
-                        vendor_id: cert.vendor_id.clone(),
-                        subject: cert.subject.clone(),
-                        sha256: cert.sha256.clone(),
-                        role: cert.role.clone(),
-                    },
-                    confirming,
-                    reasons: inspector::policy::REVOCATION_REASONS,
-                    reason: form.reason.clone(),
-                    invalidity_date: inv.clone().unwrap_or_default(),
-                    affected_components: comps.clone(),
-                    affected_receipts: n,
-                }
-                .render(),
-            )
-        };
+    let back = if cert.vendor_id.is_empty() {
+        "/revocations".to_string()
+    } else {
+        format!("/vendors/{}", seg(&cert.vendor_id))
+    };
+    let subject = cert.subject.clone();
+    let der_base64 = base64::engine::general_purpose::STANDARD.encode(&cert.der);
+    let page = RevokePage {
+        bricks: vec![],
+        layout: Layout::new(
+            &user,
+            if cert.id.is_some() {
+                "vendors"
+            } else {
+                "revocations"
+            },
+            None,
+        ),
+        error: None,
+        csrf: user.csrf.clone(),
+        cert,
+        confirming: false,
+        reasons: inspector::policy::REVOCATION_REASONS,
+        reason: form.reason.clone(),
+        invalidity_date: inv.clone().unwrap_or_default(),
+        affected_components: comps,
+        affected_receipts: n,
+    };
+    let refused = |mut page: RevokePage, status: StatusCode, m: String| {
+        page.error = Some(m);
+        html(status, page.render())
+    };
     if !inspector::policy::REVOCATION_REASONS.contains(&form.reason.as_str()) {
-        return Ok(render(
-            Some(format!(
-                "reason '{}' is not an RFC 5280 reason",
-                form.reason
-            )),
-            false,
-            StatusCode::BAD_REQUEST,
-            vec![],
-        ));
+        let m = format!("reason '{}' is not an RFC 5280 reason", form.reason);
+        return Ok(refused(page, StatusCode::BAD_REQUEST, m));
     }
     if let Some(d) = &inv
         && let Err(e) = crate::service::parse_time("invalidity date", d)
     {
-        return Ok(render(
-            Some(e.to_string()),
-            false,
-            StatusCode::BAD_REQUEST,
-            vec![],
-        ));
+        return Ok(refused(page, StatusCode::BAD_REQUEST, e.to_string()));
     }
     let body = RevocationRequest {
-        pem: Some(inspector::cert::certificate_pem(&cert.der)),
-        der_base64: None,
+        pem: None,
+        der_base64: Some(der_base64),
         reason: form.reason.clone(),
         invalidity_date: inv.clone(),
         // The confirmation page lists what it would brick; confirming it
@@ -195,7 +241,15 @@ async fn revoke(
             brick::preview(c, |c| revocations::revoke_certificate(c, &actor, body))
         })
         .await?;
-        return Ok(render(None, true, StatusCode::OK, bricks));
+        return Ok(html(
+            StatusCode::OK,
+            RevokePage {
+                bricks,
+                confirming: true,
+                ..page
+            }
+            .render(),
+        ));
     }
     match crate::api::with_conn(&state, move |c| {
         revocations::revoke_certificate(c, &actor, body)
@@ -203,12 +257,12 @@ async fn revoke(
     .await
     {
         Ok(_) => Ok(redirect_done(
-            &format!("/vendors/{}", seg(&cert.vendor_id)),
-            &format!("Certificate {} revoked.", cert.subject),
+            &back,
+            &format!("Certificate {subject} revoked."),
         )),
         Err(e) => {
             let (status, message) = refusal(e)?;
-            Ok(render(Some(message), false, status, vec![]))
+            Ok(refused(page, status, message))
         }
     }
 }
@@ -226,6 +280,7 @@ struct RevocationRow {
 #[template(path = "revocations.html")]
 struct RevocationsPage {
     layout: Layout,
+    reasons: &'static [&'static str],
     csrf: String,
     can_import: bool,
     error: Option<String>,
@@ -259,6 +314,7 @@ async fn revocations_page(
     Ok(html(
         status,
         RevocationsPage {
+            reasons: inspector::policy::REVOCATION_REASONS,
             layout: Layout::new(user, "revocations", flash),
             csrf: user.csrf.clone(),
             can_import: user.can(SECURITY),
