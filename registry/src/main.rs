@@ -60,6 +60,38 @@ enum Command {
     User(UserCommand),
     /// Print the OpenAPI document.
     Openapi,
+    /// Revoke a certificate (an anchor, an intermediate or a leaf signer),
+    /// through the same service function as the API and the pages: audited
+    /// as the local operator, the brick check included.
+    ///
+    /// Example: tollgate-registry revoke --certificate old-signer.pem --reason keyCompromise --invalidity-date 2026-08-16T00:00:00Z
+    Revoke {
+        /// The certificate (PEM or DER file).
+        #[arg(long)]
+        certificate: PathBuf,
+        /// RFC 5280 reason (keyCompromise, cACompromise, superseded, …).
+        #[arg(long)]
+        reason: String,
+        /// From when the key is untrustworthy (RFC 3339); signatures with a
+        /// trusted timestamp before it stay valid. Absent: for all time.
+        #[arg(long)]
+        invalidity_date: Option<String>,
+        /// Apply even if a product would be left without a bootable key or image.
+        #[arg(long)]
+        confirm_brick: bool,
+    },
+    /// Import a CRL (PEM or DER file) signed by a registered CA, through the
+    /// same service function as the API and the pages (brick check included).
+    ///
+    /// Example: tollgate-registry import-crl --crl acme-int.crl.pem
+    ImportCrl {
+        /// The CRL file.
+        #[arg(long)]
+        crl: PathBuf,
+        /// Apply even if a product would be left without a bootable key or image.
+        #[arg(long)]
+        confirm_brick: bool,
+    },
     /// Export a product's allowlist (signed) without the service running.
     ///
     /// Example: tollgate-registry export --product gw-100 --format efi-db --out db.esl
@@ -191,6 +223,57 @@ fn run(cli: Cli) -> Result<bool> {
                 "wrote {} ({} bytes) and its signature",
                 out.display(),
                 body.len()
+            );
+            Ok(true)
+        }
+        Command::Revoke {
+            certificate,
+            reason,
+            invalidity_date,
+            confirm_brick,
+        } => {
+            let bytes = read_bounded(&certificate, 1024 * 1024)?;
+            let der = service::certificates::one_certificate(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", certificate.display()))?
+                .der;
+            let body = service::revocations::RevocationRequest {
+                pem: None,
+                der_base64: Some(base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    der,
+                )),
+                reason,
+                invalidity_date,
+                confirm_brick,
+            };
+            let mut conn = open_db(&cli.database_url)?;
+            let r = service::revocations::revoke_certificate(&mut conn, &local(), body)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("revoked: {} ({})", r.subject, r.reason);
+            Ok(true)
+        }
+        Command::ImportCrl { crl, confirm_brick } => {
+            let bytes = read_bounded(&crl, 64 * 1024 * 1024)?;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let der = match std::str::from_utf8(&bytes)
+                .ok()
+                .filter(|t| t.contains("-----BEGIN"))
+            {
+                Some(pem) => service::revocations::crl_der(Some(pem), None)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", crl.display()))?,
+                None => bytes,
+            };
+            let body = service::revocations::CrlImport {
+                pem: None,
+                der_base64: Some(base64::Engine::encode(&b64, der)),
+                confirm_brick,
+            };
+            let mut conn = open_db(&cli.database_url)?;
+            let r = service::revocations::import_crl(&mut conn, &local(), body)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "CRL of {} imported: {} new revocations, {} already present",
+                r.issuer, r.imported, r.already_present
             );
             Ok(true)
         }
@@ -363,6 +446,23 @@ fn set_user_disabled(database_url: &str, username: &str, disable: bool) -> anyho
     };
     println!("user '{}' ({}) is {state}", u.username, u.role);
     Ok(true)
+}
+
+/// Reads a file of at most `limit` bytes.
+fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let f =
+        std::fs::File::open(path).with_context(|| format!("cannot read '{}'", path.display()))?;
+    let mut bytes = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read '{}'", path.display()))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= limit,
+        "'{}' is larger than {limit} bytes",
+        path.display()
+    );
+    Ok(bytes)
 }
 
 /// One database connection for a command-line task (migrations run on connect).

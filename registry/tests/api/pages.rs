@@ -1040,3 +1040,108 @@ async fn a_leaf_signer_is_revoked_from_the_revocations_page() {
         assert_eq!(p.status, 403);
     }
 }
+
+/// The command line revokes and imports CRLs through the same service
+/// functions: audited as the local operator, refused by the brick check
+/// unless confirmed, refused with the reason on bad input.
+#[actix_rt::test]
+async fn the_command_line_revokes_and_imports_crls_through_the_service() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let certs = fixtures().join("certs");
+        let path = |f: &str| certs.join(f).display().to_string();
+        let count = || async {
+            let (_, _, r) = call(&app, "GET", "/api/v1/revocations", Some(&a), None, &[]).await;
+            r.as_array().unwrap().len()
+        };
+        let n0 = count().await;
+        let cli = |args: &[&str]| registry_cli(&h.url, args);
+        let (code, _, err) = cli(&[
+            "revoke",
+            "--certificate",
+            &path("acme-signer-p256.pem"),
+            "--reason",
+            "sometimes",
+        ]);
+        assert_eq!(code, Some(2));
+        assert!(err.contains("reason 'sometimes' is not one of"), "{err}");
+        let (code, out, err) = cli(&[
+            "revoke",
+            "--certificate",
+            &path("acme-signer-p256.pem"),
+            "--reason",
+            "keyCompromise",
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.contains("revoked: CN=Acme WiFi FW Signer P-256"),
+            "{out}"
+        );
+        assert_eq!(count().await, n0 + 1);
+        let (code, out, err) = cli(&["import-crl", "--crl", &path("acme-int.crl.pem")]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("1 new revocations"), "{out}");
+        assert_eq!(count().await, n0 + 2);
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=2", Some(&a), None, &[]).await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["actor"].as_str().unwrap().starts_with("local operator")),
+            "{log}"
+        );
+
+        // The brick check: the root's CRL would leave the ROM without a key.
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
+            &[],
+        )
+        .await;
+        let product = json!({"id": "gw-100", "name": "Gateway 100", "stages": [
+            {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/products",
+                Some(&a),
+                Some(product),
+                &[]
+            )
+            .await
+            .0,
+            201
+        );
+        let (code, _, err) = cli(&[
+            "revoke",
+            "--certificate",
+            &path("acme-int.pem"),
+            "--reason",
+            "superseded",
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        let n1 = count().await;
+        let (code, _, err) = cli(&["import-crl", "--crl", &path("acme-root.crl.pem")]);
+        assert_eq!(code, Some(2));
+        assert!(
+            err.contains("brick check") && err.contains("gw-100"),
+            "{err}"
+        );
+        assert_eq!(count().await, n1, "a refused import changes nothing");
+        let (code, _, err) = cli(&[
+            "import-crl",
+            "--crl",
+            &path("acme-root.crl.pem"),
+            "--confirm-brick",
+        ]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(count().await, n1 + 1);
+    }
+}
