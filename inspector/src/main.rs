@@ -109,6 +109,17 @@ struct TrustArgs {
     /// protection). Default: $XDG_STATE_HOME/tollgate or ~/.local/state/tollgate.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
+    /// A new station (or one whose state was lost): no record of earlier
+    /// bundles is needed; this bundle's serial becomes the starting point,
+    /// and the output says so. Without it a missing record is an error, so
+    /// deleting the state folder cannot silently disable rollback protection.
+    #[arg(long)]
+    trust_on_first_use: bool,
+    /// With --registry-cert, also accept a plain (unsigned) policy file for
+    /// --trust. Dangerous: nothing then proves the policy comes from the
+    /// registry; a warning is printed.
+    #[arg(long)]
+    danger_trust_unsigned_policy: bool,
 }
 
 impl TrustArgs {
@@ -119,6 +130,8 @@ impl TrustArgs {
             token: self.token.clone(),
             registry_cert: self.registry_cert.clone(),
             state_dir: self.state_dir.clone(),
+            danger_unsigned: self.danger_trust_unsigned_policy,
+            first_use: self.trust_on_first_use,
         }
     }
 }

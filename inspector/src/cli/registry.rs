@@ -25,6 +25,12 @@ pub struct TrustSource {
     pub registry_cert: Option<PathBuf>,
     /// Folder for the highest accepted serial.
     pub state_dir: Option<PathBuf>,
+    /// Accept a plain (unsigned) policy file even though a registry
+    /// certificate is pinned (`--danger-trust-unsigned-policy`).
+    pub danger_unsigned: bool,
+    /// No record of earlier bundles yet: start rollback protection from
+    /// this bundle (`--trust-on-first-use`).
+    pub first_use: bool,
 }
 
 /// A loaded policy and, when it came from the registry, its serial.
@@ -72,12 +78,25 @@ fn state_file(dir: Option<&Path>, pinned: &ParsedCert) -> Result<PathBuf> {
     Ok(dir.join(format!("bundle-serial-{}", fp.get(..16).unwrap_or(&fp))))
 }
 
-fn highest_seen(file: &Path) -> Result<Option<u64>> {
+/// The highest serial this station accepted. A missing record is an error
+/// unless `first_use`: deleting the state directory must not silently turn
+/// rollback protection off (an older bundle would then be accepted).
+fn highest_seen(file: &Path, first_use: bool) -> Result<Option<u64>> {
     match std::fs::read_to_string(file) {
         Ok(s) => Ok(Some(s.trim().parse().with_context(|| {
             format!("state file '{}' is corrupt", file.display())
         })?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && first_use => {
+            eprintln!(
+                "tollgate-inspect: note: no record of earlier trust bundles in '{}'; trusting this bundle's serial as the starting point (trust on first use)",
+                file.parent().unwrap_or(file).display()
+            );
+            Ok(None)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "no record of the trust bundles this station accepted ('{}' is missing), so rollback protection cannot be checked; if this is a new station or its state was lost on purpose, start fresh with --trust-on-first-use",
+            file.display()
+        ),
         Err(e) => Err(e).with_context(|| format!("cannot read '{}'", file.display())),
     }
 }
@@ -121,7 +140,7 @@ pub fn fetch_bundle(url: &str, token: &str) -> Result<Vec<u8>> {
 pub fn accept_bundle(bytes: &[u8], src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
     let pinned = pinned_cert(src.registry_cert.as_deref())?;
     let file = state_file(src.state_dir.as_deref(), &pinned)?;
-    let seen = highest_seen(&file)?;
+    let seen = highest_seen(&file, src.first_use)?;
     let verified = verify_bundle(bytes, &pinned, now, seen)
         .map_err(|e| anyhow!("trust bundle refused: {e}"))?;
     let policy = TrustPolicy::from_json(&verified.document, &mut inspector::policy::InlineOnly)
@@ -152,7 +171,20 @@ pub fn load(src: &TrustSource, now: OffsetDateTime) -> Result<LoadedTrust> {
             let bytes = read_limited(path, MAX_BUNDLE).context("cannot read the trust policy")?;
             if is_signed_bundle(&bytes) {
                 accept_bundle(&bytes, src, now)
+            } else if src.registry_cert.is_some() && !src.danger_unsigned {
+                // A pinned station takes signed bundles only: an unsigned
+                // file in the bundle's place must not become the policy.
+                bail!(
+                    "'{}' is not a signed trust bundle; with --registry-cert only a bundle signed by the pinned registry is accepted (a plain policy file needs --danger-trust-unsigned-policy)",
+                    path.display()
+                )
             } else {
+                if src.registry_cert.is_some() {
+                    eprintln!(
+                        "tollgate-inspect: WARNING: using the UNSIGNED trust policy '{}' although a registry certificate is pinned (--danger-trust-unsigned-policy); nothing proves it comes from the registry",
+                        path.display()
+                    );
+                }
                 Ok(LoadedTrust {
                     policy: load_policy(path)?,
                     serial: 0,

@@ -238,6 +238,8 @@ fn registry_binary_serves_the_inspector_end_to_end() {
             &reg_cert,
             "--state-dir",
             &state,
+            // A new station: its first bundle starts rollback protection.
+            "--trust-on-first-use",
             "--record",
             "--station",
             "e2e",
@@ -451,6 +453,107 @@ fn registry_binary_serves_the_inspector_end_to_end() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Issue 12: a pinned station takes signed bundles only. A forged
+        // plain policy in the bundle's place (a rogue root for acme) is
+        // refused, and only an explicit danger flag lets it through, loudly.
+        let rogue_root = std::fs::read_to_string(f.join("certs/rogue-root.pem")).unwrap();
+        let forged = dir.join("forged.json");
+        std::fs::write(
+            &forged,
+            json!({"version": 1, "vendors": [{"id": "acme", "name": "Acme Chips",
+                "anchors": [rogue_root], "components": [{"name": "acme-wifi-fw"}]}]})
+            .to_string(),
+        )
+        .unwrap();
+        let forged_s = forged.display().to_string();
+        let plain_pinned = [
+            "--trust",
+            &forged_s,
+            "--registry-cert",
+            &reg_cert,
+            "--state-dir",
+            &state,
+        ];
+        let out = run(
+            &plain_pinned,
+            "ts-good.der",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("is not a signed trust bundle")
+                && err.contains("--danger-trust-unsigned-policy"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty(), "no verdict from an unsigned policy");
+        let danger = [
+            "--trust",
+            &forged_s,
+            "--registry-cert",
+            &reg_cert,
+            "--state-dir",
+            &state,
+            "--danger-trust-unsigned-policy",
+        ];
+        // (The forged policy's rogue root is what the reported attack used:
+        // with the danger flag the operator gets exactly what they asked for.)
+        let out = run(&danger, "rogue.der", "acme", "acme-wifi-fw", "1.5.0");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("WARNING: using the UNSIGNED trust policy")
+        );
+
+        // Issue 12: deleting the station's state no longer removes rollback
+        // protection silently: the old bundle is refused until the operator
+        // says to start fresh, and then the output says what happened.
+        let lost = dir.join("lost-state").display().to_string();
+        let offline_lost = [
+            "--trust",
+            &saved_s,
+            "--registry-cert",
+            &reg_cert,
+            "--state-dir",
+            &lost,
+        ];
+        let out = run(
+            &offline_lost,
+            "ts-good.der",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("rollback protection cannot be checked")
+                && err.contains("--trust-on-first-use"),
+            "{err}"
+        );
+        let mut fresh = offline_lost.to_vec();
+        fresh.push("--trust-on-first-use");
+        let out = run(&fresh, "ts-good.der", "acme", "acme-wifi-fw", "1.5.0");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("trust on first use"));
+
         // A wrong token is a clear error.
         let out = run(
             &[
