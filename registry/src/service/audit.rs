@@ -56,23 +56,28 @@ pub fn entry_hash(prev: &str, e: &EntryFields<'_>) -> String {
     inspector::digest::hex(&h.finalize())
 }
 
-/// Takes the registry's write lock and bumps the trust-bundle serial when
-/// `changes_bundle`. Call first inside every write transaction: the first
-/// statement being a write serialises writers on both backends (SQLite's
-/// write lock, PostgreSQL's row lock), so the audit chain cannot fork.
+/// Takes the registry's one write lock and bumps the trust-bundle serial
+/// when `changes_bundle`. Call first inside every write transaction: every
+/// writer updates the same `write_lock` row (made by a migration), so
+/// PostgreSQL's row lock and SQLite's write lock put all writers in one
+/// order and two audit entries can never share a previous hash.
 pub fn begin_change(conn: &mut Conn, changes_bundle: bool) -> ServiceResult<()> {
-    let key = if changes_bundle {
-        "bundle_serial"
-    } else {
-        "audit_lock"
-    };
+    bump(conn, "write_lock")?;
+    if changes_bundle {
+        bump(conn, "bundle_serial")?;
+    }
+    Ok(())
+}
+
+/// Adds one to a registry_state counter that the migrations created.
+fn bump(conn: &mut Conn, key: &str) -> ServiceResult<()> {
     let n = diesel::update(registry_state::table.filter(registry_state::key.eq(key)))
         .set(registry_state::value.eq(registry_state::value + 1))
         .execute(conn)?;
-    if n == 0 {
-        diesel::insert_into(registry_state::table)
-            .values((registry_state::key.eq(key), registry_state::value.eq(1i64)))
-            .execute(conn)?;
+    if n != 1 {
+        return Err(ServiceError::internal(format!(
+            "registry_state row '{key}' is missing: the database migrations did not run"
+        )));
     }
     Ok(())
 }
@@ -128,18 +133,7 @@ pub fn record<B: Serialize, A: Serialize>(
         })
         .execute(conn)?;
     // The head of the chain, so deleting the newest rows is detected too.
-    let n = diesel::update(registry_state::table.filter(registry_state::key.eq("audit_rows")))
-        .set(registry_state::value.eq(registry_state::value + 1))
-        .execute(conn)?;
-    if n == 0 {
-        diesel::insert_into(registry_state::table)
-            .values((
-                registry_state::key.eq("audit_rows"),
-                registry_state::value.eq(1i64),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    bump(conn, "audit_rows")
 }
 
 /// A problem found in the chain.

@@ -21,6 +21,18 @@ impl Drop for Server {
 
 fn start(db: Db, dir: &Path) -> Server {
     let url = fresh_database(db, dir);
+    let s = start_on(&url, dir);
+    assert!(
+        !s.token.is_empty(),
+        "the registry printed no first admin token"
+    );
+    s
+}
+
+/// Starts `tollgate-registry serve` on an existing database (the token is
+/// empty when the database already had one).
+fn start_on(url: &str, dir: &Path) -> Server {
+    std::fs::create_dir_all(dir).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
         .args([
             "serve",
@@ -31,7 +43,7 @@ fn start(db: Db, dir: &Path) -> Server {
             "--data-dir",
         ])
         .arg(dir)
-        .env("DATABASE_URL", &url)
+        .env("DATABASE_URL", url)
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -49,10 +61,7 @@ fn start(db: Db, dir: &Path) -> Server {
             break;
         }
     }
-    assert!(
-        !token.is_empty() && !base.is_empty(),
-        "the registry did not start"
-    );
+    assert!(!base.is_empty(), "the registry did not start");
     Server {
         child,
         url: base,
@@ -574,4 +583,112 @@ fn registry_binary_serves_the_inspector_end_to_end() {
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
     }
+}
+
+/// Issue 12: the audit hash chain forked on PostgreSQL when token changes
+/// and vendor changes took different lock rows. Two registry processes over
+/// one PostgreSQL database, eight writers mixing token, vendor, component
+/// and receipt writes (and the command line creating users), then the
+/// chain verifies and counts every audited change.
+#[::core::prelude::v1::test]
+fn two_registries_over_one_postgresql_keep_one_audit_chain() {
+    use serde_json::json;
+    let dir = tempdir();
+    let url = fresh_database(Db::Postgres, &dir);
+    let a = start_on(&url, &dir.join("a"));
+    let b = start_on(&url, &dir.join("b"));
+    assert!(
+        !a.token.is_empty() && b.token.is_empty(),
+        "one first admin token"
+    );
+    let t = a.token.clone();
+    let receipt = |n: usize| {
+        json!({"station": "st", "lot": "L", "bundle_serial": 1, "report": {
+            "report_version": 1, "verdict": "reject", "summary": "x", "vendor": "v", "component": "c",
+            "version": "1.0.0", "blob": {"sha256": format!("{n:064x}"), "size": 1},
+            "signature": {"kind": "cms"}, "verification_time": "2026-10-01T00:00:00Z",
+            "checks": [], "signers": []}})
+    };
+    let per_writer = 12;
+    std::thread::scope(|scope| {
+        for w in 0..8 {
+            let base = if w % 2 == 0 {
+                a.url.clone()
+            } else {
+                b.url.clone()
+            };
+            let t = t.clone();
+            scope.spawn(move || {
+                let api = format!("{base}/api/v1");
+                for i in 0..per_writer {
+                    let (s, body) = match i % 4 {
+                        0 => http(
+                            "POST",
+                            &format!("{api}/tokens"),
+                            &t,
+                            Some(json!({"name": format!("w{w}-{i}"), "role": "inspector"})),
+                        ),
+                        1 => http(
+                            "POST",
+                            &format!("{api}/vendors"),
+                            &t,
+                            Some(json!({"id": format!("v{w}-{i}"), "name": "V"})),
+                        ),
+                        2 => http(
+                            "POST",
+                            &format!("{api}/vendors/v{w}-{}/components", i - 1),
+                            &t,
+                            Some(json!({"name": format!("c{w}-{i}")})),
+                        ),
+                        _ => http(
+                            "POST",
+                            &format!("{api}/receipts"),
+                            &t,
+                            Some(receipt(w * 100 + i)),
+                        ),
+                    };
+                    assert_eq!(s, 201, "writer {w} op {i}: {body}");
+                }
+            });
+        }
+        for u in 0..3 {
+            let url = url.clone();
+            scope.spawn(move || {
+                let out = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+                    .args([
+                        "user",
+                        "create",
+                        "--username",
+                        &format!("user{u}"),
+                        "--role",
+                        "auditor",
+                    ])
+                    .env("DATABASE_URL", &url)
+                    .env("TOLLGATE_PASSWORD", "correct horse battery staple")
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            });
+        }
+    });
+    let (s, v) = http("GET", &format!("{}/api/v1/audit/verify", b.url), &t, None);
+    assert_eq!(s, 200);
+    let v: serde_json::Value = serde_json::from_str(&v).unwrap();
+    assert_eq!(v["intact"], true, "{v}");
+    // Tokens, vendors and components are audited (3 of every 4 writes), and the users.
+    assert_eq!(v["rows"], 8 * per_writer / 4 * 3 + 3, "{v}");
+    let out = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

@@ -1,0 +1,1 @@
+DELETE FROM registry_state WHERE key = 'write_lock';
