@@ -21,6 +21,8 @@ mod audit_chain;
 mod bundle;
 #[path = "api/e2e.rs"]
 mod e2e;
+#[path = "api/hardening.rs"]
+mod hardening;
 #[path = "api/pages.rs"]
 mod pages;
 #[path = "api/products.rs"]

@@ -1,0 +1,105 @@
+//! Issue 12 hardening, in both directions on both backends: security
+//! headers on every response (the vendored API docs included), and bounds
+//! on stored strings (a clear 400 naming the field; NUL refused everywhere,
+//! where PostgreSQL used to answer 500 and SQLite stored it).
+
+use super::*;
+use serde_json::json;
+
+#[actix_rt::test]
+async fn every_response_carries_the_security_headers() {
+    let h = Harness::new(Db::Sqlite);
+    let app = test::init_service(registry::app(h.state.clone())).await;
+    for uri in [
+        "/api/docs/",
+        "/api/openapi.json",
+        "/api/v1/vendors",
+        "/login",
+        "/static/style.css",
+        "/no/such/page",
+    ] {
+        let req = test::TestRequest::get()
+            .uri(uri)
+            .insert_header(("Authorization", format!("Bearer {}", h.admin)))
+            .to_request();
+        let resp = test::call_service(&app, req).await;
+        let hd = resp.headers();
+        assert_eq!(hd.get("x-frame-options").unwrap(), "DENY", "{uri}");
+        let csp = hd.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{uri}: {csp}");
+        assert_eq!(
+            hd.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{uri}"
+        );
+        assert_eq!(hd.get("referrer-policy").unwrap(), "no-referrer", "{uri}");
+        if uri == "/login" {
+            assert!(
+                csp.contains("script-src 'none'"),
+                "the pages keep their stricter policy: {csp}"
+            );
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn stored_strings_are_bounded_and_nul_is_refused_on_both_backends() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        let long = "x".repeat(257);
+        let cases = [
+            ("/api/v1/vendors", json!({"id": "v1", "name": long}), "name"),
+            (
+                "/api/v1/vendors",
+                json!({"id": "v2", "name": "ok\u{0}evil"}),
+                "name",
+            ),
+            (
+                "/api/v1/vendors",
+                json!({"id": "v3", "name": "V", "contract_ref": "C\u{0}"}),
+                "contract_ref",
+            ),
+            (
+                "/api/v1/vendors",
+                json!({"id": "v4", "name": "V", "security_contact": "s".repeat(300)}),
+                "security_contact",
+            ),
+            (
+                "/api/v1/products",
+                json!({"id": "p1", "name": long, "stages": [{"name": "rom", "algorithms": ["ecdsa-p256"]}]}),
+                "name",
+            ),
+            (
+                "/api/v1/tokens",
+                json!({"name": "t\u{0}", "role": "auditor"}),
+                "name",
+            ),
+        ];
+        for (uri, body, field) in cases {
+            let (s, _, e) = call(&app, "POST", uri, a, Some(body), &[]).await;
+            assert_eq!(s, 400, "{db:?} {uri}: {e}");
+            assert!(
+                e["error"]["message"].as_str().unwrap().starts_with(field),
+                "{db:?} {uri}: {e}"
+            );
+        }
+        let (_, _, vs) = call(&app, "GET", "/api/v1/vendors", a, None, &[]).await;
+        assert_eq!(vs.as_array().unwrap().len(), 0, "nothing half-written");
+        // The other direction: the longest accepted name, and ordinary text.
+        let (s, _, v) = call(&app, "POST", "/api/v1/vendors", a,
+            Some(json!({"id": "ok", "name": "y".repeat(256), "contract_ref": "Rahmenvertrag Nr. 7 — §4\ttab"})), &[]).await;
+        assert_eq!(s, 201, "{v}");
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/ok/components",
+            a,
+            Some(json!({"name": "fw\u{0}"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+    }
+}
