@@ -128,7 +128,7 @@ enum TokenCommand {
     /// List tokens: id, name, role, created, state (never the secrets).
     List,
     /// Revoke a token by id (see `token list`). Audited as the local operator;
-    /// a running registry stops accepting it within 30 seconds (at once when
+    /// a running registry stops accepting it within one second (at once when
     /// revoked through the API). The last working admin token is kept.
     ///
     /// Example: tollgate-registry token revoke 7

@@ -21,15 +21,18 @@ pub struct AppState {
     pub token_cache: TokenCache,
 }
 
-/// A short-lived cache of authenticated tokens. Entries live 30 seconds, so
-/// a token removed from the database stops working within that time.
+/// A short-lived cache of authenticated tokens. Entries live one second: a
+/// token revoked through another replica (or the command line) stops
+/// working everywhere within that second, while a station hammering the
+/// registry still costs at most one token query per second per process.
+/// The replica that revokes forgets its cache at once.
 #[derive(Default)]
 pub struct TokenCache {
     entries: Mutex<HashMap<String, (Caller, Instant)>>,
 }
 
 impl TokenCache {
-    const TTL: Duration = Duration::from_secs(30);
+    const TTL: Duration = Duration::from_secs(1);
     const CAPACITY: usize = 10_000;
 
     /// A cached caller for this token hash.
