@@ -12,6 +12,8 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)
 # diesel's PostgreSQL backend links libpq.
 [[ -e /usr/include/postgresql/libpq-fe.h ]] || need+=(libpq-dev)
 command -v psql >/dev/null || need+=(postgresql-client)
+# The outage test runs its own PostgreSQL server (initdb, pg_ctl).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # The browser tests: Debian's Chromium, driven by playwright-core from npm.
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs)

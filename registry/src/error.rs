@@ -19,7 +19,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
     /// `conflict`, `precondition_failed`, `precondition_required`,
-    /// `payload_too_large`, `internal`.
+    /// `payload_too_large`, `unavailable`, `internal`.
     pub code: &'static str,
     /// A sentence for a person.
     pub message: String,
@@ -58,6 +58,7 @@ impl ApiError {
                 ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
                 ServiceError::Stale(_) => (StatusCode::PRECONDITION_FAILED, "precondition_failed"),
+                ServiceError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
                 ServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),

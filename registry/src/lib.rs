@@ -83,6 +83,8 @@ pub fn app(
     app.wrap(security_headers())
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
         .app_data(crate::ui::form_config())
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .configure(crate::ui::pages::routes)
         .default_service(web::to(not_found))
 }
@@ -98,6 +100,20 @@ fn security_headers() -> actix_web::middleware::DefaultHeaders {
         .add(("Content-Security-Policy", "frame-ancestors 'none'"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// Liveness: the process answers (no database access).
+async fn healthz() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(serde_json::json!({"status": "alive"}))
+}
+
+/// Readiness: the database is reachable and its migrations are current;
+/// 503 with the reason otherwise (a load balancer stops sending traffic).
+async fn readyz(
+    state: web::Data<state::AppState>,
+) -> Result<actix_web::HttpResponse, error::ApiError> {
+    api::with_conn(&state, service::health::ready).await?;
+    Ok(actix_web::HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, error::ApiError> {
@@ -182,6 +198,7 @@ fn document_errors(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenAp
                 add(op, "413", "The request body is over the limit.");
             }
             add(op, "500", "Internal error (logged; no detail is sent).");
+            add(op, "503", "The database is unavailable; retry shortly.");
         }
     }
     api

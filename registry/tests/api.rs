@@ -23,6 +23,8 @@ mod bundle;
 mod e2e;
 #[path = "api/hardening.rs"]
 mod hardening;
+#[path = "api/outage.rs"]
+mod outage;
 #[path = "api/pages.rs"]
 mod pages;
 #[path = "api/products.rs"]

@@ -10,7 +10,7 @@ pub mod models;
 pub mod schema;
 
 use diesel::prelude::*;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::r2d2::{Pool, PooledConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 mod connection {
@@ -32,9 +32,48 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
 
 /// A pool of connections.
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
+pub type DbPool = Pool<Manager>;
 /// One pooled connection.
-pub type PooledConn = PooledConnection<ConnectionManager<DbConnection>>;
+pub type PooledConn = PooledConnection<Manager>;
+
+/// How long a request waits for a database connection before it is told
+/// the database is unavailable (a PostgreSQL outage answers fast, not after
+/// r2d2's default 30 s).
+pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens connections for the backend the URL names, and only that one.
+/// (diesel's generic manager tries every backend of the multi-connection in
+/// turn, so a PostgreSQL outage surfaced as "Invalid connection url for
+/// multiconnection"; this one reports PostgreSQL's own error.)
+#[derive(Debug)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let conn = match self.backend {
+            Backend::Postgres => {
+                <diesel::PgConnection as Connection>::establish(&self.url).map(DbConnection::Pg)
+            }
+            Backend::Sqlite => <diesel::SqliteConnection as Connection>::establish(&self.url)
+                .map(DbConnection::Sqlite),
+        };
+        conn.map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        diesel::r2d2::R2D2Connection::ping(conn).map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
+    }
+}
 
 /// Which backend a URL selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,9 +139,13 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
             .map_err(|e| DbError::Pool(e.to_string()))?;
         diesel::sql_query("PRAGMA journal_mode = WAL").execute(&mut c)?;
     }
-    let manager = ConnectionManager::<DbConnection>::new(url);
+    let manager = Manager {
+        url: url.to_string(),
+        backend: Backend::from_url(url),
+    };
     let pool = Pool::builder()
         .max_size(max_size)
+        .connection_timeout(CONNECTION_TIMEOUT)
         .connection_customizer(Box::new(ConnectionSetup))
         .build(manager)
         .map_err(|e| DbError::Pool(e.to_string()))?;
@@ -116,6 +159,16 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), DbError> {
     let result = match conn {
         DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()),
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Whether migrations are waiting to be applied (readiness: a registry
+/// whose database is behind its code is not ready).
+pub fn pending_migrations(conn: &mut DbConnection) -> Result<bool, DbError> {
+    let result = match conn {
+        DbConnection::Pg(c) => c.has_pending_migration(PG_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
     };
     result.map_err(|e| DbError::Migration(e.to_string()))
 }

@@ -28,7 +28,7 @@ where
 {
     let pool = state.pool.clone();
     let out = web::block(move || {
-        let mut conn = pool.get().map_err(ServiceError::internal)?;
+        let mut conn = pool.get().map_err(ServiceError::unavailable)?;
         f(&mut conn)
     })
     .await?;

@@ -210,7 +210,7 @@ pub fn build_document(
 /// changed or half its freshness period has passed.
 pub fn current(state: &AppState, actor: &super::Actor) -> ServiceResult<CachedBundle> {
     actor.require(&super::Role::ALL, "read the trust bundle")?;
-    let mut conn = state.pool.get().map_err(ServiceError::internal)?;
+    let mut conn = state.pool.get().map_err(ServiceError::unavailable)?;
     let serial = current_serial(&mut conn)?;
     let now = OffsetDateTime::now_utc();
     if let Ok(guard) = state.bundle_cache.read()

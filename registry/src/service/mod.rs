@@ -17,6 +17,7 @@ pub mod brick;
 pub mod bundle;
 pub mod certificates;
 pub mod components;
+pub mod health;
 pub mod overview;
 pub mod products;
 pub mod receipts;
@@ -58,12 +59,23 @@ pub enum ServiceError {
     /// The record changed since the caller read it (optimistic locking).
     #[error("{0}")]
     Stale(String),
+    /// The database cannot be reached now (an outage); retry later.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(String),
     /// Anything else. The message is logged, never shown.
     #[error("internal error")]
     Internal(String),
 }
 
 impl ServiceError {
+    /// The database is unreachable (logged once, here, with the driver's
+    /// own words).
+    pub fn unavailable(e: impl std::fmt::Display) -> Self {
+        let msg = e.to_string();
+        tracing::error!(error = %msg, "the database is unreachable");
+        ServiceError::Unavailable(msg)
+    }
+
     /// Wraps an internal failure (logged once, here).
     pub fn internal(e: impl std::fmt::Display) -> Self {
         let msg = e.to_string();
@@ -89,6 +101,11 @@ impl From<diesel::result::Error> for ServiceError {
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
                 ServiceError::Conflict("the record refers to something that does not exist".into())
             }
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => ServiceError::unavailable(info.message()),
+            e @ Error::BrokenTransactionManager => ServiceError::unavailable(e),
             other => ServiceError::internal(other),
         }
     }
