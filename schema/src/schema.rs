@@ -197,6 +197,15 @@ diesel::joinable!(sigstore_identities -> vendors (vendor_id));
 diesel::joinable!(sigstore_keys -> vendors (vendor_id));
 diesel::joinable!(components -> vendors (vendor_id));
 
+diesel::table! {
+    /// Failed sign-ins per account and per address, for exponential back-off.
+    login_throttle (key) {
+        key -> Text,
+        failures -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     vendors,
     certificates,
@@ -214,4 +223,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     web_sessions,
     products,
     product_exports,
+    login_throttle,
 );

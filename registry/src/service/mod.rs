@@ -25,6 +25,7 @@ pub mod revocation_status;
 pub mod revocations;
 pub mod sessions;
 pub mod sigstore;
+pub mod throttle;
 pub mod tokens;
 pub mod tsa;
 pub mod users;

@@ -245,3 +245,51 @@ pub fn reset_password(
         audited(c, actor, "reset-password", info)
     })
 }
+
+/// The outcome of a sign-in attempt.
+pub enum SignIn {
+    /// Signed in: the new session's id (the cookie value).
+    Session(String),
+    /// Unknown user, wrong password, unknown or revoked token.
+    Refused,
+    /// Too many failures from this account or address: wait this many
+    /// seconds (the password was not checked).
+    Wait(i64),
+}
+
+/// Signs in with a token, or a user name and password, from `address`:
+/// throttled per account and per address (`super::throttle`), a session
+/// started on success.
+pub fn sign_in(
+    c: &mut Conn,
+    token: &str,
+    username: &str,
+    password: &str,
+    address: &str,
+) -> ServiceResult<SignIn> {
+    let now = super::throttle::now_ms();
+    let keys = super::throttle::keys(
+        if token.trim().is_empty() {
+            username
+        } else {
+            ""
+        },
+        address,
+    );
+    let wait = super::throttle::wait(c, &keys, now)?;
+    if wait > 0 {
+        return Ok(SignIn::Wait(wait));
+    }
+    match authenticate(c, token, username, password)? {
+        Some((principal, role)) => {
+            super::throttle::succeeded(c, &keys)?;
+            Ok(SignIn::Session(super::sessions::start_session(
+                c, &principal, role,
+            )?))
+        }
+        None => {
+            super::throttle::failed(c, &keys, now)?;
+            Ok(SignIn::Refused)
+        }
+    }
+}

@@ -102,22 +102,43 @@ async fn login(
         ));
     }
     let (token, username, password) = (form.token, form.username, form.password);
-    let auth = db_anon(&state, move |c| {
-        users::authenticate(c, &token, &username, &password)
+    // The client's address as the socket sees it (a proxy's header could be
+    // forged to dodge the per-address limit).
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let attempt = db_anon(&state, move |c| {
+        users::sign_in(c, &token, &username, &password, &address)
     })
     .await?;
-    let Some((principal, role)) = auth else {
-        return Ok(login_page(
-            &req,
-            StatusCode::UNAUTHORIZED,
-            Some("Unknown user name or password, or unknown token.".into()),
-            next,
-        ));
+    let id = match attempt {
+        users::SignIn::Session(id) => id,
+        users::SignIn::Refused => {
+            return Ok(login_page(
+                &req,
+                StatusCode::UNAUTHORIZED,
+                Some("Unknown user name or password, or unknown token.".into()),
+                next,
+            ));
+        }
+        users::SignIn::Wait(secs) => {
+            let mut resp = login_page(
+                &req,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "Too many failed sign-ins from this account or address: try again in {secs} second{}.",
+                    if secs == 1 { "" } else { "s" }
+                )),
+                next,
+            );
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut()
+                    .insert(actix_web::http::header::RETRY_AFTER, v);
+            }
+            return Ok(resp);
+        }
     };
-    let id = db_anon(&state, move |c| {
-        sessions::start_session(c, &principal, role)
-    })
-    .await?;
     let mut resp = redirect(&next);
     let _ = resp.add_cookie(&session::cookie(&req, COOKIE, id, session::SESSION_SECONDS));
     let _ = resp.add_cookie(&session::cookie(&req, LOGIN_COOKIE, String::new(), 0));
