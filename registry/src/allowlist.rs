@@ -293,29 +293,32 @@ pub fn compile(
             images: images.into_iter().collect(),
         });
     }
+    // The product vendors' certificates, and the subject names they sign
+    // under, computed once (a CRL import can add 100,000 revocations).
+    let vendor_certs: BTreeSet<&[u8]> = certs
+        .iter()
+        .filter(|c| product_vendors.contains(&c.vendor_id))
+        .map(|c| c.der.as_slice())
+        .collect();
+    let vendor_subjects: BTreeSet<Vec<u8>> = vendor_certs
+        .iter()
+        .filter_map(|der| ParsedCert::from_der(der.to_vec()).ok())
+        .map(|c| c.subject_der())
+        .collect();
     let mut revoked_keys = Vec::new();
     for r in revs {
         // A revocation concerns the product when it names one of its
         // vendors' certificates, or a certificate they issued.
         let owned = match &r.certificate_der {
-            Some(der) => certs
-                .iter()
-                .filter(|c| product_vendors.contains(&c.vendor_id))
-                .any(|c| {
-                    &c.der == der
-                        || match (
-                            ParsedCert::from_der(der.clone()),
-                            ParsedCert::from_der(c.der.clone()),
-                        ) {
-                            (Ok(revoked), Ok(ca)) => revoked.issuer_der() == ca.subject_der(),
-                            _ => false,
-                        }
-                }),
-            None => r.issuer_der.as_ref().is_some_and(|i| {
-                certs
-                    .iter()
-                    .any(|c| &c.der == i && product_vendors.contains(&c.vendor_id))
-            }),
+            Some(der) => {
+                vendor_certs.contains(der.as_slice())
+                    || ParsedCert::from_der(der.clone())
+                        .is_ok_and(|revoked| vendor_subjects.contains(&revoked.issuer_der()))
+            }
+            None => r
+                .issuer_der
+                .as_ref()
+                .is_some_and(|i| vendor_certs.contains(i.as_slice())),
         };
         if !owned {
             continue;

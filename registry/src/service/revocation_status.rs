@@ -20,25 +20,36 @@ pub struct RevocationSet {
 }
 
 impl RevocationSet {
-    /// Parses the rows.
+    /// Parses the rows. A CRL import stores one issuer for thousands of
+    /// serials, so each distinct issuer certificate is parsed once.
     pub fn new(rows: &[Revocation]) -> Self {
-        let targets = rows
-            .iter()
-            .filter_map(|r| match (&r.certificate_der, &r.issuer_der, &r.serial) {
+        let mut issuers: std::collections::HashMap<&[u8], Option<(Vec<u8>, String)>> =
+            std::collections::HashMap::new();
+        let mut targets = Vec::with_capacity(rows.len());
+        for r in rows {
+            let target = match (&r.certificate_der, &r.issuer_der, &r.serial) {
                 (Some(der), _, _) => ParsedCert::from_der(der.clone())
                     .ok()
                     .map(|c| RevokedTarget::Certificate(Box::new(c))),
                 (None, Some(issuer), Some(serial)) => {
-                    let issuer = ParsedCert::from_der(issuer.clone()).ok()?;
-                    Some(RevokedTarget::IssuerSerial {
-                        issuer_name_der: issuer.subject_der(),
-                        issuer: issuer.subject(),
-                        serial: inspector::policy::parse_hex(serial)?,
-                    })
+                    let parsed = issuers.entry(issuer.as_slice()).or_insert_with(|| {
+                        ParsedCert::from_der(issuer.clone())
+                            .ok()
+                            .map(|i| (i.subject_der(), i.subject()))
+                    });
+                    match (parsed, inspector::policy::parse_hex(serial)) {
+                        (Some((name, subject)), Some(serial)) => Some(RevokedTarget::IssuerSerial {
+                            issuer_name_der: name.clone(),
+                            issuer: subject.clone(),
+                            serial,
+                        }),
+                        _ => None,
+                    }
                 }
                 _ => None,
-            })
-            .collect();
+            };
+            targets.extend(target);
+        }
         RevocationSet { targets }
     }
 

@@ -224,15 +224,19 @@ pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult
                     crl.tbs_cert_list.issuer
                 ))
             })?;
-        let existing: Vec<Revocation> =
-            revocations::table.select(Revocation::as_select()).load(c)?;
+        // The serials already revoked for this issuer (one query, one set:
+        // a 100,000-entry CRL must not compare every entry with every row).
+        let mut existing: std::collections::HashSet<String> = revocations::table
+            .filter(revocations::issuer_der.eq(issuer.der.clone()))
+            .select(revocations::serial)
+            .load::<Option<String>>(c)?
+            .into_iter()
+            .flatten()
+            .collect();
         let (mut imported, mut already) = (0usize, 0usize);
         for entry in crl.tbs_cert_list.revoked_certificates.iter().flatten() {
             let serial = hex(entry.serial_number.as_bytes());
-            if existing.iter().any(|r| {
-                r.serial.as_deref() == Some(&serial)
-                    && r.issuer_der.as_deref() == Some(issuer.der.as_slice())
-            }) {
+            if !existing.insert(serial.clone()) {
                 already += 1;
                 continue;
             }
