@@ -206,6 +206,7 @@ pub fn compile(
     revs: &[Revocation],
     is_revoked: &dyn Fn(&ParsedCert) -> bool,
     accepted: &[AcceptedImage],
+    revoked_list: bool,
 ) -> Allowlist {
     let mut product_vendors = BTreeSet::new();
     let mut out_stages = Vec::new();
@@ -306,6 +307,9 @@ pub fn compile(
         .map(|c| c.subject_der())
         .collect();
     let mut revoked_keys = Vec::new();
+    // The brick check needs keys and images only: it skips the list of
+    // revoked keys (one entry per CRL serial).
+    let revs = if revoked_list { revs } else { &[] };
     for r in revs {
         // A revocation concerns the product when it names one of its
         // vendors' certificates, or a certificate they issued.

@@ -192,6 +192,12 @@ pub fn update(
 /// Builds the allowlist of one product from the registry (deterministic:
 /// everything sorted, no clock).
 pub fn build(conn: &mut Conn, product_id: &str) -> ServiceResult<Allowlist> {
+    build_with(conn, product_id, true)
+}
+
+/// [`build`], optionally without the list of revoked keys (the brick check
+/// only needs what each stage trusts and the accepted images).
+pub fn build_with(conn: &mut Conn, product_id: &str, revoked_list: bool) -> ServiceResult<Allowlist> {
     let p = find(conn, product_id)?;
     let stages = stages_of(&p)?;
     let comps: Vec<Component> = components::table
@@ -228,6 +234,7 @@ pub fn build(conn: &mut Conn, product_id: &str) -> ServiceResult<Allowlist> {
         &revs,
         &|c| revoked.is_revoked(c),
         &accepted,
+        revoked_list,
     ))
 }
 
