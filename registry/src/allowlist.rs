@@ -191,6 +191,18 @@ pub struct Allowlist {
     pub revoked_images: Vec<Image>,
 }
 
+/// The registry's rows an allowlist is compiled from.
+pub struct Rows<'a> {
+    /// Every component.
+    pub comps: &'a [Component],
+    /// Every registered certificate.
+    pub certs: &'a [Certificate],
+    /// Every revocation.
+    pub revs: &'a [Revocation],
+    /// The accepted images of the product's components.
+    pub accepted: &'a [AcceptedImage],
+}
+
 /// An image some station reported as accepted: component, version, SHA-256.
 pub type AcceptedImage = (String, String, String);
 
@@ -201,13 +213,16 @@ pub type AcceptedImage = (String, String, String);
 pub fn compile(
     p: Product,
     stages: &[Stage],
-    comps: &[Component],
-    certs: &[Certificate],
-    revs: &[Revocation],
+    rows: Rows<'_>,
     is_revoked: &dyn Fn(&ParsedCert) -> bool,
-    accepted: &[AcceptedImage],
     revoked_list: bool,
 ) -> Allowlist {
+    let Rows {
+        comps,
+        certs,
+        revs,
+        accepted,
+    } = rows;
     let mut product_vendors = BTreeSet::new();
     let mut out_stages = Vec::new();
     let mut revoked_images = BTreeSet::new();

@@ -197,7 +197,11 @@ pub fn build(conn: &mut Conn, product_id: &str) -> ServiceResult<Allowlist> {
 
 /// [`build`], optionally without the list of revoked keys (the brick check
 /// only needs what each stage trusts and the accepted images).
-pub fn build_with(conn: &mut Conn, product_id: &str, revoked_list: bool) -> ServiceResult<Allowlist> {
+pub fn build_with(
+    conn: &mut Conn,
+    product_id: &str,
+    revoked_list: bool,
+) -> ServiceResult<Allowlist> {
     let p = find(conn, product_id)?;
     let stages = stages_of(&p)?;
     let comps: Vec<Component> = components::table
@@ -226,14 +230,17 @@ pub fn build_with(conn: &mut Conn, product_id: &str, revoked_list: bool) -> Serv
         .distinct()
         .load(conn)?;
     let revoked = RevocationSet::new(&revs);
+    let rows = allowlist::Rows {
+        comps: &comps,
+        certs: &certs,
+        revs: &revs,
+        accepted: &accepted,
+    };
     Ok(allowlist::compile(
         p,
         &stages,
-        &comps,
-        &certs,
-        &revs,
+        rows,
         &|c| revoked.is_revoked(c),
-        &accepted,
         revoked_list,
     ))
 }

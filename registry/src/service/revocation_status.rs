@@ -38,11 +38,13 @@ impl RevocationSet {
                             .map(|i| (i.subject_der(), i.subject()))
                     });
                     match (parsed, inspector::policy::parse_hex(serial)) {
-                        (Some((name, subject)), Some(serial)) => Some(RevokedTarget::IssuerSerial {
-                            issuer_name_der: name.clone(),
-                            issuer: subject.clone(),
-                            serial,
-                        }),
+                        (Some((name, subject)), Some(serial)) => {
+                            Some(RevokedTarget::IssuerSerial {
+                                issuer_name_der: name.clone(),
+                                issuer: subject.clone(),
+                                serial,
+                            })
+                        }
                         _ => None,
                     }
                 }
