@@ -596,7 +596,11 @@ pub struct AllowlistDiff {
     pub format: String,
     /// Product.
     pub product: String,
-    /// SHA-256 of the previous export (none for the first).
+    /// What the diff is against: the published baseline, or the export
+    /// recorded at a bundle serial (`?since=`), or nothing yet.
+    #[serde(default)]
+    pub baseline: String,
+    /// SHA-256 of the baseline export (none when there is none).
     pub previous_sha256: Option<String>,
     /// SHA-256 of the current export.
     pub current_sha256: String,
@@ -685,6 +689,7 @@ pub fn diff(
     };
     AllowlistDiff {
         format: "tollgate-allowlist-diff".into(),
+        baseline: String::new(),
         product: current.product.clone(),
         previous_sha256: previous_sha,
         current_sha256: current_sha,

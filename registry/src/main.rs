@@ -212,7 +212,7 @@ fn run(cli: Cli) -> Result<bool> {
             let (key, _) = RegistryKey::load_or_create(&data_dir)?;
             let format = service::products::ExportFormat::parse(Some(&format))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let (body, _) = service::products::export(&mut conn, &local(), &product, format)
+            let (body, _) = service::products::export(&mut conn, &local(), &product, format, None)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&out, &body)
                 .with_context(|| format!("cannot write '{}'", out.display()))?;

@@ -294,6 +294,9 @@ pub struct ProductExport {
     pub sha256: String,
     pub allowlist: String,
     pub created_at: i64,
+    pub bundle_serial: i64,
+    pub published_at: Option<i64>,
+    pub published_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -303,4 +306,7 @@ pub struct NewProductExport {
     pub sha256: String,
     pub allowlist: String,
     pub created_at: i64,
+    pub bundle_serial: i64,
+    pub published_at: Option<i64>,
+    pub published_by: Option<String>,
 }

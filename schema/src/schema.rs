@@ -189,6 +189,9 @@ diesel::table! {
         sha256 -> Text,
         allowlist -> Text,
         created_at -> BigInt,
+        bundle_serial -> BigInt,
+        published_at -> Nullable<BigInt>,
+        published_by -> Nullable<Text>,
     }
 }
 

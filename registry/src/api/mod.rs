@@ -95,5 +95,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(products::update)
         .service(products::list)
         .service(products::allowlist_signature)
+        .service(products::publish)
         .service(products::allowlist);
 }

@@ -2,7 +2,7 @@
 
 use super::{Caller, etag, if_match, with_conn};
 use crate::error::ApiError;
-use crate::service::products::{self, ExportFormat, ProductRequest, ProductView, view};
+use crate::service::products::{self, ExportFormat, ProductRequest, ProductView, Published, view};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use base64::Engine;
@@ -69,8 +69,13 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 /// Export formats.
 #[derive(Deserialize, IntoParams)]
 pub struct ExportQuery {
-    /// `json` (default), `efi-db`, `efi-dbx`, `c-header`, or `diff` (against the previous export).
+    /// `json` (default), `efi-db`, `efi-dbx`, `c-header`, or `diff` (against
+    /// the allowlist security last published, or with `since` the export
+    /// recorded at that bundle serial).
     pub format: Option<String>,
+    /// For `diff`: compare with the export recorded at this trust-bundle
+    /// serial (the newest at or below it).
+    pub since: Option<i64>,
 }
 
 /// The export bytes and media type (shared by the API and the pages).
@@ -78,11 +83,11 @@ pub async fn export_async(
     state: &web::Data<AppState>,
     actor: crate::service::Actor,
     id: String,
-    format: Option<String>,
+    q: ExportQuery,
 ) -> Result<(Vec<u8>, &'static str), ApiError> {
     with_conn(state, move |c| {
-        let format = ExportFormat::parse(format.as_deref())?;
-        products::export(c, &actor, &id, format)
+        let format = ExportFormat::parse(q.format.as_deref())?;
+        products::export(c, &actor, &id, format, q.since)
     })
     .await
 }
@@ -98,7 +103,7 @@ pub async fn allowlist(
     id: web::Path<String>,
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, ct) = export_async(&state, caller, id.into_inner(), q.into_inner().format).await?;
+    let (body, ct) = export_async(&state, caller, id.into_inner(), q.into_inner()).await?;
     let sig = base64::engine::general_purpose::STANDARD.encode(state.key.sign(&body));
     Ok(HttpResponse::Ok()
         .content_type(ct)
@@ -115,8 +120,22 @@ pub async fn allowlist_signature(
     id: web::Path<String>,
     q: web::Query<ExportQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (body, _) = export_async(&state, caller, id.into_inner(), q.into_inner().format).await?;
+    let (body, _) = export_async(&state, caller, id.into_inner(), q.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .body(state.key.sign(&body)))
+}
+
+/// Publishes the product's current allowlist as the baseline diffs compare
+/// with (security). A reader's GET never moves the baseline.
+#[utoipa::path(tag = "products", params(("id" = String, Path)), responses((status = 201, body = Published)), security(("bearer" = [])))]
+#[post("/products/{id}/allowlist/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let p = with_conn(&state, move |c| products::publish(c, &caller, &id)).await?;
+    Ok(HttpResponse::Created().json(p))
 }

@@ -279,44 +279,35 @@ impl ExportFormat {
 }
 
 /// Builds the export bytes and their media type, and records the JSON
-/// snapshot (for diffs), in one transaction.
+/// snapshot with the bundle serial it was built at, in one transaction.
+/// A diff compares with an explicit baseline: the export recorded at
+/// bundle serial `since` (the newest at or below it), or else the one
+/// security last published ([`publish`]); never whatever a reader fetched.
 pub fn export(
     c: &mut Conn,
     actor: &Actor,
     id: &str,
     format: ExportFormat,
+    since: Option<i64>,
 ) -> ServiceResult<(Vec<u8>, &'static str)> {
     actor.require(READERS, "export allowlists")?;
     super::transaction(c, |c| {
         let current = build(c, id)?;
         let json = serde_json::to_vec_pretty(&current).map_err(ServiceError::internal)?;
         let sha = hex(&DigestAlgorithm::Sha256.hash(&json));
-        let last: Option<ProductExport> = product_exports::table
-            .filter(product_exports::product_id.eq(id))
-            .order(product_exports::id.desc())
-            .select(ProductExport::as_select())
-            .first(c)
-            .optional()?;
         if format == ExportFormat::Diff {
-            let previous: Option<Allowlist> = last
+            let (base, baseline) = baseline_export(c, id, since)?;
+            let previous: Option<Allowlist> = base
                 .as_ref()
                 .and_then(|l| serde_json::from_str(&l.allowlist).ok());
-            let d = allowlist::diff(previous.as_ref(), &current, last.map(|l| l.sha256), sha);
+            let mut d = allowlist::diff(previous.as_ref(), &current, base.map(|l| l.sha256), sha);
+            d.baseline = baseline;
             return Ok((
                 serde_json::to_vec_pretty(&d).map_err(ServiceError::internal)?,
                 "application/json",
             ));
         }
-        if last.as_ref().is_none_or(|l| l.sha256 != sha) {
-            diesel::insert_into(product_exports::table)
-                .values(NewProductExport {
-                    product_id: id.to_string(),
-                    sha256: sha,
-                    allowlist: String::from_utf8_lossy(&json).into_owned(),
-                    created_at: crate::now_unix(),
-                })
-                .execute(c)?;
-        }
+        record_export(c, id, &json, &sha, None)?;
         Ok(match format {
             ExportFormat::Json | ExportFormat::Diff => (json, "application/json"),
             ExportFormat::EfiDb => (allowlist::efi_db(&current), "application/octet-stream"),
@@ -326,6 +317,136 @@ pub fn export(
                 "text/x-c; charset=utf-8",
             ),
         })
+    })
+}
+
+/// The baseline of a diff and a sentence saying which it is.
+fn baseline_export(
+    c: &mut Conn,
+    id: &str,
+    since: Option<i64>,
+) -> ServiceResult<(Option<ProductExport>, String)> {
+    let q = product_exports::table
+        .filter(product_exports::product_id.eq(id))
+        .select(ProductExport::as_select());
+    Ok(match since {
+        Some(serial) => {
+            let row = q
+                .filter(product_exports::bundle_serial.le(serial))
+                .order((
+                    product_exports::bundle_serial.desc(),
+                    product_exports::id.desc(),
+                ))
+                .first(c)
+                .optional()?;
+            let text = match &row {
+                Some(r) => format!(
+                    "the export recorded at bundle serial {} (asked: since {serial})",
+                    r.bundle_serial
+                ),
+                None => format!("no export was recorded at or before bundle serial {serial}"),
+            };
+            (row, text)
+        }
+        None => {
+            let row = q
+                .filter(product_exports::published_at.is_not_null())
+                .order(product_exports::id.desc())
+                .first(c)
+                .optional()?;
+            let text = match &row {
+                Some(r) => format!(
+                    "the allowlist published {} by {} (bundle serial {})",
+                    r.published_at.map(super::time_str).unwrap_or_default(),
+                    r.published_by.clone().unwrap_or_default(),
+                    r.bundle_serial
+                ),
+                None => "nothing published yet: everything is new".into(),
+            };
+            (row, text)
+        }
+    })
+}
+
+/// Records an export (the JSON snapshot and the bundle serial) unless the
+/// newest one is the same; a publication is always recorded.
+fn record_export(
+    c: &mut Conn,
+    id: &str,
+    json: &[u8],
+    sha: &str,
+    published_by: Option<&str>,
+) -> ServiceResult<ProductExport> {
+    let last: Option<ProductExport> = product_exports::table
+        .filter(product_exports::product_id.eq(id))
+        .order(product_exports::id.desc())
+        .select(ProductExport::as_select())
+        .first(c)
+        .optional()?;
+    if let Some(l) = last.filter(|l| l.sha256 == sha && published_by.is_none()) {
+        return Ok(l);
+    }
+    let now = crate::now_unix();
+    diesel::insert_into(product_exports::table)
+        .values(NewProductExport {
+            product_id: id.to_string(),
+            sha256: sha.to_string(),
+            allowlist: String::from_utf8_lossy(json).into_owned(),
+            created_at: now,
+            bundle_serial: super::bundle::current_serial(c)?,
+            published_at: published_by.map(|_| now),
+            published_by: published_by.map(str::to_string),
+        })
+        .execute(c)?;
+    Ok(product_exports::table
+        .filter(product_exports::product_id.eq(id))
+        .order(product_exports::id.desc())
+        .select(ProductExport::as_select())
+        .first(c)?)
+}
+
+/// A published allowlist baseline.
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct Published {
+    /// Product.
+    pub product: String,
+    /// SHA-256 of the JSON allowlist published.
+    pub sha256: String,
+    /// The trust-bundle serial it was built at.
+    pub bundle_serial: i64,
+    /// When (RFC 3339).
+    pub published_at: String,
+    /// Who.
+    pub published_by: String,
+}
+
+/// Publishes the current allowlist as the review baseline diffs compare
+/// with (security's explicit act; audited).
+pub fn publish(c: &mut Conn, actor: &Actor, id: &str) -> ServiceResult<Published> {
+    actor.require(SECURITY, "publish allowlists")?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let current = build(c, id)?;
+        let json = serde_json::to_vec_pretty(&current).map_err(ServiceError::internal)?;
+        let sha = hex(&DigestAlgorithm::Sha256.hash(&json));
+        let row = record_export(c, id, &json, &sha, Some(&actor.label()))?;
+        let published = Published {
+            product: id.to_string(),
+            sha256: row.sha256,
+            bundle_serial: row.bundle_serial,
+            published_at: super::time_str(row.published_at.unwrap_or(row.created_at)),
+            published_by: row.published_by.unwrap_or_default(),
+        };
+        audit::record(
+            c,
+            &actor.label(),
+            "publish-allowlist",
+            "product",
+            id,
+            None::<&()>,
+            Some(&published),
+        )?;
+        Ok(published)
     })
 }
 

@@ -195,3 +195,132 @@ async fn repeated_failed_sign_ins_are_throttled_then_allowed_again() {
         );
     }
 }
+
+/// Issue 12, item 10: the allowlist diff compared with "the last export
+/// anyone fetched", so an auditor's plain GET reset security's review
+/// baseline and hid a newly added key. Now it compares with what security
+/// published, or with the export at an explicit bundle serial.
+#[actix_rt::test]
+async fn the_allowlist_diff_is_against_the_published_baseline_not_a_readers_get() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let product = json!({"id": "gw-100", "name": "GW", "stages": [
+            {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/products",
+                Some(&a),
+                Some(product),
+                &[]
+            )
+            .await
+            .0,
+            201
+        );
+        let sec = h.token(registry::auth::Role::Security);
+        let aud = h.token(registry::auth::Role::Auditor);
+        let diff = |q: String| {
+            let app = &app;
+            let sec = sec.clone();
+            async move {
+                let (s, _, d) = call(
+                    app,
+                    "GET",
+                    &format!("/api/v1/products/gw-100/allowlist?format=diff{q}"),
+                    Some(&sec),
+                    None,
+                    &[],
+                )
+                .await;
+                assert_eq!(s, 200, "{d}");
+                d
+            }
+        };
+        let d = diff(String::new()).await;
+        assert!(
+            d["baseline"]
+                .as_str()
+                .unwrap()
+                .contains("nothing published"),
+            "{d}"
+        );
+        let (s, _, p) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-100/allowlist/publish",
+            Some(&aud),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 403, "an auditor cannot publish: {p}");
+        let (s, _, p) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-100/allowlist/publish",
+            Some(&sec),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{p}");
+        let published_at = p["bundle_serial"].as_i64().unwrap();
+        assert!(
+            diff(String::new()).await["added_keys"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+
+        // A new key, then a reader's GET of the allowlist.
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let (s, _, _) = call(
+            &app,
+            "GET",
+            "/api/v1/products/gw-100/allowlist",
+            Some(&aud),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200);
+
+        let d = diff(String::new()).await;
+        let added = d["added_keys"].as_array().unwrap();
+        assert_eq!(
+            added.len(),
+            1,
+            "{db:?}: the new key is still shown after a reader's GET: {d}"
+        );
+        assert!(added[0].as_str().unwrap().contains("Signing CA 2"), "{d}");
+        assert!(d["baseline"].as_str().unwrap().contains("published"), "{d}");
+        // The same against the serial of the publication, and nothing new
+        // against the serial of the reader's export.
+        let d = diff(format!("&since={published_at}")).await;
+        assert_eq!(d["added_keys"].as_array().unwrap().len(), 1, "{d}");
+        let d = diff("&since=1000000".into()).await;
+        assert!(d["added_keys"].as_array().unwrap().is_empty(), "{d}");
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=20", Some(&a), None, &[]).await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "publish-allowlist"),
+            "{log}"
+        );
+    }
+}

@@ -337,7 +337,19 @@ async fn allowlists_capability_diffs_and_brick_checks() {
         assert_eq!(parts[2], rom["keys"][0]["spki_sha256"].as_str().unwrap());
         assert_eq!(parts[3], "91", "a P-256 SubjectPublicKeyInfo is 91 bytes");
 
-        // Diff: raise the floor to 1.6.0 (no product bricked: 1.6.0 was accepted).
+        // Diff: security publishes the current allowlist as the review
+        // baseline (issue 12: a reader's GET no longer moves it), then raises
+        // the floor to 1.6.0 (no product bricked: 1.6.0 was accepted).
+        let (s, _, p) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-100/allowlist/publish",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{p}");
         let (s, _, e) = call(
             &app,
             "PUT",

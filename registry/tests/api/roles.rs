@@ -19,6 +19,12 @@ async fn every_endpoint_with_every_role_and_none() {
             "verification_time": "2026-10-01T00:00:00Z", "checks": [], "signers": []}});
         let crl = std::fs::read_to_string(fixtures().join("certs/acme-int.crl.pem")).unwrap();
         let endpoints: Vec<(&str, &str, Option<serde_json::Value>, &[Role])> = vec![
+            (
+                "POST",
+                "/api/v1/products/gw-1/allowlist/publish",
+                None,
+                &[Admin, Security],
+            ),
             ("GET", "/api/v1/vendors", None, ALL),
             (
                 "POST",

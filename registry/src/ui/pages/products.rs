@@ -8,7 +8,7 @@ use crate::service::products::{self, ExportFormat};
 use crate::state::AppState;
 use crate::ui::session::PageUser;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -65,6 +65,7 @@ async fn products_list(
 struct ProductPage {
     layout: Layout,
     can_edit: bool,
+    csrf: String,
     a: Allowlist,
     formats: &'static [(&'static str, &'static str)],
 }
@@ -88,11 +89,12 @@ async fn product_detail(
         ("efi-db", "UEFI db (EFI_SIGNATURE_LIST)"),
         ("efi-dbx", "UEFI dbx"),
         ("c-header", "C header (MCU bootloaders)"),
-        ("diff", "diff against the previous export"),
+        ("diff", "diff against the published baseline"),
     ];
     Ok(html(
         StatusCode::OK,
         ProductPage {
+            csrf: user.csrf.clone(),
             can_edit: user.can(SECURITY),
             layout: Layout::new(&user, "products", super::flash_of(&q)),
             a,
@@ -106,6 +108,7 @@ async fn product_detail(
 struct ExportQuery {
     format: Option<String>,
     signature: Option<String>,
+    since: Option<i64>,
 }
 
 #[get("/products/{id}/export")]
@@ -117,10 +120,11 @@ async fn product_export(
 ) -> PageResult {
     let id = id.into_inner();
     let format = ExportFormat::parse(q.format.as_deref())?;
+    let since = q.since;
     let actor = user.actor();
     let i2 = id.clone();
     let (body, ct) = db(&state, &user, move |c| {
-        products::export(c, &actor, &i2, format)
+        products::export(c, &actor, &i2, format, since)
     })
     .await?;
     let (fname, ext) = match format {
@@ -195,8 +199,38 @@ async fn bundle_download(state: web::Data<AppState>, user: PageUser) -> PageResu
         .body(b.body))
 }
 
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Publishes the current allowlist as the review baseline (security).
+#[post("/products/{id}/publish")]
+async fn product_publish(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    form: web::Form<CsrfForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(SECURITY, "publish allowlists")?;
+    let id = id.into_inner();
+    let actor = user.actor();
+    let i2 = id.clone();
+    let p = db(&state, &user, move |c| products::publish(c, &actor, &i2)).await?;
+    Ok(super::redirect_done(
+        &format!("/products/{}", super::seg(&id)),
+        &format!(
+            "Allowlist published as the review baseline (bundle serial {}, SHA-256 {}).",
+            p.bundle_serial, p.sha256
+        ),
+    ))
+}
+
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(products_list)
+    cfg.service(product_publish)
+        .service(products_list)
         .service(product_detail)
         .service(product_export)
         .service(bundle_page)
