@@ -9,6 +9,44 @@ use super::*;
 use registry::auth::Role;
 use serde_json::json;
 
+/// A second P-256 signing CA for acme (acme-int2) and the product gw-100
+/// whose ROM verifies P-256 only: the set-up of the brick-check cases.
+async fn seed_p256_rom<S, B>(app: &S, admin: &str)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (s, _, b) = call(
+        app,
+        "POST",
+        "/api/v1/vendors/acme/certificates",
+        Some(admin),
+        Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let product = json!({"id": "gw-100", "name": "Gateway 100", "stages": [
+        {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
+    assert_eq!(
+        call(
+            app,
+            "POST",
+            "/api/v1/products",
+            Some(admin),
+            Some(product),
+            &[]
+        )
+        .await
+        .0,
+        201
+    );
+}
+
 fn receipt(station: &str, lot: &str, verdict: &str, n: usize) -> serde_json::Value {
     json!({"station": station, "lot": lot, "bundle_serial": 1, "report": {
         "report_version": 1, "verdict": verdict, "summary": format!("receipt {n}"), "vendor": "acme",
@@ -468,30 +506,7 @@ async fn the_revocations_page_imports_a_crl_after_a_confirmation() {
         let app = test::init_service(registry::app(h.state.clone())).await;
         let a = h.admin.clone();
         seed_acme(&app, &a).await;
-        call(
-            &app,
-            "POST",
-            "/api/v1/vendors/acme/certificates",
-            Some(&a),
-            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
-            &[],
-        )
-        .await;
-        let product = json!({"id": "gw-100", "name": "Gateway 100", "stages": [
-            {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
-        assert_eq!(
-            call(
-                &app,
-                "POST",
-                "/api/v1/products",
-                Some(&a),
-                Some(product),
-                &[]
-            )
-            .await
-            .0,
-            201
-        );
+        seed_p256_rom(&app, &a).await;
         let (s, _, e) = call(
             &app,
             "POST",
@@ -1095,30 +1110,7 @@ async fn the_command_line_revokes_and_imports_crls_through_the_service() {
         );
 
         // The brick check: the root's CRL would leave the ROM without a key.
-        call(
-            &app,
-            "POST",
-            "/api/v1/vendors/acme/certificates",
-            Some(&a),
-            Some(json!({"role": "intermediate", "pem": pem("acme-int2.pem")})),
-            &[],
-        )
-        .await;
-        let product = json!({"id": "gw-100", "name": "Gateway 100", "stages": [
-            {"name": "rom", "algorithms": ["ecdsa-p256"], "components": ["acme-wifi-fw"]}]});
-        assert_eq!(
-            call(
-                &app,
-                "POST",
-                "/api/v1/products",
-                Some(&a),
-                Some(product),
-                &[]
-            )
-            .await
-            .0,
-            201
-        );
+        seed_p256_rom(&app, &a).await;
         let (code, _, err) = cli(&[
             "revoke",
             "--certificate",
