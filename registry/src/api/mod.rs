@@ -16,7 +16,7 @@ pub mod vendors;
 pub use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::service::{Conn, ServiceError, ServiceResult};
-pub use crate::service::{parse_time, time_str};
+pub use crate::service::parse_time;
 use crate::state::AppState;
 use actix_web::web;
 
