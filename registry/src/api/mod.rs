@@ -15,8 +15,8 @@ pub mod vendors;
 
 pub use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::service::{Conn, ServiceError, ServiceResult};
 pub use crate::service::parse_time;
+use crate::service::{Conn, ServiceError, ServiceResult};
 use crate::state::AppState;
 use actix_web::web;
 
