@@ -118,6 +118,7 @@ fn main() {
         bundle_ttl: std::time::Duration::from_secs(3600),
         bundle_cache: Default::default(),
         token_cache: Default::default(),
+        metrics: Default::default(),
     };
     let mut times = Vec::new();
     let mut size = 0;

@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod key;
+pub mod metrics;
 pub mod service;
 pub mod state;
 pub mod ui;
@@ -80,13 +81,34 @@ pub fn app(
         .service(utoipa_actix_web::scope("/api/v1").configure(api::routes))
         .split_for_parts();
     let openapi = document_errors(openapi);
-    app.wrap(security_headers())
-        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
-        .app_data(crate::ui::form_config())
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .configure(crate::ui::pages::routes)
-        .default_service(web::to(not_found))
+    app.wrap_fn(|req, srv| {
+        use actix_web::dev::Service;
+        let started = std::time::Instant::now();
+        let method = req.method().to_string();
+        let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        let state = req.app_data::<web::Data<state::AppState>>().cloned();
+        let fut = srv.call(req);
+        async move {
+            let res = fut.await?;
+            if let Some(st) = state {
+                st.metrics.request(
+                    &route,
+                    &method,
+                    res.status().as_u16(),
+                    started.elapsed().as_secs_f64(),
+                );
+            }
+            Ok(res)
+        }
+    })
+    .wrap(security_headers())
+    .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
+    .app_data(crate::ui::form_config())
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz))
+    .route("/metrics", web::get().to(metrics_text))
+    .configure(crate::ui::pages::routes)
+    .default_service(web::to(not_found))
 }
 
 /// Headers every response carries (the API, the pages, the static files
@@ -100,6 +122,16 @@ fn security_headers() -> actix_web::middleware::DefaultHeaders {
         .add(("Content-Security-Policy", "frame-ancestors 'none'"))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
+}
+
+/// Prometheus metrics (`docs/operations.md`); any valid token.
+async fn metrics_text(
+    state: web::Data<state::AppState>,
+    _caller: auth::Caller,
+) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render(&state.pool))
 }
 
 /// Liveness: the process answers (no database access).

@@ -400,6 +400,7 @@ fn run(cli: Cli) -> Result<bool> {
                 bundle_ttl: std::time::Duration::from_secs(bundle_ttl_hours * 3600),
                 bundle_cache: Default::default(),
                 token_cache: Default::default(),
+                metrics: Default::default(),
             });
             let backend =
                 if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres {

@@ -19,6 +19,8 @@ pub struct AppState {
     pub bundle_cache: RwLock<Option<crate::service::bundle::CachedBundle>>,
     /// Recently authenticated tokens (hash → caller), to spare a query per request.
     pub token_cache: TokenCache,
+    /// Operational metrics (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// A short-lived cache of authenticated tokens. Entries live one second: a

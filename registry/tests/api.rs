@@ -137,6 +137,7 @@ impl Harness {
             bundle_ttl: ttl,
             bundle_cache: Default::default(),
             token_cache: Default::default(),
+            metrics: Default::default(),
         });
         Harness {
             state,

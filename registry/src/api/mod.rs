@@ -27,8 +27,12 @@ where
     F: FnOnce(&mut Conn) -> ServiceResult<T> + Send + 'static,
 {
     let pool = state.pool.clone();
+    let st = state.clone();
     let out = web::block(move || {
-        let mut conn = pool.get().map_err(ServiceError::unavailable)?;
+        let waited = std::time::Instant::now();
+        let conn = pool.get();
+        st.metrics.pool_wait.observe(waited.elapsed().as_secs_f64());
+        let mut conn = conn.map_err(ServiceError::unavailable)?;
         f(&mut conn)
     })
     .await?;

@@ -21,6 +21,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let v = with_conn(&state, move |c| receipts::create(c, &caller, body)).await?;
+    state.metrics.receipts.inc();
     Ok(HttpResponse::Created().json(v))
 }
 
@@ -34,6 +35,7 @@ pub async fn create_batch(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let n = with_conn(&state, move |c| receipts::create_batch(c, &caller, body)).await?;
+    state.metrics.receipts.inc_by(u64::try_from(n).unwrap_or(0));
     Ok(HttpResponse::Created().json(serde_json::json!({ "recorded": n })))
 }
 

@@ -220,6 +220,7 @@ pub fn current(state: &AppState, actor: &super::Actor) -> ServiceResult<CachedBu
     {
         return Ok(c.clone());
     }
+    let started = std::time::Instant::now();
     let (serial, doc) = build_document(&mut conn, now, state.bundle_ttl)?;
     let payload = serde_json::to_vec(&doc).map_err(ServiceError::internal)?;
     let signature = state.key.sign(&payload);
@@ -238,6 +239,11 @@ pub fn current(state: &AppState, actor: &super::Actor) -> ServiceResult<CachedBu
         etag: format!("\"bundle-{serial}-{}\"", now.unix_timestamp()),
         body: actix_web::web::Bytes::from(body),
     };
+    state
+        .metrics
+        .bundle_build
+        .observe(started.elapsed().as_secs_f64());
+    state.metrics.bundle_serial.set(serial);
     if let Ok(mut guard) = state.bundle_cache.write() {
         *guard = Some(cached.clone());
     }

@@ -324,3 +324,53 @@ async fn the_allowlist_diff_is_against_the_published_baseline_not_a_readers_get(
         );
     }
 }
+
+/// Issue 12: `/metrics` in the Prometheus text format, for any valid token:
+/// requests by route pattern (never the raw path), method and status with
+/// latency, receipts ingested, the bundle serial, the database pool.
+#[actix_rt::test]
+async fn metrics_are_served_in_the_prometheus_format() {
+    let h = Harness::new(Db::Sqlite);
+    let app = test::init_service(registry::app(h.state.clone())).await;
+    let a = Some(h.admin.as_str());
+    assert_eq!(call(&app, "GET", "/metrics", None, None, &[]).await.0, 401);
+    call(&app, "GET", "/api/v1/vendors", a, None, &[]).await;
+    call(&app, "GET", "/api/v1/vendors/nobody-123", a, None, &[]).await;
+    call(&app, "GET", "/no/such/page/4711", a, None, &[]).await;
+    call(&app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
+    let receipt = json!({"station": "st", "lot": "L", "bundle_serial": 1, "report": {
+        "report_version": 1, "verdict": "reject", "summary": "x", "vendor": "v", "component": "c",
+        "version": "1.0.0", "blob": {"sha256": "00", "size": 1}, "signature": {"kind": "cms"},
+        "verification_time": "2026-10-01T00:00:00Z", "checks": [], "signers": []}});
+    assert_eq!(
+        call(&app, "POST", "/api/v1/receipts", a, Some(receipt), &[])
+            .await
+            .0,
+        201
+    );
+    let req = test::TestRequest::get()
+        .uri("/metrics")
+        .insert_header(("Authorization", format!("Bearer {}", h.admin)))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+    for want in [
+        r#"tollgate_http_requests_total{route="/api/v1/vendors",method="GET",status="200"} 1"#,
+        r#"tollgate_http_requests_total{route="/api/v1/vendors/{id}",method="GET",status="404"} 1"#,
+        r#"tollgate_http_requests_total{route="unmatched",method="GET",status="404"} 1"#,
+        "tollgate_http_request_duration_seconds_bucket{",
+        "tollgate_receipts_ingested_total 1",
+        "tollgate_bundle_serial ",
+        "tollgate_bundle_build_seconds_count 1",
+        "tollgate_db_pool_connections ",
+        "tollgate_db_pool_wait_seconds_count ",
+        "# EOF",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert!(
+        !text.contains("nobody-123") && !text.contains("4711"),
+        "no raw paths in labels"
+    );
+}

@@ -194,6 +194,7 @@ async fn token_list_and_revoke_from_the_command_line() {
             bundle_ttl: std::time::Duration::from_secs(60),
             bundle_cache: Default::default(),
             token_cache: Default::default(),
+            metrics: Default::default(),
         })))
         .await;
         assert_eq!(
