@@ -89,6 +89,90 @@ fn scan_blob(
 
 /// Verifies a CMS signature over the blob read from `blob`.
 pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report, VerifyError> {
+    verify_cms_from(req, BlobSource::Reader(blob))
+}
+
+/// Verifies a CMS signature over a blob known only by its size and digests
+/// (the registry re-verifying a receipt). Attached content is hashed and
+/// compared with the given SHA-256 and size. [`VerifyError::NeedsBlob`]
+/// when a detached signer signs the blob itself (Ed25519 without signed
+/// attributes) or uses a digest algorithm not given.
+pub fn verify_cms_digests(req: &VerifyRequest<'_>, known: Digests) -> Result<Report, VerifyError> {
+    verify_cms_from(req, BlobSource::Known(known))
+}
+
+enum BlobSource<'a> {
+    Reader(&'a mut dyn Read),
+    Known(Digests),
+}
+
+/// The scan of a blob known by its digests: attached content is hashed
+/// (with every algorithm asked for) and compared with the given SHA-256
+/// and size; a detached signature needs each signer's digest given.
+fn known_scan(
+    known: Digests,
+    algs: Vec<DigestAlgorithm>,
+    attached: Option<&[u8]>,
+    keep: bool,
+    limits: &Limits,
+) -> Result<BlobScan, VerifyError> {
+    if known.length > limits.max_blob_bytes {
+        return Ok(BlobScan {
+            digests: known,
+            attached_mismatch: None,
+            kept: None,
+            too_large: true,
+        });
+    }
+    if let Some(content) = attached {
+        let mut own = scan_blob(&mut &content[..], algs, None, false, limits)?;
+        let claimed = known.get(DigestAlgorithm::Sha256).unwrap_or(&[]);
+        let actual = own.digests.get(DigestAlgorithm::Sha256).unwrap_or(&[]);
+        let mismatch = if own.digests.length != known.length {
+            Some(format!(
+                "the blob is {} bytes but the attached content is {} bytes",
+                known.length, own.digests.length
+            ))
+        } else if actual != claimed {
+            Some(format!(
+                "the attached content's SHA-256 is {}, the blob's is {}",
+                hex(actual),
+                hex(claimed)
+            ))
+        } else {
+            None
+        };
+        // On a mismatch the report describes the blob that was claimed (and
+        // its signed attributes are checked against it), as with a reader.
+        if mismatch.is_some() {
+            own.digests = known;
+        }
+        own.attached_mismatch = Some(mismatch);
+        return Ok(own);
+    }
+    if keep {
+        return Err(VerifyError::NeedsBlob(
+            "an Ed25519 signer without signed attributes signs the blob itself, so its digest cannot decide the signature".into(),
+        ));
+    }
+    // SHA-1 is refused whatever its value, so it need not be given.
+    if let Some(missing) = algs
+        .iter()
+        .find(|a| **a != DigestAlgorithm::Sha1 && known.get(**a).is_none())
+    {
+        return Err(VerifyError::NeedsBlob(format!(
+            "the signature uses {missing}, and the blob's {missing} digest was not given"
+        )));
+    }
+    Ok(BlobScan {
+        digests: known,
+        attached_mismatch: None,
+        kept: None,
+        too_large: false,
+    })
+}
+
+fn verify_cms_from(req: &VerifyRequest<'_>, source: BlobSource<'_>) -> Result<Report, VerifyError> {
     let mut checks = Vec::new();
     let vendor = req.policy.vendor(req.vendor);
     checks.push(component_check(req, vendor));
@@ -144,7 +228,10 @@ pub fn verify_cms(req: &VerifyRequest<'_>, blob: &mut dyn Read) -> Result<Report
         }
     }
     let attached = parsed.as_ref().and_then(|p| p.content());
-    let scan = scan_blob(blob, algs, attached, keep, req.limits)?;
+    let scan = match source {
+        BlobSource::Reader(blob) => scan_blob(blob, algs, attached, keep, req.limits)?,
+        BlobSource::Known(known) => known_scan(known, algs, attached, keep, req.limits)?,
+    };
     let blob_info = BlobInfo {
         path: None,
         sha256: (!scan.too_large)
@@ -277,6 +364,7 @@ fn evaluate_signer(
             signing_time: None,
             accepted: false,
             checks,
+            path: Vec::new(),
         };
     };
 
@@ -387,5 +475,8 @@ fn evaluate_signer(
         signing_time: Some(signing),
         accepted,
         checks,
+        path: path
+            .map(|p| p.certificates.iter().skip(1).map(|c| c.summary()).collect())
+            .unwrap_or_default(),
     }
 }

@@ -168,6 +168,12 @@ pub struct Digests {
 }
 
 impl Digests {
+    /// Digests computed elsewhere (a receipt states them): `values` pairs
+    /// each algorithm with its digest, `length` is the blob's size.
+    pub fn known(values: Vec<(DigestAlgorithm, Vec<u8>)>, length: u64) -> Self {
+        Digests { values, length }
+    }
+
     /// The digest under `alg`, if it was computed.
     pub fn get(&self, alg: DigestAlgorithm) -> Option<&[u8]> {
         self.values

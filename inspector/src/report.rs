@@ -165,6 +165,11 @@ pub struct SignerReport {
     pub accepted: bool,
     /// Per-signer checks, in evaluation order.
     pub checks: Vec<Check>,
+    /// The validated certification path above the signer certificate
+    /// (intermediates, then the anchor); empty when no path was found. The
+    /// registry uses it to find the receipts a revocation touches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<crate::cert::CertSummary>,
 }
 
 /// The blob that was checked.

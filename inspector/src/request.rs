@@ -44,6 +44,11 @@ pub enum VerifyError {
         "a CMS signature needs the blob itself; a digest alone works with Sigstore bundles only"
     )]
     DigestNeedsSigstore,
+    /// Digests alone cannot decide this signature: a signer signs the blob
+    /// itself (Ed25519 without signed attributes), or uses a digest
+    /// algorithm whose value was not given.
+    #[error("{0}")]
+    NeedsBlob(String),
 }
 
 /// What the signature is checked against.
@@ -57,4 +62,10 @@ pub enum Artifact<'a> {
         /// The digest bytes.
         value: Vec<u8>,
     },
+    /// The blob's size and its digests under one or more algorithms (the
+    /// registry re-verifying a receipt). Works for CMS too whenever every
+    /// signer has signed attributes and its digest algorithm is given, or
+    /// the content is attached (then it is hashed and compared); otherwise
+    /// the answer is [`VerifyError::NeedsBlob`].
+    Digests(crate::digest::Digests),
 }

@@ -183,6 +183,30 @@ pub fn verify_sigstore(
                 inputs.extend(digest_artifact(DigestAlgorithm::Sha512, &scanned.sha512));
             }
         },
+        Subject::Digests(d) => {
+            blob.sha256 = d.get(DigestAlgorithm::Sha256).map(hex);
+            blob.size = Some(d.length);
+            if d.length > req.limits.max_blob_bytes {
+                checks.push(Check::fail(
+                    CheckId::Content,
+                    format!(
+                        "the blob is larger than the limit of {} bytes",
+                        req.limits.max_blob_bytes
+                    ),
+                ));
+            }
+            for alg in [DigestAlgorithm::Sha256, DigestAlgorithm::Sha512] {
+                if let Some(v) = d.get(alg) {
+                    inputs.extend(digest_artifact(alg, v));
+                }
+            }
+            if inputs.is_empty() {
+                checks.push(Check::fail(
+                    CheckId::Content,
+                    "a Sigstore bundle is checked against the blob's SHA-256 or SHA-512, and neither was given",
+                ));
+            }
+        }
         Subject::Digest { algorithm, value } => match digest_artifact(algorithm, &value) {
             Some(a) => {
                 if algorithm == DigestAlgorithm::Sha256 {
@@ -285,6 +309,7 @@ fn unevaluated_signer(checks: Vec<Check>) -> SignerReport {
         signing_time: None,
         accepted: false,
         checks,
+        path: Vec::new(),
     }
 }
 
@@ -558,6 +583,7 @@ fn evaluate(
         }),
         accepted,
         checks,
+        path: Vec::new(),
     }
 }
 

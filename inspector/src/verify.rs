@@ -9,13 +9,15 @@ pub use crate::request::{Artifact, VerifyError, VerifyRequest};
 
 /// Verifies `req.signature` over `artifact`: a Sigstore bundle (recognised
 /// by its content) with [`crate::sigstore::verify_sigstore`], anything else
-/// as CMS with [`verify_cms`]. A CMS signature needs the blob itself.
+/// as CMS with [`verify_cms`]. A CMS signature needs the blob itself or
+/// its [`Artifact::Digests`].
 pub fn verify(req: &VerifyRequest<'_>, artifact: Artifact<'_>) -> Result<Report, VerifyError> {
     if crate::sigstore::looks_like_bundle(req.signature) {
         return crate::sigstore::verify_sigstore(req, artifact);
     }
     match artifact {
         Artifact::Reader(blob) => verify_cms(req, blob),
+        Artifact::Digests(d) => crate::cms_verify::verify_cms_digests(req, d),
         Artifact::Digest { .. } => Err(VerifyError::DigestNeedsSigstore),
     }
 }

@@ -503,3 +503,109 @@ mod hostile;
 mod lot_and_chain;
 #[path = "corpus/sigstore.rs"]
 mod sigstore;
+
+fn known_digests(blob: &[u8], algs: &[inspector::digest::DigestAlgorithm]) -> Artifact<'static> {
+    Artifact::Digests(inspector::digest::Digests::known(
+        algs.iter().map(|a| (*a, a.hash(blob))).collect(),
+        blob.len() as u64,
+    ))
+}
+
+/// The registry re-verifies receipts from the blob's digests alone: on
+/// every corpus case that gives the same verdict and the same failing
+/// checks as verifying the blob itself, except where digests cannot decide
+/// (Ed25519 over the blob itself), which is a typed `NeedsBlob`.
+#[test]
+fn corpus_by_digests_agrees_with_the_blob() {
+    use inspector::digest::DigestAlgorithm::*;
+    let mut needs_blob = Vec::new();
+    for c in cases() {
+        let p = policy(c.trust);
+        let sig = std::fs::read(fixtures().join("sigs").join(c.sig)).unwrap();
+        let blob = std::fs::read(fixtures().join("blobs").join(c.blob)).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: c.vendor,
+            component: c.component,
+            version: c.version,
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+        };
+        let by_blob = run_library(&c);
+        match inspector::verify(&req, known_digests(&blob, &[Sha256, Sha384, Sha512])) {
+            Ok(r) => {
+                check_case(&c, &r);
+                assert_eq!(
+                    r.first_failure().map(|k| k.id),
+                    by_blob.first_failure().map(|k| k.id),
+                    "{}",
+                    c.sig
+                );
+                assert_eq!(r.blob.sha256, by_blob.blob.sha256, "{}", c.sig);
+            }
+            Err(inspector::VerifyError::NeedsBlob(why)) => {
+                assert!(why.contains("Ed25519"), "{}: {why}", c.sig);
+                needs_blob.push(c.sig);
+            }
+            Err(e) => panic!("{}: {e}", c.sig),
+        }
+    }
+    assert_eq!(
+        needs_blob,
+        vec!["ed25519.der"],
+        "only Ed25519 without attributes"
+    );
+}
+
+/// Digests that are not the signed blob's are refused, detached and
+/// attached; a signer's digest that was not given is a typed `NeedsBlob`.
+#[test]
+fn wrong_or_missing_digests_are_refused() {
+    use inspector::digest::DigestAlgorithm::*;
+    let p = policy("trust.json");
+    let blob = std::fs::read(fixtures().join("blobs").join("fw.bin")).unwrap();
+    let other = std::fs::read(fixtures().join("blobs").join("other.bin")).unwrap();
+    let limits = Limits::default();
+    let run = |sig: &str, artifact: Artifact<'static>| {
+        let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component: "acme-wifi-fw",
+            version: "1.5.0",
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+        };
+        inspector::verify(&req, artifact)
+    };
+    let r = run("p256-detached.der", known_digests(&blob, &[Sha256])).unwrap();
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let r = run("p256-detached.der", known_digests(&other, &[Sha256])).unwrap();
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert_eq!(r.first_failure().unwrap().id, CheckId::SignedAttributes);
+    let r = run("p256-attached.der", known_digests(&other, &[Sha256])).unwrap();
+    assert_eq!(r.verdict, Verdict::Reject);
+    let f = r.first_failure().unwrap();
+    assert_eq!(f.id, CheckId::Content);
+    assert!(f.reason.contains("attached content"), "{}", f.reason);
+    match run("p384-sha384.der", known_digests(&blob, &[Sha256])) {
+        Err(inspector::VerifyError::NeedsBlob(why)) => {
+            assert!(why.contains("sha384"), "{why}")
+        }
+        other => panic!("{:?}", other.map(|r| r.summary)),
+    }
+    let r = run("p384-sha384.der", known_digests(&blob, &[Sha256, Sha384])).unwrap();
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    assert!(
+        !r.signers[0].path.is_empty(),
+        "the validated path is reported: {:?}",
+        r.signers[0].path
+    );
+    let r = run("ed25519-attrs.der", known_digests(&blob, &[Sha256, Sha512])).unwrap();
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+}
