@@ -238,6 +238,12 @@ fn verify_cms_from(req: &VerifyRequest<'_>, source: BlobSource<'_>) -> Result<Re
             .then(|| scan.digests.get(DigestAlgorithm::Sha256).map(hex))
             .flatten(),
         size: (!scan.too_large).then_some(scan.digests.length),
+        sha384: (!scan.too_large)
+            .then(|| scan.digests.get(DigestAlgorithm::Sha384).map(hex))
+            .flatten(),
+        sha512: (!scan.too_large)
+            .then(|| scan.digests.get(DigestAlgorithm::Sha512).map(hex))
+            .flatten(),
     };
     if scan.too_large {
         checks.push(Check::fail(

@@ -184,6 +184,13 @@ pub struct BlobInfo {
     /// Size in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// SHA-384, lower-case hex, when a signer uses it (the registry needs
+    /// it to re-verify the signature from digests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha384: Option<String>,
+    /// SHA-512, lower-case hex, when a signer or a Sigstore bundle uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
 }
 
 /// The signature that was checked.

@@ -172,6 +172,7 @@ pub fn verify_sigstore(
             Some(s) => {
                 scanned = s;
                 blob.sha256 = Some(hex(&scanned.sha256));
+                blob.sha512 = Some(hex(&scanned.sha512));
                 blob.size = Some(scanned.size);
                 // The bytes first, when small enough: the verifier derives
                 // whatever digest the bundle uses in one attempt. Larger
@@ -185,6 +186,7 @@ pub fn verify_sigstore(
         },
         Subject::Digests(d) => {
             blob.sha256 = d.get(DigestAlgorithm::Sha256).map(hex);
+            blob.sha512 = d.get(DigestAlgorithm::Sha512).map(hex);
             blob.size = Some(d.length);
             if d.length > req.limits.max_blob_bytes {
                 checks.push(Check::fail(

@@ -199,11 +199,16 @@ pub struct Rows<'a> {
     pub certs: &'a [Certificate],
     /// Every revocation.
     pub revs: &'a [Revocation],
-    /// The accepted images of the product's components.
+    /// The images of the product's components whose evidence the registry
+    /// verified.
     pub accepted: &'a [AcceptedImage],
+    /// Images whose evidence the registry once verified and no longer does
+    /// (a revocation withdrew them): they go to the revoked images (`dbx`)
+    /// unless other evidence for the same image still verifies.
+    pub withdrawn: &'a [AcceptedImage],
 }
 
-/// An image some station reported as accepted: component, version, SHA-256.
+/// An image the registry verified: component, version, SHA-256.
 pub type AcceptedImage = (String, String, String);
 
 /// Compiles the allowlist of product `p` from the registry's rows
@@ -222,6 +227,7 @@ pub fn compile(
         certs,
         revs,
         accepted,
+        withdrawn,
     } = rows;
     let mut product_vendors = BTreeSet::new();
     let mut out_stages = Vec::new();
@@ -296,6 +302,20 @@ pub fn compile(
                     images.insert(img);
                 }
             }
+        }
+        for (comp, version, sha) in withdrawn {
+            if !sc.iter().any(|c| &c.name == comp)
+                || accepted
+                    .iter()
+                    .any(|(c, v, h)| c == comp && v == version && h == sha)
+            {
+                continue;
+            }
+            revoked_images.insert(Image {
+                component: comp.clone(),
+                version: version.clone(),
+                sha256: sha.clone(),
+            });
         }
         keys.sort();
         unverifiable.sort();

@@ -48,6 +48,11 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         workers: Option<usize>,
+        /// Judge receipt evidence at this instant (RFC 3339) instead of the
+        /// clock. For reproducing a past decision and for tests only: a
+        /// production registry judges at the time it receives evidence.
+        #[arg(long, value_parser = parse_pin_time)]
+        pin_time: Option<time::OffsetDateTime>,
     },
     /// Manage API tokens.
     #[command(subcommand)]
@@ -174,6 +179,11 @@ enum UserCommand {
 enum AuditCommand {
     /// Recompute the hash chain; exit 1 and name the rows if it is broken.
     Verify,
+}
+
+fn parse_pin_time(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("'{s}' is not an RFC 3339 time: {e}"))
 }
 
 fn main() -> ExitCode {
@@ -369,6 +379,7 @@ fn run(cli: Cli) -> Result<bool> {
             data_dir,
             bundle_ttl_hours,
             workers,
+            pin_time,
         } => {
             let workers = workers.unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -394,14 +405,13 @@ fn run(cli: Cli) -> Result<bool> {
                     println!("first start: admin token (shown once, keep it safe):\n{token}");
                 }
             }
-            let state = web::Data::new(AppState {
+            let mut state = AppState::new(
                 pool,
                 key,
-                bundle_ttl: std::time::Duration::from_secs(bundle_ttl_hours * 3600),
-                bundle_cache: Default::default(),
-                token_cache: Default::default(),
-                metrics: Default::default(),
-            });
+                std::time::Duration::from_secs(bundle_ttl_hours * 3600),
+            );
+            state.pin_time = pin_time;
+            let state = web::Data::new(state);
             let backend =
                 if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres {
                     "PostgreSQL"

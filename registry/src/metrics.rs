@@ -30,8 +30,7 @@ pub struct Metrics {
     pub pool_wait: Histogram,
     pool_connections: Gauge,
     pool_idle: Gauge,
-    /// Station verdicts the registry's own re-verification disagreed with
-    /// (stays 0 until receipts are re-verified: issue 16).
+    /// Station verdicts the registry's own re-verification disagreed with.
     pub disagreements: Counter,
 }
 

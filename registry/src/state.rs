@@ -21,6 +21,35 @@ pub struct AppState {
     pub token_cache: TokenCache,
     /// Operational metrics (`/metrics`).
     pub metrics: crate::metrics::Metrics,
+    /// The trust policy of the current serial, for re-verifying receipts.
+    pub policies: crate::service::evidence::PolicyCache,
+    /// Judge receipt evidence at this instant instead of the clock
+    /// (`serve --pin-time`: reproductions and tests only).
+    pub pin_time: Option<time::OffsetDateTime>,
+}
+
+impl AppState {
+    /// A state over `pool` with empty caches.
+    pub fn new(pool: DbPool, key: RegistryKey, bundle_ttl: Duration) -> Self {
+        AppState {
+            pool,
+            key,
+            bundle_ttl,
+            bundle_cache: Default::default(),
+            token_cache: Default::default(),
+            metrics: Default::default(),
+            policies: Default::default(),
+            pin_time: None,
+        }
+    }
+
+    /// What receipt intake needs: the policy cache and the verification time.
+    pub fn intake(&self) -> crate::service::receipts::Intake<'_> {
+        crate::service::receipts::Intake {
+            policies: &self.policies,
+            time: self.pin_time.unwrap_or_else(time::OffsetDateTime::now_utc),
+        }
+    }
 }
 
 /// A short-lived cache of authenticated tokens. Entries live one second: a

@@ -15,6 +15,9 @@ use registry::state::AppState;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// The instant tests judge evidence at (the fixtures' pinned time).
+pub const AT: &str = "2026-10-01T00:00:00Z";
+
 #[path = "api/audit_chain.rs"]
 mod audit_chain;
 #[path = "api/bundle.rs"]
@@ -131,14 +134,12 @@ impl Harness {
         };
         let (key, created) = RegistryKey::load_or_create(&dir).unwrap();
         assert!(created);
-        let state = web::Data::new(AppState {
-            pool,
-            key,
-            bundle_ttl: ttl,
-            bundle_cache: Default::default(),
-            token_cache: Default::default(),
-            metrics: Default::default(),
-        });
+        let mut state = AppState::new(pool, key, ttl);
+        state.pin_time = Some(
+            time::OffsetDateTime::parse(AT, &time::format_description::well_known::Rfc3339)
+                .unwrap(),
+        );
+        let state = web::Data::new(state);
         Harness {
             state,
             admin,

@@ -127,6 +127,60 @@ pub struct Receipt {
     pub bundle_serial: i64,
     pub report: String,
     pub recorded_by: String,
+    pub uid: String,
+    pub summary: String,
+    pub blob_sha384: Option<String>,
+    pub blob_sha512: Option<String>,
+    pub registry_verdict: String,
+    pub registry_summary: String,
+    pub verified_at: i64,
+    pub verified_serial: i64,
+    pub ever_accepted: bool,
+    pub disagreement: bool,
+    pub reevaluated_at: Option<i64>,
+}
+
+/// A receipt as lists show it: everything but the station's report.
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = receipts)]
+pub struct ReceiptRow {
+    pub id: i64,
+    pub received_at: i64,
+    pub station: String,
+    pub lot: String,
+    pub vendor: String,
+    pub component: String,
+    pub version: String,
+    pub verdict: String,
+    pub blob_sha256: String,
+    pub blob_size: i64,
+    pub bundle_serial: i64,
+    pub recorded_by: String,
+    pub summary: String,
+    pub registry_verdict: String,
+    pub registry_summary: String,
+    pub verified_at: i64,
+    pub verified_serial: i64,
+    pub disagreement: bool,
+    pub reevaluated_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = receipt_evidence)]
+pub struct ReceiptEvidence {
+    pub receipt_id: i64,
+    pub signature: Vec<u8>,
+    pub registry_report: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = receipt_certs)]
+pub struct ReceiptCert {
+    pub receipt_id: i64,
+    pub position: i32,
+    pub sha256: String,
+    pub issuer: String,
+    pub serial: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -144,6 +198,16 @@ pub struct NewReceipt {
     pub bundle_serial: i64,
     pub report: String,
     pub recorded_by: String,
+    pub uid: String,
+    pub summary: String,
+    pub blob_sha384: Option<String>,
+    pub blob_sha512: Option<String>,
+    pub registry_verdict: String,
+    pub registry_summary: String,
+    pub verified_at: i64,
+    pub verified_serial: i64,
+    pub ever_accepted: bool,
+    pub disagreement: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

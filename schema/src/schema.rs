@@ -84,6 +84,35 @@ diesel::table! {
         bundle_serial -> BigInt,
         report -> Text,
         recorded_by -> Text,
+        uid -> Text,
+        summary -> Text,
+        blob_sha384 -> Nullable<Text>,
+        blob_sha512 -> Nullable<Text>,
+        registry_verdict -> Text,
+        registry_summary -> Text,
+        verified_at -> BigInt,
+        verified_serial -> BigInt,
+        ever_accepted -> Bool,
+        disagreement -> Bool,
+        reevaluated_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    receipt_evidence (receipt_id) {
+        receipt_id -> BigInt,
+        signature -> Binary,
+        registry_report -> Text,
+    }
+}
+
+diesel::table! {
+    receipt_certs (receipt_id, position) {
+        receipt_id -> BigInt,
+        position -> Integer,
+        sha256 -> Text,
+        issuer -> Text,
+        serial -> Text,
     }
 }
 
@@ -199,6 +228,8 @@ diesel::joinable!(certificates -> vendors (vendor_id));
 diesel::joinable!(sigstore_identities -> vendors (vendor_id));
 diesel::joinable!(sigstore_keys -> vendors (vendor_id));
 diesel::joinable!(components -> vendors (vendor_id));
+diesel::joinable!(receipt_evidence -> receipts (receipt_id));
+diesel::joinable!(receipt_certs -> receipts (receipt_id));
 
 diesel::table! {
     /// Failed sign-ins per account and per address, for exponential back-off.
@@ -216,6 +247,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     tsa_anchors,
     revocations,
     receipts,
+    receipt_evidence,
+    receipt_certs,
     api_tokens,
     audit_log,
     registry_state,

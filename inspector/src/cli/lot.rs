@@ -102,6 +102,8 @@ fn unreadable(entry: &Entry, time: OffsetDateTime, blob: &Path, message: String)
             path: Some(blob.display().to_string()),
             sha256: None,
             size: None,
+            sha384: None,
+            sha512: None,
         },
         signature: SignatureInfo {
             path: None,
@@ -220,12 +222,12 @@ pub fn run(o: Options) -> Result<bool> {
         let station = super::registry::station_name(o.station.as_deref());
         // Receipts need the blob's hash; an unreadable blob has none and is
         // reported in the lot report only.
-        let recordable: Vec<Report> = results
+        let recordable: Vec<(Report, Option<Vec<u8>>)> = results
             .iter()
             .filter(|r| r.blob.sha256.is_some())
-            .cloned()
+            .map(|r| (r.clone(), super::registry::evidence_of(r)))
             .collect();
-        for chunk in recordable.chunks(5000) {
+        for chunk in recordable.chunks(500) {
             super::registry::post_receipts(
                 &super::registry::RecordTarget {
                     registry: &url,

@@ -226,12 +226,29 @@ pub struct RecordTarget<'a> {
     pub serial: u64,
 }
 
-/// Posts receipts (one request, all or none).
-pub fn post_receipts(t: &RecordTarget<'_>, reports: &[Report]) -> Result<()> {
+/// Most bytes of signature material sent with one receipt (the registry's
+/// limit).
+pub const MAX_EVIDENCE_BYTES: u64 = 1024 * 1024;
+
+/// The signature file a report names, as evidence for its receipt: `None`
+/// when it cannot be read or is over the limit (the registry then records
+/// the receipt as station-asserted).
+pub fn evidence_of(report: &Report) -> Option<Vec<u8>> {
+    let path = report.signature.path.as_deref()?;
+    super::io::read_limited(std::path::Path::new(path), MAX_EVIDENCE_BYTES).ok()
+}
+
+/// Posts receipts with their evidence (one request, all or none).
+pub fn post_receipts(t: &RecordTarget<'_>, reports: &[(Report, Option<Vec<u8>>)]) -> Result<()> {
+    use base64::Engine;
     let receipts: Vec<serde_json::Value> = reports
         .iter()
-        .map(|r| {
-            serde_json::json!({ "station": t.station, "lot": t.lot, "bundle_serial": t.serial, "report": r })
+        .map(|(r, sig)| {
+            let mut v = serde_json::json!({ "station": t.station, "lot": t.lot, "bundle_serial": t.serial, "report": r });
+            if let Some(sig) = sig {
+                v["signature"] = base64::engine::general_purpose::STANDARD.encode(sig).into();
+            }
+            v
         })
         .collect();
     let body = serde_json::to_vec(&serde_json::json!({ "receipts": receipts }))?;

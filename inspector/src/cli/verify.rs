@@ -213,7 +213,7 @@ pub fn run(o: Options) -> Result<bool> {
                 lot: &o.lot,
                 serial: loaded.serial,
             },
-            std::slice::from_ref(&report),
+            &[(report.clone(), super::registry::evidence_of(&report))],
         )?;
         eprintln!("receipt recorded at {url} (station {station})");
     }

@@ -82,6 +82,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(receipts::create)
         .service(receipts::create_batch)
         .service(receipts::list)
+        .service(receipts::get_one)
         .service(bundle::get_bundle)
         .service(bundle::registry_certificate)
         .service(audit::list)

@@ -4,14 +4,17 @@ use super::{Caller, parse_time, with_conn};
 use crate::error::ApiError;
 use crate::service::PageRequest;
 use crate::service::receipts::{
-    self, ReceiptBatch, ReceiptFilter, ReceiptRequest, ReceiptView, view,
+    self, BatchResult, ReceiptBatch, ReceiptFilter, ReceiptRequest, ReceiptView, view,
 };
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// Records one receipt.
+/// Records one receipt. The registry re-verifies its evidence with the
+/// inspector core under its current trust state and answers with the
+/// receipt it created: the station's verdict, the registry's, and whether
+/// they disagree (docs/evidence.md).
 #[utoipa::path(tag = "receipts", request_body = ReceiptRequest, responses((status = 201, body = ReceiptView)), security(("bearer" = [])))]
 #[post("/receipts")]
 pub async fn create(
@@ -20,13 +23,21 @@ pub async fn create(
     body: web::Json<ReceiptRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let v = with_conn(&state, move |c| receipts::create(c, &caller, body)).await?;
+    let st = state.clone();
+    let v = with_conn(&state, move |c| {
+        receipts::create(c, &caller, &st.intake(), body)
+    })
+    .await?;
     state.metrics.receipts.inc();
+    if v.disagreement {
+        state.metrics.disagreements.inc();
+    }
     Ok(HttpResponse::Created().json(v))
 }
 
-/// Records many receipts in one transaction: all or none.
-#[utoipa::path(tag = "receipts", request_body = ReceiptBatch, responses((status = 201, description = "count recorded")), security(("bearer" = [])))]
+/// Records many receipts (at most 1,000) in one transaction: all or none,
+/// each re-verified like a single receipt.
+#[utoipa::path(tag = "receipts", request_body = ReceiptBatch, responses((status = 201, body = BatchResult)), security(("bearer" = [])))]
 #[post("/receipts/batch")]
 pub async fn create_batch(
     state: web::Data<AppState>,
@@ -34,9 +45,33 @@ pub async fn create_batch(
     body: web::Json<ReceiptBatch>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let n = with_conn(&state, move |c| receipts::create_batch(c, &caller, body)).await?;
-    state.metrics.receipts.inc_by(u64::try_from(n).unwrap_or(0));
-    Ok(HttpResponse::Created().json(serde_json::json!({ "recorded": n })))
+    let st = state.clone();
+    let r = with_conn(&state, move |c| {
+        receipts::create_batch(c, &caller, &st.intake(), body)
+    })
+    .await?;
+    state
+        .metrics
+        .receipts
+        .inc_by(u64::try_from(r.recorded).unwrap_or(0));
+    state
+        .metrics
+        .disagreements
+        .inc_by(u64::try_from(r.disagreements).unwrap_or(0));
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// One receipt, with the station's report and the registry's.
+#[utoipa::path(tag = "receipts", params(("id" = i64, Path, description = "Receipt id")), responses((status = 200, body = ReceiptView)), security(("bearer" = [])))]
+#[get("/receipts/{id}")]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = with_conn(&state, move |c| receipts::get(c, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// Filters of the receipt list.
@@ -46,8 +81,12 @@ pub struct ReceiptQuery {
     pub vendor: Option<String>,
     /// Component.
     pub component: Option<String>,
-    /// accept or reject.
+    /// The station's verdict: accept or reject.
     pub verdict: Option<String>,
+    /// The registry's verdict: accept, reject, asserted or unverified.
+    pub registry_verdict: Option<String>,
+    /// true: only receipts where the station and the registry disagree.
+    pub disagreement: Option<bool>,
     /// Lot.
     pub lot: Option<String>,
     /// Station.
@@ -89,6 +128,8 @@ pub async fn list(
         vendor: q.vendor,
         component: q.component,
         verdict: q.verdict,
+        registry_verdict: q.registry_verdict,
+        disagreement: q.disagreement,
         lot: q.lot,
         station: q.station,
     };

@@ -14,12 +14,30 @@ use diesel::connection::{Connection, TransactionManager};
 use std::collections::BTreeSet;
 
 /// Every product problem that would stop a device from booting: a stage
-/// with no trusted key, or a component with no accepted image at or above
-/// its floor.
+/// with no trusted key, a component with no accepted image at or above
+/// its floor, or an image whose evidence no longer verifies (it moves to
+/// `dbx`, so devices running it stop booting it).
 pub fn problems(conn: &mut Conn) -> ServiceResult<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for id in super::products::ids(conn)? {
         let a = super::products::build_with(conn, &id, false)?;
+        for i in &a.revoked_images {
+            let below_floor = a
+                .stages
+                .iter()
+                .flat_map(|s| s.components.iter())
+                .filter(|c| c.name == i.component)
+                .filter_map(|c| c.min_version.as_deref())
+                .filter_map(|f| semver::Version::parse(f).ok())
+                .zip(std::iter::repeat(semver::Version::parse(&i.version).ok()))
+                .any(|(f, v)| v.is_some_and(|v| v < f));
+            if !below_floor {
+                out.insert(format!(
+                    "product '{id}': image {} {} (SHA-256 {}) would move to dbx, because its signature no longer verifies",
+                    i.component, i.version, i.sha256
+                ));
+            }
+        }
         for s in &a.stages {
             if s.keys.is_empty() {
                 out.insert(format!(

@@ -17,6 +17,7 @@ pub mod brick;
 pub mod bundle;
 pub mod certificates;
 pub mod components;
+pub mod evidence;
 pub mod health;
 pub mod overview;
 pub mod products;

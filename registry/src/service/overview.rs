@@ -4,7 +4,7 @@
 
 use super::{Actor, Conn, READERS, ServiceResult};
 use diesel::prelude::*;
-use schema::models::{Certificate, Receipt, Vendor};
+use schema::models::{Certificate, ReceiptRow, Vendor};
 use schema::schema::{certificates, components, receipts, revocations, vendors};
 
 /// Record counts.
@@ -19,6 +19,8 @@ pub struct Counts {
     pub revocations: i64,
     /// Receipts.
     pub receipts: i64,
+    /// Receipts where the station and the registry disagree.
+    pub disagreements: i64,
     /// Current trust-bundle serial.
     pub serial: i64,
 }
@@ -48,7 +50,9 @@ pub struct Dashboard {
     /// Contracts ending within 90 days (at most 50).
     pub expiring_contracts: Vec<Vendor>,
     /// The ten newest rejections.
-    pub rejections: Vec<Receipt>,
+    pub rejections: Vec<ReceiptRow>,
+    /// The ten newest disagreements between a station and the registry.
+    pub disagreements: Vec<ReceiptRow>,
 }
 
 /// Reads the dashboard as of `now` (Unix seconds).
@@ -61,6 +65,10 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
         components: components::table.count().get_result(c)?,
         revocations: revocations::table.count().get_result(c)?,
         receipts: receipts::table.count().get_result(c)?,
+        disagreements: receipts::table
+            .filter(receipts::disagreement.eq(true))
+            .count()
+            .get_result(c)?,
         serial: super::bundle::current_serial(c)?,
     };
     // `since` is computed here, not user input: inlining it is safe.
@@ -86,9 +94,16 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
         .filter(receipts::verdict.eq("reject"))
         .order(receipts::id.desc())
         .limit(10)
-        .select(Receipt::as_select())
+        .select(ReceiptRow::as_select())
+        .load(c)?;
+    let disagreements = receipts::table
+        .filter(receipts::disagreement.eq(true))
+        .order(receipts::id.desc())
+        .limit(10)
+        .select(ReceiptRow::as_select())
         .load(c)?;
     Ok(Dashboard {
+        disagreements,
         counts,
         per_day,
         expiring_certs,

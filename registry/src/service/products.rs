@@ -219,9 +219,23 @@ pub fn build_with(
         .iter()
         .flat_map(|s| s.components.iter().cloned())
         .collect();
+    let stage_components: Vec<String> = stage_components.into_iter().collect();
+    // Images the registry itself verified (never a station's word), and
+    // those whose evidence stopped verifying after a revocation (dbx).
     let accepted: Vec<allowlist::AcceptedImage> = receipts::table
-        .filter(receipts::verdict.eq("accept"))
-        .filter(receipts::component.eq_any(stage_components.into_iter().collect::<Vec<_>>()))
+        .filter(receipts::registry_verdict.eq(super::evidence::ACCEPT))
+        .filter(receipts::component.eq_any(&stage_components))
+        .select((
+            receipts::component,
+            receipts::version,
+            receipts::blob_sha256,
+        ))
+        .distinct()
+        .load(conn)?;
+    let withdrawn: Vec<allowlist::AcceptedImage> = receipts::table
+        .filter(receipts::ever_accepted.eq(true))
+        .filter(receipts::registry_verdict.ne(super::evidence::ACCEPT))
+        .filter(receipts::component.eq_any(&stage_components))
         .select((
             receipts::component,
             receipts::version,
@@ -235,6 +249,7 @@ pub fn build_with(
         certs: &certs,
         revs: &revs,
         accepted: &accepted,
+        withdrawn: &withdrawn,
     };
     Ok(allowlist::compile(
         p,

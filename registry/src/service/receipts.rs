@@ -2,16 +2,26 @@
 //! one receipt filter (API, pages, CSV download).
 
 use super::{
-    Actor, Conn, INSPECTION, PageRequest, READERS, ServiceError, ServiceResult, csv_line, time_str,
+    Actor, Conn, INSPECTION, PageRequest, READERS, ServiceError, ServiceResult, csv_line, evidence,
+    time_str,
 };
 use diesel::prelude::*;
+use inspector::policy::TrustPolicy;
 use inspector::report::{Report, Verdict};
-use schema::models::{NewReceipt, Receipt};
-use schema::schema::{products, receipts};
+use schema::models::{NewReceipt, Receipt, ReceiptEvidence, ReceiptRow};
+use schema::schema::{products, receipt_certs, receipt_evidence, receipts};
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-/// Record one verdict.
+/// Most bytes of a receipt's signature material (CMS SignedData or a
+/// Sigstore bundle), decoded.
+pub const MAX_SIGNATURE_BYTES: usize = 1024 * 1024;
+/// Most bytes of the station's report, as JSON.
+pub const MAX_REPORT_BYTES: usize = 256 * 1024;
+
+/// Record one inspection: the station's verdict and report, and the
+/// evidence the registry re-verifies (docs/evidence.md).
 #[derive(Deserialize, Serialize, ToSchema, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptRequest {
@@ -22,9 +32,17 @@ pub struct ReceiptRequest {
     pub lot: String,
     /// Serial of the trust bundle the verdict was made with.
     pub bundle_serial: i64,
-    /// The full verification report (docs/report-format.md).
+    /// The station's verification report (docs/report-format.md), at most
+    /// 256 KiB. Its vendor, component, version, and blob digests (SHA-256;
+    /// SHA-384 and SHA-512 where a signer uses them) and size are the
+    /// receipt's claims.
     #[schema(value_type = Object)]
     pub report: Report,
+    /// The signature file the station checked, base64 (CMS DER or PEM, or
+    /// a Sigstore bundle), at most 1 MiB decoded. Without it the receipt
+    /// is recorded as station-asserted and never reaches an allowlist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
     /// The product the blob is inspected for: the answer then flags a
     /// signer key the product's boot stage cannot verify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,11 +53,11 @@ pub struct ReceiptRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBatch {
-    /// At most 10,000.
+    /// At most 1,000.
     pub receipts: Vec<ReceiptRequest>,
 }
 
-/// A stored receipt.
+/// A stored receipt: the station's verdict and the registry's.
 #[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct ReceiptView {
     /// Row id.
@@ -56,26 +74,49 @@ pub struct ReceiptView {
     pub component: String,
     /// Version.
     pub version: String,
-    /// accept or reject.
+    /// The station's verdict: accept or reject.
     pub verdict: String,
+    /// The station's one-line summary.
+    pub summary: String,
     /// Blob SHA-256.
     pub blob_sha256: String,
     /// Blob size.
     pub blob_size: i64,
-    /// Trust-bundle serial.
+    /// Trust-bundle serial the station used.
     pub bundle_serial: i64,
     /// Who recorded it.
     pub recorded_by: String,
-    /// The full report.
-    #[schema(value_type = Object)]
-    pub report: serde_json::Value,
+    /// The registry's own verdict on the evidence: `accept`, `reject`,
+    /// `asserted` (cannot be re-verified from digests, or no evidence: the
+    /// station's word only) or `unverified` (recorded before evidence was
+    /// required). Only `accept` reaches an allowlist.
+    pub registry_verdict: String,
+    /// Why, in one sentence.
+    pub registry_summary: String,
+    /// The instant the registry judged the evidence at (RFC 3339).
+    pub verified_at: String,
+    /// The trust-bundle serial the registry judged it under.
+    pub verified_serial: i64,
+    /// The station and the registry disagree (accept against reject).
+    pub disagreement: bool,
+    /// When a revocation last re-verified it and withdrew it (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reevaluated_at: Option<String>,
+    /// The station's full report (single-receipt reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub report: Option<serde_json::Value>,
+    /// The registry's full report (single-receipt reads only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub registry_report: Option<serde_json::Value>,
     /// Capability flags for the product given in the request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capability_warnings: Vec<String>,
 }
 
-/// Converts a row.
-pub fn view(r: Receipt) -> ReceiptView {
+/// Converts a list row (no reports).
+pub fn view(r: ReceiptRow) -> ReceiptView {
     ReceiptView {
         id: r.id,
         received_at: time_str(r.received_at),
@@ -85,11 +126,49 @@ pub fn view(r: Receipt) -> ReceiptView {
         component: r.component,
         version: r.version,
         verdict: r.verdict,
+        summary: r.summary,
         blob_sha256: r.blob_sha256,
         blob_size: r.blob_size,
         bundle_serial: r.bundle_serial,
         recorded_by: r.recorded_by,
-        report: serde_json::from_str(&r.report).unwrap_or(serde_json::Value::Null),
+        registry_verdict: r.registry_verdict,
+        registry_summary: r.registry_summary,
+        verified_at: time_str(r.verified_at),
+        verified_serial: 0,
+        disagreement: r.disagreement,
+        reevaluated_at: r.reevaluated_at.map(time_str),
+        report: None,
+        registry_report: None,
+        capability_warnings: vec![],
+    }
+}
+
+/// Converts a full row and its evidence (single-receipt reads).
+pub fn full_view(r: Receipt, registry_report: Option<String>) -> ReceiptView {
+    ReceiptView {
+        id: r.id,
+        received_at: time_str(r.received_at),
+        station: r.station,
+        lot: r.lot,
+        vendor: r.vendor,
+        component: r.component,
+        version: r.version,
+        verdict: r.verdict,
+        summary: r.summary,
+        blob_sha256: r.blob_sha256,
+        blob_size: r.blob_size,
+        bundle_serial: r.bundle_serial,
+        recorded_by: r.recorded_by,
+        registry_verdict: r.registry_verdict,
+        registry_summary: r.registry_summary,
+        verified_at: time_str(r.verified_at),
+        verified_serial: r.verified_serial,
+        disagreement: r.disagreement,
+        reevaluated_at: r.reevaluated_at.map(time_str),
+        report: serde_json::from_str(&r.report).ok(),
+        registry_report: registry_report
+            .filter(|s| !s.is_empty())
+            .and_then(|s| serde_json::from_str(&s).ok()),
         capability_warnings: vec![],
     }
 }
@@ -129,90 +208,342 @@ fn receipt_capability(c: &mut Conn, product: &str, report: &Report) -> ServiceRe
     })
 }
 
-fn to_row(r: &ReceiptRequest, recorded_by: &str, now: i64) -> ServiceResult<NewReceipt> {
-    if r.station.trim().is_empty() || r.station.len() > 128 || r.lot.len() > 128 {
-        return Err(ServiceError::Invalid(
-            "station must be 1-128 characters and lot at most 128".into(),
-        ));
+/// What receipt intake needs besides the database: the trust policy of the
+/// current serial, and the instant to judge evidence at (now, or a pinned
+/// time for reproductions: `serve --pin-time`).
+pub struct Intake<'a> {
+    /// The policy cache.
+    pub policies: &'a evidence::PolicyCache,
+    /// The registry's verification time.
+    pub time: OffsetDateTime,
+}
+
+/// A validated request, ready to verify and store.
+struct Prepared {
+    row: NewReceipt,
+    claims: evidence::Claims,
+    signature: Option<Vec<u8>>,
+}
+
+fn hex_digest(field: &str, v: &Option<String>, len: usize) -> ServiceResult<Option<String>> {
+    match v {
+        None => Ok(None),
+        Some(h) if h.len() == len && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(Some(h.to_ascii_lowercase()))
+        }
+        Some(_) => Err(ServiceError::Invalid(format!(
+            "{field} must be {len} hexadecimal digits"
+        ))),
+    }
+}
+
+fn prepare(r: &ReceiptRequest, recorded_by: &str, now: i64) -> ServiceResult<Prepared> {
+    if r.station.trim().is_empty() {
+        return Err(ServiceError::Invalid("station must not be empty".into()));
     }
     super::bounded("station", &r.station, 128)?;
     super::bounded("lot", &r.lot, 128)?;
+    super::bounded("report.vendor", &r.report.vendor, 128)?;
+    super::bounded("report.component", &r.report.component, 128)?;
+    super::bounded("report.version", &r.report.version, 128)?;
     let (Some(sha), Some(size)) = (&r.report.blob.sha256, r.report.blob.size) else {
         return Err(ServiceError::Invalid(
             "the report lacks the blob's sha256 and size".into(),
         ));
     };
-    Ok(NewReceipt {
-        received_at: now,
-        station: r.station.clone(),
-        lot: r.lot.clone(),
-        vendor: r.report.vendor.clone(),
-        component: r.report.component.clone(),
-        version: r.report.version.clone(),
-        verdict: match r.report.verdict {
-            Verdict::Accept => "accept".into(),
-            Verdict::Reject => "reject".into(),
+    let sha256 = hex_digest("report.blob.sha256", &Some(sha.clone()), 64)?.unwrap_or_default();
+    let sha384 = hex_digest("report.blob.sha384", &r.report.blob.sha384, 96)?;
+    let sha512 = hex_digest("report.blob.sha512", &r.report.blob.sha512, 128)?;
+    let report = serde_json::to_string(&r.report).map_err(ServiceError::internal)?;
+    if report.len() > MAX_REPORT_BYTES {
+        return Err(ServiceError::Invalid(format!(
+            "report is {} bytes; at most {MAX_REPORT_BYTES} are accepted",
+            report.len()
+        )));
+    }
+    let signature = match &r.signature {
+        None => None,
+        Some(b64) => {
+            if b64.len() > MAX_SIGNATURE_BYTES / 3 * 4 + 4 {
+                return Err(ServiceError::Invalid(format!(
+                    "signature is over {MAX_SIGNATURE_BYTES} bytes"
+                )));
+            }
+            use base64::Engine;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| ServiceError::Invalid(format!("signature is not base64: {e}")))?;
+            if bytes.is_empty() || bytes.len() > MAX_SIGNATURE_BYTES {
+                return Err(ServiceError::Invalid(format!(
+                    "signature must be 1 to {MAX_SIGNATURE_BYTES} bytes"
+                )));
+            }
+            Some(bytes)
+        }
+    };
+    let summary: String = r.report.summary.chars().take(1000).collect();
+    let mut uid = [0u8; 16];
+    rand::Rng::fill(&mut rand::rng(), &mut uid);
+    Ok(Prepared {
+        claims: evidence::Claims {
+            vendor: r.report.vendor.clone(),
+            component: r.report.component.clone(),
+            version: r.report.version.clone(),
+            sha256: sha256.clone(),
+            sha384: sha384.clone(),
+            sha512: sha512.clone(),
+            size,
         },
-        blob_sha256: sha.clone(),
-        blob_size: i64::try_from(size).unwrap_or(i64::MAX),
-        bundle_serial: r.bundle_serial,
-        report: serde_json::to_string(&r.report).map_err(ServiceError::internal)?,
-        recorded_by: recorded_by.to_string(),
+        row: NewReceipt {
+            received_at: now,
+            station: r.station.clone(),
+            lot: r.lot.clone(),
+            vendor: r.report.vendor.clone(),
+            component: r.report.component.clone(),
+            version: r.report.version.clone(),
+            verdict: match r.report.verdict {
+                Verdict::Accept => "accept".into(),
+                Verdict::Reject => "reject".into(),
+            },
+            blob_sha256: sha256,
+            blob_size: i64::try_from(size).unwrap_or(i64::MAX),
+            bundle_serial: r.bundle_serial,
+            report,
+            recorded_by: recorded_by.to_string(),
+            uid: inspector::digest::hex(&uid),
+            summary,
+            blob_sha384: sha384,
+            blob_sha512: sha512,
+            registry_verdict: evidence::ASSERTED.into(),
+            registry_summary: String::new(),
+            verified_at: 0,
+            verified_serial: 0,
+            ever_accepted: false,
+            disagreement: false,
+        },
+        signature,
     })
 }
 
-/// Records one receipt; returns it with the capability warnings for the
-/// product named in the request.
-pub fn create(c: &mut Conn, actor: &Actor, body: ReceiptRequest) -> ServiceResult<ReceiptView> {
+/// Judges one prepared receipt under `policy`, filling the registry's
+/// columns of its row.
+fn judge(
+    p: &mut Prepared,
+    policy: &TrustPolicy,
+    serial: i64,
+    at: OffsetDateTime,
+) -> evidence::Verification {
+    let v = match &p.signature {
+        None => evidence::Verification::asserted(
+            "station-asserted: no signature material was sent with this receipt",
+        ),
+        Some(sig) => evidence::verify(policy, &p.claims, sig, at),
+    };
+    let row = &mut p.row;
+    row.registry_verdict = v.verdict.to_string();
+    row.registry_summary = v.summary.chars().take(2000).collect();
+    row.verified_at = at.unix_timestamp();
+    row.verified_serial = serial;
+    row.ever_accepted = v.verdict == evidence::ACCEPT;
+    row.disagreement = v.verdict != evidence::ASSERTED && v.verdict != row.verdict;
+    v
+}
+
+/// The bundle serial committed now, read so that a trust change in
+/// progress is waited for (PostgreSQL: a share lock on the serial row,
+/// which every trust change updates; SQLite: the caller's transaction
+/// already holds the single write lock).
+fn serial_for_intake(c: &mut Conn) -> ServiceResult<i64> {
+    use schema::schema::registry_state;
+    let q = registry_state::table
+        .filter(registry_state::key.eq("bundle_serial"))
+        .select(registry_state::value);
+    Ok(match c {
+        schema::DbConnection::Pg(pg) => q.for_share().first(pg)?,
+        schema::DbConnection::Sqlite(lite) => q.first(lite)?,
+    })
+}
+
+/// Verifies (outside any transaction), then stores every receipt with its
+/// evidence in one transaction. A trust change committed between the two
+/// (the serial moved) makes the receipts be judged again under it, inside
+/// the transaction, so no receipt escapes a revocation's re-evaluation.
+fn store(
+    c: &mut Conn,
+    intake: &Intake<'_>,
+    mut prepared: Vec<Prepared>,
+) -> ServiceResult<Vec<(Prepared, i64)>> {
+    let (serial, policy) = intake.policies.get(c)?;
+    let mut verifications: Vec<evidence::Verification> = prepared
+        .iter_mut()
+        .map(|p| judge(p, &policy, serial, intake.time))
+        .collect();
+    super::transaction(c, move |c| {
+        let mut ids = Vec::with_capacity(prepared.len());
+        for p in &prepared {
+            diesel::insert_into(receipts::table)
+                .values(&p.row)
+                .execute(c)?;
+            let id: i64 = receipts::table
+                .filter(receipts::uid.eq(&p.row.uid))
+                .select(receipts::id)
+                .first(c)?;
+            ids.push(id);
+        }
+        let now_serial = serial_for_intake(c)?;
+        if now_serial != serial {
+            let (s, fresh) = evidence::policy_now(c)?;
+            for (i, p) in prepared.iter_mut().enumerate() {
+                let v = judge(p, &fresh, s, intake.time);
+                diesel::update(receipts::table.find(ids[i]))
+                    .set((
+                        receipts::registry_verdict.eq(&p.row.registry_verdict),
+                        receipts::registry_summary.eq(&p.row.registry_summary),
+                        receipts::verified_serial.eq(s),
+                        receipts::ever_accepted.eq(p.row.ever_accepted),
+                        receipts::disagreement.eq(p.row.disagreement),
+                    ))
+                    .execute(c)?;
+                verifications[i] = v;
+            }
+        }
+        let mut evidence_rows = Vec::new();
+        let mut cert_rows = Vec::new();
+        for (i, p) in prepared.iter().enumerate() {
+            let v = &verifications[i];
+            if let Some(sig) = &p.signature {
+                evidence_rows.push(ReceiptEvidence {
+                    receipt_id: ids[i],
+                    signature: sig.clone(),
+                    registry_report: v
+                        .report
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()
+                        .map_err(ServiceError::internal)?
+                        .unwrap_or_default(),
+                });
+            }
+            if v.verdict == evidence::ACCEPT {
+                cert_rows.extend(v.path_certs(ids[i]));
+            }
+        }
+        for e in &evidence_rows {
+            diesel::insert_into(receipt_evidence::table)
+                .values(e)
+                .execute(c)?;
+        }
+        for r in &cert_rows {
+            diesel::insert_into(receipt_certs::table)
+                .values(r)
+                .execute(c)?;
+        }
+        let disagreements = prepared.iter().filter(|p| p.row.disagreement).count();
+        if disagreements > 0 {
+            let flagged: Vec<serde_json::Value> = prepared
+                .iter()
+                .zip(&ids)
+                .filter(|(p, _)| p.row.disagreement)
+                .map(|(p, id)| {
+                    serde_json::json!({
+                        "receipt": id, "station": p.row.station, "station_verdict": p.row.verdict,
+                        "registry_verdict": p.row.registry_verdict, "why": p.row.registry_summary,
+                        "vendor": p.row.vendor, "component": p.row.component, "sha256": p.row.blob_sha256,
+                    })
+                })
+                .collect();
+            super::audit::begin_change(c, false)?;
+            super::audit::record(
+                c,
+                &prepared[0].row.recorded_by,
+                "disagree",
+                "receipt",
+                &ids[0].to_string(),
+                None::<&()>,
+                Some(&flagged),
+            )?;
+        }
+        Ok(prepared.into_iter().zip(ids).collect())
+    })
+}
+
+/// Records one receipt after re-verifying its evidence; returns exactly
+/// the receipt it created, with the capability warnings for the product
+/// named in the request.
+pub fn create(
+    c: &mut Conn,
+    actor: &Actor,
+    intake: &Intake<'_>,
+    body: ReceiptRequest,
+) -> ServiceResult<ReceiptView> {
     actor.require(INSPECTION, "record receipts")?;
-    let row = to_row(&body, &actor.label(), crate::now_unix())?;
+    let p = prepare(&body, &actor.label(), crate::now_unix())?;
     let warnings = match &body.product {
-        Some(p) => receipt_capability(c, p, &body.report)?,
+        Some(prod) => receipt_capability(c, prod, &body.report)?,
         None => vec![],
     };
-    diesel::insert_into(receipts::table)
-        .values(&row)
-        .execute(c)?;
-    let stored = receipts::table
-        .filter(receipts::blob_sha256.eq(&row.blob_sha256))
-        .filter(receipts::received_at.eq(row.received_at))
-        .order(receipts::id.desc())
-        .select(Receipt::as_select())
-        .first(c)?;
-    let mut v = view(stored);
+    let stored = store(c, intake, vec![p])?;
+    let id = stored.first().map(|(_, id)| *id).unwrap_or_default();
+    let (row, ev) = get_full(c, id)?;
+    let mut v = full_view(row, ev);
+    v.report = None;
     v.capability_warnings = warnings;
     Ok(v)
 }
 
-/// Most receipts in one batch.
-pub const MAX_BATCH: usize = 10_000;
+/// Most receipts in one batch (each may carry up to 1 MiB of evidence; the
+/// request body is bounded too).
+pub const MAX_BATCH: usize = 1_000;
 
-/// Records many receipts in one transaction: all or none. Returns how many.
-pub fn create_batch(c: &mut Conn, actor: &Actor, body: ReceiptBatch) -> ServiceResult<usize> {
+/// What a batch recorded.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct BatchResult {
+    /// How many receipts were recorded.
+    pub recorded: usize,
+    /// Their ids, in request order.
+    pub ids: Vec<i64>,
+    /// How many the registry accepted.
+    pub registry_accepted: usize,
+    /// How many disagree with the station's verdict.
+    pub disagreements: usize,
+}
+
+/// Records many receipts in one transaction: all or none.
+pub fn create_batch(
+    c: &mut Conn,
+    actor: &Actor,
+    intake: &Intake<'_>,
+    body: ReceiptBatch,
+) -> ServiceResult<BatchResult> {
     actor.require(INSPECTION, "record receipts")?;
     if body.receipts.len() > MAX_BATCH {
-        return Err(ServiceError::Invalid(
-            "at most 10,000 receipts per batch".into(),
-        ));
+        return Err(ServiceError::Invalid(format!(
+            "receipts: at most {MAX_BATCH} per batch"
+        )));
     }
     let now = crate::now_unix();
     let label = actor.label();
-    let rows = body
+    let prepared = body
         .receipts
         .iter()
-        .map(|r| to_row(r, &label, now))
+        .enumerate()
+        .map(|(i, r)| {
+            prepare(r, &label, now).map_err(|e| match e {
+                ServiceError::Invalid(m) => ServiceError::Invalid(format!("receipts[{i}]: {m}")),
+                other => other,
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    super::transaction(c, |c| {
-        // Row by row: diesel's multi-backend connection has no batch
-        // insert; inside one transaction this is still one commit.
-        for row in &rows {
-            diesel::insert_into(receipts::table)
-                .values(row)
-                .execute(c)?;
-        }
-        Ok(())
-    })?;
-    Ok(rows.len())
+    let stored = store(c, intake, prepared)?;
+    Ok(BatchResult {
+        recorded: stored.len(),
+        registry_accepted: stored
+            .iter()
+            .filter(|(p, _)| p.row.registry_verdict == evidence::ACCEPT)
+            .count(),
+        disagreements: stored.iter().filter(|(p, _)| p.row.disagreement).count(),
+        ids: stored.into_iter().map(|(_, id)| id).collect(),
+    })
 }
 
 /// Which receipts to list. Empty fields do not filter.
@@ -222,8 +553,12 @@ pub struct ReceiptFilter {
     pub vendor: Option<String>,
     /// Component.
     pub component: Option<String>,
-    /// `accept` or `reject`.
+    /// The station's verdict: `accept` or `reject`.
     pub verdict: Option<String>,
+    /// The registry's verdict: `accept`, `reject`, `asserted` or `unverified`.
+    pub registry_verdict: Option<String>,
+    /// Only receipts where station and registry disagree.
+    pub disagreement: Option<bool>,
     /// Lot.
     pub lot: Option<String>,
     /// Station.
@@ -245,6 +580,19 @@ impl ReceiptFilter {
                 "verdict '{v}' must be accept or reject"
             )));
         }
+        if let Some(v) = &self.registry_verdict
+            && ![
+                evidence::ACCEPT,
+                evidence::REJECT,
+                evidence::ASSERTED,
+                "unverified",
+            ]
+            .contains(&v.as_str())
+        {
+            return Err(ServiceError::Invalid(format!(
+                "registry_verdict '{v}' must be accept, reject, asserted or unverified"
+            )));
+        }
         Ok(())
     }
 }
@@ -264,6 +612,12 @@ macro_rules! filtered {
         if let Some(v) = &f.verdict {
             q = q.filter(receipts::verdict.eq(v.clone()));
         }
+        if let Some(v) = &f.registry_verdict {
+            q = q.filter(receipts::registry_verdict.eq(v.clone()));
+        }
+        if let Some(d) = f.disagreement {
+            q = q.filter(receipts::disagreement.eq(d));
+        }
         if let Some(v) = &f.lot {
             q = q.filter(receipts::lot.eq(v.clone()));
         }
@@ -280,13 +634,14 @@ macro_rules! filtered {
     }};
 }
 
-/// Receipts matching `filter`, newest first, one page.
+/// Receipts matching `filter`, newest first, one page (no reports or
+/// evidence are read).
 pub fn list(
     c: &mut Conn,
     actor: &Actor,
     filter: &ReceiptFilter,
     page: PageRequest,
-) -> ServiceResult<Vec<Receipt>> {
+) -> ServiceResult<Vec<ReceiptRow>> {
     actor.require(READERS, "read receipts")?;
     filter.validate()?;
     let mut q = filtered!(filter);
@@ -296,7 +651,7 @@ pub fn list(
     Ok(q.order(receipts::id.desc())
         .limit(page.limit)
         .offset(page.offset)
-        .select(Receipt::as_select())
+        .select(ReceiptRow::as_select())
         .load(c)?)
 }
 
@@ -307,32 +662,34 @@ pub fn count(c: &mut Conn, actor: &Actor, filter: &ReceiptFilter) -> ServiceResu
     Ok(filtered!(filter).count().get_result(c)?)
 }
 
-/// One receipt.
-pub fn get(c: &mut Conn, actor: &Actor, id: i64) -> ServiceResult<Receipt> {
+/// One receipt, with both reports.
+pub fn get(c: &mut Conn, actor: &Actor, id: i64) -> ServiceResult<ReceiptView> {
     actor.require(READERS, "read receipts")?;
-    receipts::table
+    let (row, ev) = get_full(c, id)?;
+    Ok(full_view(row, ev))
+}
+
+/// A receipt row and the registry's report on its evidence.
+fn get_full(c: &mut Conn, id: i64) -> ServiceResult<(Receipt, Option<String>)> {
+    let row = receipts::table
         .find(id)
         .select(Receipt::as_select())
         .first(c)
         .optional()?
-        .ok_or_else(|| ServiceError::NotFound(format!("no receipt {id}")))
-}
-
-/// Receipts whose report names the certificate with this SHA-256 (as the
-/// signer or in its chain).
-pub fn count_naming_certificate(c: &mut Conn, sha256: &str) -> ServiceResult<i64> {
-    let pattern = format!("%{sha256}%");
-    Ok(receipts::table
-        .filter(receipts::report.like(pattern))
-        .count()
-        .get_result(c)?)
+        .ok_or_else(|| ServiceError::NotFound(format!("no receipt {id}")))?;
+    let report: Option<String> = receipt_evidence::table
+        .find(id)
+        .select(receipt_evidence::registry_report)
+        .first(c)
+        .optional()?;
+    Ok((row, report))
 }
 
 /// The receipts matching `filter` as CSV (RFC 4180; newest first; at most
 /// [`super::CSV_MAX_ROWS`]), read 1,000 rows at a time by keyset paging.
 pub fn csv(c: &mut Conn, actor: &Actor, filter: &ReceiptFilter) -> ServiceResult<String> {
     let mut out = String::from(
-        "id,received_at,verdict,vendor,component,version,blob_sha256,blob_size,station,lot,bundle_serial,recorded_by,summary\r\n",
+        "id,received_at,verdict,registry_verdict,disagreement,vendor,component,version,blob_sha256,blob_size,station,lot,bundle_serial,recorded_by,summary,registry_summary\r\n",
     );
     let mut before = None;
     let mut written = 0i64;
@@ -346,6 +703,8 @@ pub fn csv(c: &mut Conn, actor: &Actor, filter: &ReceiptFilter) -> ServiceResult
                 r.id.to_string(),
                 time_str(r.received_at),
                 r.verdict.clone(),
+                r.registry_verdict.clone(),
+                r.disagreement.to_string(),
                 r.vendor.clone(),
                 r.component.clone(),
                 r.version.clone(),
@@ -355,11 +714,20 @@ pub fn csv(c: &mut Conn, actor: &Actor, filter: &ReceiptFilter) -> ServiceResult
                 r.lot.clone(),
                 r.bundle_serial.to_string(),
                 r.recorded_by.clone(),
-                summary_of(&r.report),
+                r.summary.clone(),
+                r.registry_summary.clone(),
             ];
             out.push_str(&csv_line(&fields));
             written += 1;
         }
     }
     Ok(out)
+}
+
+/// How many registry-accepted receipts have the certificate `der` in their
+/// path, as the signer or as a CA above it (the revocation confirmation).
+pub fn count_in_path(c: &mut Conn, der: &[u8]) -> ServiceResult<i64> {
+    let cert = inspector::cert::ParsedCert::from_der(der.to_vec())
+        .map_err(|e| ServiceError::Invalid(format!("certificate: {e}")))?;
+    evidence::count_in_path(c, &cert)
 }

@@ -85,6 +85,9 @@ pub struct CrlImportResult {
     pub imported: usize,
     /// Entries already present.
     pub already_present: usize,
+    /// Registry-accepted receipts whose evidence no longer verifies after
+    /// this CRL (their images move to `dbx`).
+    pub receipts_withdrawn: usize,
 }
 
 /// Converts a row.
@@ -164,6 +167,8 @@ pub fn revoke_certificate(
             None::<&()>,
             Some(&view(&row)),
         )?;
+        let target = inspector::policy::RevokedTarget::Certificate(Box::new(cert.clone()));
+        withdraw(c, actor, &[target], &cert.fingerprint())?;
         guard.check(c, body.confirm_brick)?;
         Ok(row)
     })
@@ -236,6 +241,7 @@ pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult
         let (mut imported, mut already) = (0usize, 0usize);
         let (issuer_subject, now) = (issuer.subject(), crate::now_unix());
         let mut pending = Vec::with_capacity(INSERT_BATCH);
+        let mut targets = Vec::new();
         for entry in crl.tbs_cert_list.revoked_certificates.iter().flatten() {
             let serial = hex(entry.serial_number.as_bytes());
             if !existing.insert(serial.clone()) {
@@ -243,6 +249,11 @@ pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult
                 continue;
             }
             let (reason, invalidity) = entry_reason(entry);
+            targets.push(inspector::policy::RevokedTarget::IssuerSerial {
+                issuer_name_der: issuer.subject_der(),
+                issuer: issuer_subject.clone(),
+                serial: entry.serial_number.as_bytes().to_vec(),
+            });
             pending.push(NewRevocation {
                 certificate_der: None,
                 issuer_der: Some(issuer.der.clone()),
@@ -259,11 +270,13 @@ pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult
             imported += 1;
         }
         insert_revocations(c, &mut pending)?;
+        let receipts_withdrawn = withdraw(c, actor, &targets, &issuer.fingerprint())?;
         guard.check(c, body.confirm_brick)?;
         let result = CrlImportResult {
             issuer: issuer.subject(),
             imported,
             already_present: already,
+            receipts_withdrawn,
         };
         audit::record(
             c,
@@ -276,6 +289,33 @@ pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult
         )?;
         Ok(result)
     })
+}
+
+/// Re-verifies the receipts the new revocations touch (inside the
+/// change's transaction, so the brick check sees their images move to
+/// `dbx`), and audits what was withdrawn. Returns how many were.
+fn withdraw(
+    c: &mut Conn,
+    actor: &Actor,
+    targets: &[inspector::policy::RevokedTarget],
+    what: &str,
+) -> ServiceResult<usize> {
+    let (checked, withdrawn) = super::evidence::reevaluate(c, targets)?;
+    if checked > 0 {
+        audit::record(
+            c,
+            &actor.label(),
+            "reevaluate",
+            "receipts",
+            what,
+            None::<&()>,
+            Some(&serde_json::json!({
+                "receipts_checked": checked,
+                "receipts_withdrawn": withdrawn,
+            })),
+        )?;
+    }
+    Ok(withdrawn)
 }
 
 /// Rows per INSERT when a CRL is imported.

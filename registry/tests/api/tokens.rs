@@ -188,14 +188,11 @@ async fn token_list_and_revoke_from_the_command_line() {
             "{out}"
         );
         // A fresh registry process (no cache) refuses it.
-        let app = test::init_service(registry::app(web::Data::new(AppState {
-            pool: h.state.pool.clone(),
-            key: RegistryKey::load_or_create(&h.dir).unwrap().0,
-            bundle_ttl: std::time::Duration::from_secs(60),
-            bundle_cache: Default::default(),
-            token_cache: Default::default(),
-            metrics: Default::default(),
-        })))
+        let app = test::init_service(registry::app(web::Data::new(AppState::new(
+            h.state.pool.clone(),
+            RegistryKey::load_or_create(&h.dir).unwrap().0,
+            std::time::Duration::from_secs(60),
+        ))))
         .await;
         assert_eq!(
             call(&app, "GET", "/api/v1/vendors", Some(&secret), None, &[])

@@ -26,6 +26,7 @@ struct DashboardPage {
     expiring_certs: Vec<ExpiringCert>,
     expiring_contracts: Vec<(String, String, String, String)>,
     rejections: Vec<ReceiptRow>,
+    disagreements: Vec<ReceiptRow>,
 }
 
 #[get("/")]
@@ -81,6 +82,7 @@ async fn dashboard_page(
             })
             .collect(),
         rejections: d.rejections.into_iter().map(ReceiptRow::from).collect(),
+        disagreements: d.disagreements.into_iter().map(ReceiptRow::from).collect(),
     };
     Ok(html(StatusCode::OK, page.render()))
 }

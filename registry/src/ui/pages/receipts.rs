@@ -5,7 +5,7 @@
 use super::{
     Layout, PageResult, csv_download, date_range, db, html, non_empty, one_page, page_request,
 };
-use crate::service::receipts::{self, ReceiptFilter, summary_of};
+use crate::service::receipts::{self, ReceiptFilter};
 use crate::service::time_str;
 use crate::state::AppState;
 use crate::ui::session::PageUser;
@@ -23,6 +23,12 @@ pub(super) struct ReceiptForm {
     component: String,
     #[serde(default)]
     verdict: String,
+    /// The registry's verdict.
+    #[serde(default)]
+    registry: String,
+    /// `yes`: only receipts where station and registry disagree.
+    #[serde(default)]
+    disagreement: String,
     #[serde(default)]
     lot: String,
     #[serde(default)]
@@ -44,6 +50,8 @@ impl ReceiptForm {
             vendor: non_empty(&self.vendor),
             component: non_empty(&self.component),
             verdict: non_empty(&self.verdict),
+            registry_verdict: non_empty(&self.registry),
+            disagreement: (self.disagreement == "yes").then_some(true),
             lot: non_empty(&self.lot),
             station: non_empty(&self.station),
             since,
@@ -62,6 +70,8 @@ pub(crate) struct ReceiptRow {
     pub(crate) id: i64,
     pub(crate) received_at: String,
     pub(crate) verdict: String,
+    pub(crate) registry_verdict: String,
+    pub(crate) disagreement: bool,
     pub(crate) vendor: String,
     pub(crate) component: String,
     pub(crate) version: String,
@@ -70,13 +80,19 @@ pub(crate) struct ReceiptRow {
     pub(crate) summary: String,
 }
 
-impl From<schema::models::Receipt> for ReceiptRow {
-    fn from(r: schema::models::Receipt) -> Self {
+impl From<schema::models::ReceiptRow> for ReceiptRow {
+    fn from(r: schema::models::ReceiptRow) -> Self {
         ReceiptRow {
             id: r.id,
             received_at: time_str(r.received_at),
-            summary: summary_of(&r.report),
+            summary: if r.registry_verdict == r.verdict {
+                r.summary
+            } else {
+                r.registry_summary
+            },
             verdict: r.verdict,
+            registry_verdict: r.registry_verdict,
+            disagreement: r.disagreement,
             vendor: r.vendor,
             component: r.component,
             version: r.version,
@@ -145,28 +161,54 @@ async fn receipts_csv(
     Ok(csv_download("tollgate-receipts.csv", body))
 }
 
-struct ReceiptDetail {
-    id: i64,
-    received_at: String,
-    verdict: String,
-    vendor: String,
-    component: String,
-    version: String,
-    blob_sha256: String,
-    blob_size: i64,
-    station: String,
-    lot: String,
-    recorded_by: String,
-    bundle_serial: i64,
-}
-
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct ReceiptPage {
     layout: Layout,
-    r: ReceiptDetail,
-    summary: String,
-    checks: Vec<(String, String, String, String)>,
+    r: receipts::ReceiptView,
+    /// The station's checks: scope, check, outcome, reason.
+    station_checks: Vec<(String, String, String, String)>,
+    /// The registry's checks on the evidence.
+    registry_checks: Vec<(String, String, String, String)>,
+}
+
+/// Every check of a report, general first, then each signer's.
+fn checks_of(report: Option<&serde_json::Value>) -> Vec<(String, String, String, String)> {
+    let Some(rep) =
+        report.and_then(|v| serde_json::from_value::<inspector::report::Report>(v.clone()).ok())
+    else {
+        return vec![];
+    };
+    let outcome = |o: inspector::report::Outcome| match o {
+        inspector::report::Outcome::Pass => "pass",
+        inspector::report::Outcome::Fail => "fail",
+        inspector::report::Outcome::Skip => "skip",
+    };
+    let mut checks = Vec::new();
+    for c in &rep.checks {
+        checks.push((
+            "blob".to_string(),
+            c.id.name().to_string(),
+            outcome(c.outcome).to_string(),
+            c.reason.clone(),
+        ));
+    }
+    for s in &rep.signers {
+        let who = s
+            .certificate
+            .as_ref()
+            .map(|c| c.subject.clone())
+            .unwrap_or_else(|| format!("signer {}", s.index + 1));
+        for c in &s.checks {
+            checks.push((
+                who.clone(),
+                c.id.name().to_string(),
+                outcome(c.outcome).to_string(),
+                c.reason.clone(),
+            ));
+        }
+    }
+    checks
 }
 
 #[get("/receipts/{id}")]
@@ -178,56 +220,11 @@ async fn receipt_detail(
     let id = id.into_inner();
     let actor = user.actor();
     let r = db(&state, &user, move |c| receipts::get(c, &actor, id)).await?;
-    let report: Option<inspector::report::Report> = serde_json::from_str(&r.report).ok();
-    let mut checks = Vec::new();
-    let outcome = |o: inspector::report::Outcome| match o {
-        inspector::report::Outcome::Pass => "pass",
-        inspector::report::Outcome::Fail => "fail",
-        inspector::report::Outcome::Skip => "skip",
-    };
-    if let Some(rep) = &report {
-        for c in &rep.checks {
-            checks.push((
-                "blob".to_string(),
-                c.id.name().to_string(),
-                outcome(c.outcome).to_string(),
-                c.reason.clone(),
-            ));
-        }
-        for s in &rep.signers {
-            let who = s
-                .certificate
-                .as_ref()
-                .map(|c| c.subject.clone())
-                .unwrap_or_else(|| format!("signer {}", s.index + 1));
-            for c in &s.checks {
-                checks.push((
-                    who.clone(),
-                    c.id.name().to_string(),
-                    outcome(c.outcome).to_string(),
-                    c.reason.clone(),
-                ));
-            }
-        }
-    }
     let page = ReceiptPage {
         layout: Layout::new(&user, "receipts", None),
-        summary: report.map(|r| r.summary).unwrap_or_default(),
-        checks,
-        r: ReceiptDetail {
-            id: r.id,
-            received_at: time_str(r.received_at),
-            verdict: r.verdict,
-            vendor: r.vendor,
-            component: r.component,
-            version: r.version,
-            blob_sha256: r.blob_sha256,
-            blob_size: r.blob_size,
-            station: r.station,
-            lot: r.lot,
-            recorded_by: r.recorded_by,
-            bundle_serial: r.bundle_serial,
-        },
+        station_checks: checks_of(r.report.as_ref()),
+        registry_checks: checks_of(r.registry_report.as_ref()),
+        r,
     };
     Ok(html(StatusCode::OK, page.render()))
 }

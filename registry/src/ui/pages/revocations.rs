@@ -96,7 +96,7 @@ async fn load_cert(
             .into_iter()
             .map(|c| c.name)
             .collect();
-        let n = receipts::count_naming_certificate(c, &cert.sha256)?;
+        let n = receipts::count_in_path(c, &cert.der)?;
         Ok((cert, comps, n))
     })
     .await

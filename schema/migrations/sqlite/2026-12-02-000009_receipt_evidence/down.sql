@@ -1,0 +1,16 @@
+DROP TABLE receipt_certs;
+DROP TABLE receipt_evidence;
+DROP INDEX receipts_disagreement;
+DROP INDEX receipts_registry;
+DROP INDEX receipts_uid;
+ALTER TABLE receipts DROP COLUMN reevaluated_at;
+ALTER TABLE receipts DROP COLUMN disagreement;
+ALTER TABLE receipts DROP COLUMN ever_accepted;
+ALTER TABLE receipts DROP COLUMN verified_serial;
+ALTER TABLE receipts DROP COLUMN verified_at;
+ALTER TABLE receipts DROP COLUMN registry_summary;
+ALTER TABLE receipts DROP COLUMN registry_verdict;
+ALTER TABLE receipts DROP COLUMN blob_sha512;
+ALTER TABLE receipts DROP COLUMN blob_sha384;
+ALTER TABLE receipts DROP COLUMN summary;
+ALTER TABLE receipts DROP COLUMN uid;
