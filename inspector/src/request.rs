@@ -27,6 +27,12 @@ pub struct VerifyRequest<'a> {
     pub limits: &'a Limits,
     /// Optional memo of path validations shared across a lot.
     pub cache: Option<&'a chain::PathCache>,
+    /// An instant the verifier itself witnessed this signature existing
+    /// (the registry's receipt time, when it re-verifies stored evidence).
+    /// Like a trusted timestamp, it proves the signature older than a
+    /// revocation whose invalidity date is later; it never moves the time
+    /// certificates are judged at. `None` on a station.
+    pub existed_at: Option<OffsetDateTime>,
 }
 
 /// The verification could not be evaluated. (A signature that does not

@@ -276,6 +276,15 @@ pub(crate) fn revocation_check(
                         ),
                     );
                 }
+                (Some(inv), None) if req.existed_at.is_some_and(|w| w < inv) => {
+                    excused.push(format!(
+                        "{role} certificate '{}' is revoked ({}) from {}, but the registry recorded this signature at {}, before that",
+                        c.subject(),
+                        r.reason,
+                        date(inv),
+                        rfc3339(req.existed_at.unwrap_or(inv))
+                    ))
+                }
                 (Some(inv), None) => {
                     return Check::fail(
                         CheckId::Revocation,

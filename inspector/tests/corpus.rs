@@ -229,6 +229,7 @@ fn run_library(c: &Case) -> Report {
         time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
         limits: &limits,
         cache: None,
+        existed_at: None,
     };
     // The one entry point: it must recognise CMS (the Sigstore corpus
     // checks it recognises bundles).
@@ -251,6 +252,7 @@ fn the_entry_point_needs_the_blob_for_cms() {
         time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
         limits: &limits,
         cache: None,
+        existed_at: None,
     };
     let digest = Artifact::Digest {
         algorithm: inspector::digest::DigestAlgorithm::Sha256,
@@ -423,6 +425,7 @@ fn expired_signer_accepted_only_with_timestamp_and_before_expiry() {
         time: OffsetDateTime::parse("2026-02-15T00:00:00Z", &Rfc3339).unwrap(),
         limits: &limits,
         cache: None,
+        existed_at: None,
     };
     assert_eq!(
         verify_cms(&req, &mut blob).unwrap().verdict,
@@ -533,6 +536,7 @@ fn corpus_by_digests_agrees_with_the_blob() {
             time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
             limits: &limits,
             cache: None,
+            existed_at: None,
         };
         let by_blob = run_library(&c);
         match inspector::verify(&req, known_digests(&blob, &[Sha256, Sha384, Sha512])) {
@@ -580,6 +584,7 @@ fn wrong_or_missing_digests_are_refused() {
             time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
             limits: &limits,
             cache: None,
+            existed_at: None,
         };
         inspector::verify(&req, artifact)
     };

@@ -112,14 +112,7 @@ fn main() {
 
     let dir = std::env::temp_dir().join(format!("tollgate-bench-key-{}", std::process::id()));
     let (key, _) = RegistryKey::load_or_create(&dir).unwrap();
-    let state = AppState {
-        pool,
-        key,
-        bundle_ttl: std::time::Duration::from_secs(3600),
-        bundle_cache: Default::default(),
-        token_cache: Default::default(),
-        metrics: Default::default(),
-    };
+    let state = AppState::new(pool, key, std::time::Duration::from_secs(3600));
     let mut times = Vec::new();
     let mut size = 0;
     for _ in 0..11 {

@@ -24,6 +24,8 @@ mod audit_chain;
 mod bundle;
 #[path = "api/e2e.rs"]
 mod e2e;
+#[path = "api/evidence.rs"]
+mod evidence;
 #[path = "api/hardening.rs"]
 mod hardening;
 #[path = "api/outage.rs"]
@@ -53,6 +55,65 @@ pub enum Db {
 }
 
 pub const BACKENDS: [Db; 2] = [Db::Sqlite, Db::Postgres];
+
+/// Signs `content` with the fixture signer `signer` (its key in
+/// tests/fixtures/cms/keys, its CA in `ca`) by `openssl cms` (detached,
+/// DER, SHA-256), and returns a receipt request carrying the signature as
+/// evidence, with the station's verdict `station_verdict`.
+pub fn signed_receipt(
+    signer: &str,
+    ca: &str,
+    vendor: &str,
+    component: &str,
+    version: &str,
+    content: &[u8],
+    station_verdict: &str,
+) -> serde_json::Value {
+    use base64::Engine;
+    let dir = tempdir();
+    std::fs::write(dir.join("blob"), content).unwrap();
+    let f = fixtures();
+    let out = std::process::Command::new("openssl")
+        .args([
+            "cms",
+            "-sign",
+            "-binary",
+            "-nosmimecap",
+            "-md",
+            "sha256",
+            "-outform",
+            "DER",
+        ])
+        .arg("-in")
+        .arg(dir.join("blob"))
+        .arg("-signer")
+        .arg(f.join("certs").join(format!("{signer}.pem")))
+        .arg("-inkey")
+        .arg(f.join("keys").join(format!("{signer}.key")))
+        .arg("-certfile")
+        .arg(f.join("certs").join(format!("{ca}.pem")))
+        .arg("-out")
+        .arg(dir.join("sig"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sig = std::fs::read(dir.join("sig")).unwrap();
+    let sha = inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(content));
+    serde_json::json!({
+        "station": "st-1", "lot": "L-1", "bundle_serial": 1,
+        "signature": base64::engine::general_purpose::STANDARD.encode(sig),
+        "report": {
+            "report_version": 1, "verdict": station_verdict, "summary": format!("station says {station_verdict}"),
+            "vendor": vendor, "component": component, "version": version,
+            "blob": {"sha256": sha, "size": content.len()}, "signature": {"kind": "cms"},
+            "verification_time": AT, "checks": [], "signers": []
+        }
+    })
+}
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cms")

@@ -244,11 +244,10 @@ pub fn post_receipts(t: &RecordTarget<'_>, reports: &[(Report, Option<Vec<u8>>)]
     let receipts: Vec<serde_json::Value> = reports
         .iter()
         .map(|(r, sig)| {
-            let mut v = serde_json::json!({ "station": t.station, "lot": t.lot, "bundle_serial": t.serial, "report": r });
-            if let Some(sig) = sig {
-                v["signature"] = base64::engine::general_purpose::STANDARD.encode(sig).into();
-            }
-            v
+            let signature = sig
+                .as_ref()
+                .map(|s| base64::engine::general_purpose::STANDARD.encode(s));
+            serde_json::json!({ "station": t.station, "lot": t.lot, "bundle_serial": t.serial, "report": r, "signature": signature })
         })
         .collect();
     let body = serde_json::to_vec(&serde_json::json!({ "receipts": receipts }))?;

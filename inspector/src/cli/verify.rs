@@ -76,6 +76,7 @@ pub fn inspect_digest(
         time,
         limits,
         cache: None,
+        existed_at: None,
     };
     let mut report = match inspector::verify(&req, Artifact::Digest { algorithm, value }) {
         Err(VerifyError::DigestNeedsSigstore) => anyhow::bail!(
@@ -132,6 +133,7 @@ pub fn inspect(
         time,
         limits,
         cache,
+        existed_at: None,
     };
     let mut report = inspector::verify(&req, Artifact::Reader(&mut reader))
         .with_context(|| format!("'{}'", job.blob.display()))?;

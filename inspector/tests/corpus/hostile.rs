@@ -14,6 +14,7 @@ fn verify_bytes(sig: &[u8], blob: &[u8], limits: &Limits) -> Report {
         time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
         limits,
         cache: None,
+        existed_at: None,
     };
     let mut reader = blob;
     verify_cms(&req, &mut reader).unwrap()

@@ -114,6 +114,7 @@ fn run_s(
         time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
         limits: &limits,
         cache: None,
+        existed_at: None,
     };
     match art {
         Art::Blob(name) => {

@@ -166,6 +166,9 @@ pub fn verify(
         time,
         limits: &limits,
         cache: None,
+        // The registry witnessed the evidence at `time`: a revocation
+        // dated later leaves it standing.
+        existed_at: Some(time),
     };
     match inspector::verify(&req, Artifact::Digests(claims.digests())) {
         Ok(report) => Verification {

@@ -393,9 +393,9 @@ fn store(
         let now_serial = serial_for_intake(c)?;
         if now_serial != serial {
             let (s, fresh) = evidence::policy_now(c)?;
-            for (i, p) in prepared.iter_mut().enumerate() {
-                let v = judge(p, &fresh, s, intake.time);
-                diesel::update(receipts::table.find(ids[i]))
+            for ((p, id), v) in prepared.iter_mut().zip(&ids).zip(verifications.iter_mut()) {
+                *v = judge(p, &fresh, s, intake.time);
+                diesel::update(receipts::table.find(*id))
                     .set((
                         receipts::registry_verdict.eq(&p.row.registry_verdict),
                         receipts::registry_summary.eq(&p.row.registry_summary),
@@ -404,16 +404,12 @@ fn store(
                         receipts::disagreement.eq(p.row.disagreement),
                     ))
                     .execute(c)?;
-                verifications[i] = v;
             }
         }
-        let mut evidence_rows = Vec::new();
-        let mut cert_rows = Vec::new();
-        for (i, p) in prepared.iter().enumerate() {
-            let v = &verifications[i];
+        for ((p, id), v) in prepared.iter().zip(&ids).zip(&verifications) {
             if let Some(sig) = &p.signature {
-                evidence_rows.push(ReceiptEvidence {
-                    receipt_id: ids[i],
+                let evidence_row = ReceiptEvidence {
+                    receipt_id: *id,
                     signature: sig.clone(),
                     registry_report: v
                         .report
@@ -422,21 +418,18 @@ fn store(
                         .transpose()
                         .map_err(ServiceError::internal)?
                         .unwrap_or_default(),
-                });
+                };
+                diesel::insert_into(receipt_evidence::table)
+                    .values(&evidence_row)
+                    .execute(c)?;
             }
             if v.verdict == evidence::ACCEPT {
-                cert_rows.extend(v.path_certs(ids[i]));
+                for r in v.path_certs(*id) {
+                    diesel::insert_into(receipt_certs::table)
+                        .values(&r)
+                        .execute(c)?;
+                }
             }
-        }
-        for e in &evidence_rows {
-            diesel::insert_into(receipt_evidence::table)
-                .values(e)
-                .execute(c)?;
-        }
-        for r in &cert_rows {
-            diesel::insert_into(receipt_certs::table)
-                .values(r)
-                .execute(c)?;
         }
         let disagreements = prepared.iter().filter(|p| p.row.disagreement).count();
         if disagreements > 0 {
@@ -453,12 +446,17 @@ fn store(
                 })
                 .collect();
             super::audit::begin_change(c, false)?;
+            let (by, first) = prepared
+                .first()
+                .zip(ids.first())
+                .map(|(p, id)| (p.row.recorded_by.clone(), id.to_string()))
+                .unwrap_or_default();
             super::audit::record(
                 c,
-                &prepared[0].row.recorded_by,
+                &by,
                 "disagree",
                 "receipt",
-                &ids[0].to_string(),
+                &first,
                 None::<&()>,
                 Some(&flagged),
             )?;

@@ -180,6 +180,7 @@ async fn bundle_policy_gives_the_same_verdicts_as_the_local_file() {
                     time: at,
                     limits: &limits,
                     cache: None,
+                    existed_at: None,
                 };
                 verify_cms(&req, &mut blob).unwrap().verdict
             };

@@ -40,6 +40,8 @@ fn start_on(url: &str, dir: &Path) -> Server {
             "127.0.0.1:0",
             "--workers",
             "2",
+            "--pin-time",
+            AT,
             "--data-dir",
         ])
         .arg(dir)
@@ -301,6 +303,12 @@ fn registry_binary_serves_the_inspector_end_to_end() {
                 .iter()
                 .all(|r| r["station"] == "e2e" && r["bundle_serial"].as_i64().unwrap() > 1)
         );
+        // The station sent its evidence and the registry, re-verifying it
+        // on its own, reached the same verdict every time.
+        for r in list.as_array().unwrap() {
+            assert_eq!(r["registry_verdict"], r["verdict"], "{db:?}: {r}");
+            assert_eq!(r["disagreement"], false, "{r}");
+        }
 
         // A lot, recorded in one batch.
         let manifest = dir.join("lot.csv");
@@ -352,6 +360,11 @@ fn registry_binary_serves_the_inspector_end_to_end() {
             .collect();
         assert_eq!(verdicts.len(), 2);
         assert!(verdicts.contains(&"accept") && verdicts.contains(&"reject"));
+        // A SHA-384 signer in a lot: the station sends the blob's SHA-384,
+        // so the registry can re-verify it from digests.
+        for r in lot2.as_array().unwrap() {
+            assert_eq!(r["registry_verdict"], r["verdict"], "{db:?}: {r}");
+        }
 
         // Eight editors PUT the same vendor at once with the same If-Match:
         // exactly one wins, the others are told, nothing is lost silently.

@@ -340,7 +340,7 @@ async fn metrics_are_served_in_the_prometheus_format() {
     call(&app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
     let receipt = json!({"station": "st", "lot": "L", "bundle_serial": 1, "report": {
         "report_version": 1, "verdict": "reject", "summary": "x", "vendor": "v", "component": "c",
-        "version": "1.0.0", "blob": {"sha256": "00", "size": 1}, "signature": {"kind": "cms"},
+        "version": "1.0.0", "blob": {"sha256": "00".repeat(32), "size": 1}, "signature": {"kind": "cms"},
         "verification_time": "2026-10-01T00:00:00Z", "checks": [], "signers": []}});
     assert_eq!(
         call(&app, "POST", "/api/v1/receipts", a, Some(receipt), &[])

@@ -158,7 +158,17 @@ async fn allowlists_capability_diffs_and_brick_checks() {
                 .contains("boot stage 'rom' of product 'gw-100' verifies ecdsa-p256 and cannot verify the RSA-2048 key that signed this blob"),
             "the same words as tollgate-inspect verify --product: {rr}"
         );
-        let mut r = receipt("acme-wifi-fw", "1.5.0", &"b".repeat(64), "accept");
+        // Real evidence (signed by OpenSSL with the P-256 fixture signer):
+        // the registry re-verifies it and only then lists the image.
+        let mut r = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"wifi firmware 1.5.0",
+            "accept",
+        );
         r["product"] = "gw-100".into();
         let (_, _, rr) = call(
             &app,
@@ -170,19 +180,40 @@ async fn allowlists_capability_diffs_and_brick_checks() {
         )
         .await;
         assert!(rr.get("capability_warnings").is_none(), "{rr}");
-        for (comp, v, sha, verdict) in [
-            ("acme-wifi-fw", "1.6.0", "c", "accept"),
-            ("acme-wifi-fw", "1.7.0", "d", "reject"),
+        assert_eq!(rr["registry_verdict"], "accept", "{rr}");
+        for r in [
+            signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.6.0",
+                b"wifi firmware 1.6.0",
+                "accept",
+            ),
+            // A rogue signer: the station said reject, and so does the registry.
+            signed_receipt(
+                "rogue-signer",
+                "rogue-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.7.0",
+                b"wifi firmware 1.7.0",
+                "reject",
+            ),
+            // A station's word without evidence never reaches an allowlist.
+            receipt("acme-wifi-fw", "1.8.0", &"d".repeat(64), "accept"),
         ] {
-            call(
+            let (s, _, b) = call(
                 &app,
                 "POST",
                 "/api/v1/receipts",
                 Some(&inspector_token),
-                Some(receipt(comp, v, &sha.repeat(64), verdict)),
+                Some(r),
                 &[],
             )
             .await;
+            assert_eq!(s, 201, "{b}");
         }
 
         // JSON export: reproducible, signed, valid against the JSON Schema (Python jsonschema).
@@ -253,7 +284,7 @@ async fn allowlists_capability_diffs_and_brick_checks() {
         assert_eq!(
             images,
             vec!["1.5.0", "1.6.0"],
-            "accepted images only (1.7.0 was rejected)"
+            "registry-verified images only (1.7.0 was rejected, 1.8.0 has no evidence)"
         );
         assert_eq!(al["revoked_keys"][0]["reason"], "keyCompromise");
 

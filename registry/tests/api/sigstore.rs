@@ -185,6 +185,7 @@ async fn sigstore_material_is_validated_stored_and_exported() {
                 time: time::OffsetDateTime::now_utc(),
                 limits: &limits,
                 cache: None,
+                existed_at: None,
             };
             let mut f = std::fs::File::open(sfix(blob)).unwrap();
             verify_sigstore(&req, SigstoreArtifact::Reader(&mut f))

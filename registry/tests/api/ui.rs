@@ -655,10 +655,13 @@ async fn receipts_pages_filter_and_show_every_check() {
         .unwrap(),
         limits: &limits,
         cache: None,
+        existed_at: None,
     };
     let report = inspector::verify_cms(&req, &mut blob).unwrap();
-    let (s, _, r) = call(&app, "POST", "/api/v1/receipts", Some(&h.admin), Some(serde_json::json!({"station": "st-9", "lot": "L-7", "bundle_serial": 3, "report": report})), &[]).await;
+    let (s, _, r) = call(&app, "POST", "/api/v1/receipts", Some(&h.admin), Some(serde_json::json!({"station": "st-9", "lot": "L-7", "bundle_serial": 3, "report": report, "signature": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &sig)})), &[]).await;
     assert_eq!(s, 201);
+    assert_eq!(r["registry_verdict"], "reject", "{r}");
+    assert_eq!(r["disagreement"], false, "{r}");
     let id = r["id"].as_i64().unwrap();
     let (c, _, _) = sign_in(&app, &h.token(Role::Auditor), false).await;
     let list = page(

@@ -85,10 +85,11 @@ impl From<schema::models::ReceiptRow> for ReceiptRow {
         ReceiptRow {
             id: r.id,
             received_at: time_str(r.received_at),
-            summary: if r.registry_verdict == r.verdict {
-                r.summary
-            } else {
+            // The registry's reason where it disagrees with the station.
+            summary: if r.disagreement {
                 r.registry_summary
+            } else {
+                r.summary
             },
             verdict: r.verdict,
             registry_verdict: r.registry_verdict,
