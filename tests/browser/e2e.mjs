@@ -36,7 +36,7 @@ const password = 'correct horse battery staple';
 for (const [u, role] of Object.entries(users)) {
   execFileSync(REGISTRY, ['user', 'create', '--username', u, '--role', role], { env: { ...env, TOLLGATE_PASSWORD: password } });
 }
-const server = spawn(REGISTRY, ['serve', '--bind', '127.0.0.1:0', '--data-dir', dir], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+const server = spawn(REGISTRY, ['serve', '--bind', '127.0.0.1:0', '--pin-time', '2026-10-01T00:00:00Z', '--data-dir', dir], { env, stdio: ['ignore', 'pipe', 'ignore'] });
 let token = '', base = '';
 for await (const line of readline.createInterface({ input: server.stdout })) {
   if (line.startsWith('tg_')) token = line.trim();
@@ -122,9 +122,13 @@ try {
   try {
     execFileSync(INSPECT, ['verify', '--trust', join(fx, 'trust.json'), '--vendor', 'acme', '--component', 'acme-wifi-fw', '--version', '1.5.0', '--at', '2026-10-01T00:00:00Z', '--format', 'json', '--signature', join(fx, 'sigs/expired-nots.der'), join(fx, 'blobs/fw.bin')]);
   } catch (e) { report = JSON.parse(e.stdout.toString()); }
-  const accepted = JSON.parse(execFileSync(INSPECT, ['verify', '--trust', join(fx, 'trust.json'), '--vendor', 'acme', '--component', 'acme-wifi-fw', '--version', '1.5.0', '--at', '2026-10-01T00:00:00Z', '--format', 'json', '--signature', join(fx, 'sigs/ts-good.der'), join(fx, 'blobs/fw.bin')]).toString());
-  check((await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report }, insp.json.token)).status === 201, 'inspector posted a rejection receipt');
-  check((await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report: accepted }, insp.json.token)).status === 201, 'inspector posted an acceptance receipt');
+  const accepted = JSON.parse(execFileSync(INSPECT, ['verify', '--trust', join(fx, 'trust.json'), '--vendor', 'acme', '--component', 'acme-wifi-fw', '--version', '1.5.0', '--at', '2026-10-01T00:00:00Z', '--format', 'json', '--signature', join(fx, 'sigs/p256-detached.der'), join(fx, 'blobs/fw.bin')]).toString());
+  // Each receipt carries its evidence (the signature file); the registry re-verifies it.
+  const evidence = (name) => readFileSync(join(fx, 'sigs', name)).toString('base64');
+  const rejected = await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report, signature: evidence('expired-nots.der') }, insp.json.token);
+  check(rejected.status === 201 && rejected.json.registry_verdict === 'reject', 'inspector posted a rejection receipt; the registry re-verified it and agrees');
+  const acc = await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report: accepted, signature: evidence('p256-detached.der') }, insp.json.token);
+  check(acc.status === 201 && acc.json.registry_verdict === 'accept' && acc.json.disagreement === false, 'inspector posted an acceptance receipt; the registry re-verified it and agrees');
 
   // --- security: revoke the intermediate, with the confirmation step ---------------------------
   const { page: s } = await signIn('sam');
@@ -155,6 +159,7 @@ try {
   await s.locator('tbody tr a').first().click();
   await s.waitForLoadState();
   check((await s.locator('td', { hasText: 'revocation' }).count()) >= 1, 'a receipt shows every check');
+  check((await s.content()).includes("The registry's checks on the evidence"), "a receipt shows the registry's own checks next to the station's");
   await shot(s, 'receipt');
   await s.goto(base + '/audit');
   check((await s.locator('.ok').innerText()).includes('intact'), 'the audit page shows the verified hash chain');
