@@ -134,7 +134,7 @@ pub fn view(r: ReceiptRow) -> ReceiptView {
         registry_verdict: r.registry_verdict,
         registry_summary: r.registry_summary,
         verified_at: time_str(r.verified_at),
-        verified_serial: 0,
+        verified_serial: r.verified_serial,
         disagreement: r.disagreement,
         reevaluated_at: r.reevaluated_at.map(time_str),
         report: None,
