@@ -12,6 +12,7 @@
 //! material and the blob (as a reader) all come in as parameters; the
 //! `tollgate-inspect` binary is the only place that touches the outside world.
 
+pub mod attest;
 pub mod bundle;
 pub mod cert;
 pub mod chain;
@@ -19,6 +20,7 @@ pub mod checks;
 pub mod cms;
 pub mod cms_verify;
 pub mod digest;
+pub mod dsse;
 pub mod limits;
 pub mod oids;
 pub mod policy;

@@ -64,6 +64,59 @@ enum Command {
     /// Trust-bundle tools for offline stations.
     #[command(subcommand)]
     Trust(TrustCommand),
+    /// This station's signing key.
+    #[command(subcommand)]
+    Station(StationCommand),
+    /// Signed receipts written offline.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum StationCommand {
+    /// Make the station's P-256 signing key (PKCS #8 PEM, mode 0600) and
+    /// its public key (KEY.pub). An admin registers the public key for
+    /// this station's inspector token; receipts signed with it then carry
+    /// the station's signature.
+    ///
+    /// Example:
+    ///   tollgate-inspect station init --key /etc/tollgate/station.key
+    ///   tollgate-registry station add --name line-3 --token-id 7 --public-key station.key.pub
+    Init {
+        /// Where to write the private key (KEY.pub gets the public key).
+        #[arg(long, value_name = "KEY")]
+        key: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ReceiptsCommand {
+    /// Upload signed receipts written by `verify-lot --report FILE
+    /// --station-key KEY` (FILE.receipts.json). The registry records each
+    /// envelope once, so a push that failed half-way can simply be run again.
+    ///
+    /// Example:
+    ///   tollgate-inspect receipts push --registry http://registry:8080 \
+    ///       --token $TOKEN lot-42.json.receipts.json
+    Push {
+        /// Registry URL.
+        #[arg(long, value_name = "URL")]
+        registry: String,
+        /// Registry bearer token (the station's inspector token).
+        #[arg(
+            long,
+            env = "TOLLGATE_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        token: String,
+        /// Signed-receipt files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -148,6 +201,13 @@ struct RecordArgs {
     /// Lot identifier for receipts.
     #[arg(long, value_name = "ID", default_value = "")]
     lot: String,
+    /// Sign each receipt with this station key (from `station init`): an
+    /// in-toto Statement with a SLSA verification summary, in a DSSE
+    /// envelope. With verify-lot --report FILE the signed receipts are also
+    /// written to FILE.receipts.json, for `receipts push` from an offline
+    /// station.
+    #[arg(long, value_name = "KEY", env = "TOLLGATE_STATION_KEY")]
+    station_key: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -247,6 +307,7 @@ fn main() -> ExitCode {
             source: a.source.source(),
             record: a.record.record,
             station: a.record.station,
+            station_key: a.record.station_key,
             lot: a.record.lot,
             vendor: a.vendor,
             component: a.component,
@@ -263,6 +324,7 @@ fn main() -> ExitCode {
             source: a.source.source(),
             record: a.record.record,
             station: a.record.station,
+            station_key: a.record.station_key,
             lot_id: a.record.lot,
             at: a.at,
             report: a.report,
@@ -287,6 +349,23 @@ fn main() -> ExitCode {
                 true
             })
         }
+        Command::Station(StationCommand::Init { key, force }) => cli::station::init(&key, force)
+            .map(|keyid| {
+                println!(
+                    "station key written to {} (public key {}); key id {keyid}",
+                    key.display(),
+                    cli::station::public_path(&key).display()
+                );
+                true
+            }),
+        Command::Receipts(ReceiptsCommand::Push {
+            registry,
+            token,
+            files,
+        }) => cli::station::push(&registry, &token, &files).map(|(new, already)| {
+            println!("{new} receipts recorded, {already} were already recorded");
+            true
+        }),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -34,8 +34,9 @@ impl FromRequest for Actor {
             }
             let h = hash.clone();
             let row = crate::api::with_conn(&state, move |c| tokens::authenticate(c, &h)).await?;
-            let (_, name, role) = row.ok_or(ApiError::Unauthorized)?;
-            let caller = Actor::api(name, role);
+            let (id, name, role) = row.ok_or(ApiError::Unauthorized)?;
+            let mut caller = Actor::api(name, role);
+            caller.token = Some(id);
             state.token_cache.put(hash, caller.clone());
             Ok(caller)
         })

@@ -96,6 +96,34 @@ impl RegistryKey {
         let sig: DerSignature = self.signing.sign(data);
         sig.as_bytes().to_vec()
     }
+
+    /// The DSSE key id of the registry key (hex SHA-256 of its SPKI).
+    pub fn keyid(&self) -> String {
+        inspector::dsse::public_spki(&self.signing)
+            .map(|spki| inspector::dsse::keyid(&spki))
+            .unwrap_or_default()
+    }
+
+    /// The verifier id the registry's attestations name.
+    pub fn verifier_id(&self) -> String {
+        format!("tollgate-registry:{}", self.keyid())
+    }
+
+    /// Signs an in-toto statement into a DSSE envelope.
+    pub fn attest(
+        &self,
+        statement: &inspector::attest::Statement,
+    ) -> Result<inspector::dsse::Envelope, serde_json::Error> {
+        use inspector::dsse::IN_TOTO_PAYLOAD_TYPE;
+        let payload = serde_json::to_vec(statement)?;
+        let sig = self.sign(&inspector::dsse::pae(IN_TOTO_PAYLOAD_TYPE, &payload));
+        Ok(inspector::dsse::seal_with(
+            IN_TOTO_PAYLOAD_TYPE,
+            &payload,
+            &self.keyid(),
+            &sig,
+        ))
+    }
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {

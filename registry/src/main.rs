@@ -57,6 +57,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Inspection-station keys (signed receipts).
+    #[command(subcommand)]
+    Station(StationCommand),
     /// Audit-log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -140,6 +143,39 @@ enum TokenCommand {
     Revoke {
         /// Token id.
         id: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum StationCommand {
+    /// Register a station's public key (from `tollgate-inspect station
+    /// init`) and bind it to the station's inspector token (see `token
+    /// list`). Receipts signed with the key are then accepted from that
+    /// token only. Audited as the local operator.
+    ///
+    /// Example: tollgate-registry station add --name line-3 --token-id 7 --public-key station.key.pub
+    Add {
+        /// Station name (its signed receipts must name it).
+        #[arg(long)]
+        name: String,
+        /// Id of the station's inspector token.
+        #[arg(long)]
+        token_id: i64,
+        /// The public key file (PEM).
+        #[arg(long)]
+        public_key: PathBuf,
+    },
+    /// List station keys: id, name, token, key id, state.
+    List,
+    /// Retire a station key by id: its envelopes are refused from now on.
+    ///
+    /// Example: tollgate-registry station retire 3 --reason "station decommissioned"
+    Retire {
+        /// Station key id.
+        id: i64,
+        /// Why (audited).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -321,6 +357,60 @@ fn run(cli: Cli) -> Result<bool> {
             let t = service::tokens::revoke(&mut conn, &local(), id)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("token {} '{}' ({}) is revoked", t.id, t.name, t.role);
+            Ok(true)
+        }
+        Command::Station(StationCommand::Add {
+            name,
+            token_id,
+            public_key,
+        }) => {
+            let mut conn = open_db(&cli.database_url)?;
+            let pem = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("cannot read '{}'", public_key.display()))?;
+            let body = service::stations::StationKeyRequest {
+                name,
+                token_id,
+                public_key_pem: pem,
+            };
+            let k = service::stations::register(&mut conn, &local(), body)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "station '{}' registered (key id {}), bound to token {}",
+                k.name, k.keyid, k.token_id
+            );
+            Ok(true)
+        }
+        Command::Station(StationCommand::List) => {
+            let mut conn = open_db(&cli.database_url)?;
+            let rows =
+                service::stations::list(&mut conn, &local()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{:>5}  {:>6}  {:<8} {:<64}  name",
+                "id", "token", "state", "key id"
+            );
+            for k in rows {
+                let state = if k.retired_at.is_some() {
+                    "retired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:>5}  {:>6}  {:<8} {:<64}  {}",
+                    k.id, k.token_id, state, k.keyid, k.name
+                );
+            }
+            Ok(true)
+        }
+        Command::Station(StationCommand::Retire { id, reason }) => {
+            let mut conn = open_db(&cli.database_url)?;
+            let k = service::stations::retire(
+                &mut conn,
+                &local(),
+                id,
+                service::stations::RetireRequest { reason },
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("station key '{}' ({}) is retired", k.name, k.keyid);
             Ok(true)
         }
         Command::User(UserCommand::List) => {

@@ -115,6 +115,29 @@ pub fn signed_receipt(
     })
 }
 
+/// Verifies a DSSE envelope with Python's securesystemslib (the library
+/// in-toto uses; tests/interop/verify_dsse.py), not Tollgate's code.
+/// Returns whether it verified, and what the script printed.
+pub fn python_verifies_dsse(key_pem: &str, envelope: &serde_json::Value) -> (bool, String) {
+    let dir = tempdir();
+    std::fs::write(dir.join("key.pem"), key_pem).unwrap();
+    std::fs::write(dir.join("env.json"), envelope.to_string()).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/verify_dsse.py"))
+        .arg(dir.join("key.pem"))
+        .arg(dir.join("env.json"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cms")
 }

@@ -138,6 +138,7 @@ pub struct Receipt {
     pub ever_accepted: bool,
     pub disagreement: bool,
     pub reevaluated_at: Option<i64>,
+    pub station_key: Option<String>,
 }
 
 /// A receipt as lists show it: everything but the station's report.
@@ -163,6 +164,7 @@ pub struct ReceiptRow {
     pub verified_serial: i64,
     pub disagreement: bool,
     pub reevaluated_at: Option<i64>,
+    pub station_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -171,6 +173,33 @@ pub struct ReceiptEvidence {
     pub receipt_id: i64,
     pub signature: Vec<u8>,
     pub registry_report: String,
+    pub envelope: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = station_keys)]
+pub struct StationKey {
+    pub id: i64,
+    pub name: String,
+    pub token_id: i64,
+    pub spki_der: Vec<u8>,
+    pub keyid: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub retired_at: Option<i64>,
+    pub retired_by: Option<String>,
+    pub retired_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = station_keys)]
+pub struct NewStationKey {
+    pub name: String,
+    pub token_id: i64,
+    pub spki_der: Vec<u8>,
+    pub keyid: String,
+    pub created_at: i64,
+    pub created_by: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -208,6 +237,7 @@ pub struct NewReceipt {
     pub verified_serial: i64,
     pub ever_accepted: bool,
     pub disagreement: bool,
+    pub station_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

@@ -95,6 +95,7 @@ diesel::table! {
         ever_accepted -> Bool,
         disagreement -> Bool,
         reevaluated_at -> Nullable<BigInt>,
+        station_key -> Nullable<Text>,
     }
 }
 
@@ -103,6 +104,22 @@ diesel::table! {
         receipt_id -> BigInt,
         signature -> Binary,
         registry_report -> Text,
+        envelope -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    station_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        token_id -> BigInt,
+        spki_der -> Binary,
+        keyid -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+        retired_at -> Nullable<BigInt>,
+        retired_by -> Nullable<Text>,
+        retired_reason -> Nullable<Text>,
     }
 }
 
@@ -230,6 +247,7 @@ diesel::joinable!(sigstore_keys -> vendors (vendor_id));
 diesel::joinable!(components -> vendors (vendor_id));
 diesel::joinable!(receipt_evidence -> receipts (receipt_id));
 diesel::joinable!(receipt_certs -> receipts (receipt_id));
+diesel::joinable!(station_keys -> api_tokens (token_id));
 
 diesel::table! {
     /// Failed sign-ins per account and per address, for exponential back-off.
@@ -249,6 +267,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipts,
     receipt_evidence,
     receipt_certs,
+    station_keys,
     api_tokens,
     audit_log,
     registry_state,

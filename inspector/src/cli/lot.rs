@@ -21,6 +21,7 @@ pub struct Options {
     pub source: super::registry::TrustSource,
     pub record: bool,
     pub station: Option<String>,
+    pub station_key: Option<PathBuf>,
     pub lot_id: String,
     pub at: Option<String>,
     pub report: Option<PathBuf>,
@@ -214,12 +215,57 @@ pub fn run(o: Options) -> Result<bool> {
         std::fs::write(path, json)
             .with_context(|| format!("cannot write the report '{}'", path.display()))?;
     }
+    // Signed receipts: every blob with a readable signature file, signed
+    // by the station key; written next to the report for a later `receipts
+    // push` (offline stations) and posted with --record.
+    let station = super::registry::station_name(o.station.as_deref());
+    let signed = match &o.station_key {
+        None => None,
+        Some(key) => {
+            let key = super::station::load_key(key)?;
+            let mut out = super::station::SignedReceipts::default();
+            for r in results.iter().filter(|r| r.blob.sha256.is_some()) {
+                if let Some(evidence) = super::registry::evidence_of(r) {
+                    out.receipts.push(super::station::sign(
+                        &key,
+                        r,
+                        &evidence,
+                        &station,
+                        &o.lot_id,
+                        loaded.serial,
+                    )?);
+                }
+            }
+            if let Some(path) = &o.report {
+                let file = signed_receipts_path(path);
+                std::fs::write(&file, serde_json::to_vec(&out)?).with_context(|| {
+                    format!("cannot write the signed receipts '{}'", file.display())
+                })?;
+                eprintln!(
+                    "{} signed receipts written to {} (upload with `tollgate-inspect receipts push`)",
+                    out.receipts.len(),
+                    file.display()
+                );
+            }
+            Some(out)
+        }
+    };
     match o.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&lot)?),
         Format::Text => print!("{}", summary_table(&lot)),
     }
-    if let Some((url, token)) = record {
-        let station = super::registry::station_name(o.station.as_deref());
+    if let (Some((url, token)), Some(signed)) = (&record, &signed) {
+        let (mut new, mut already) = (0, 0);
+        for chunk in signed.receipts.chunks(500) {
+            let (n, a) = super::registry::post_signed(url, token, chunk)?;
+            new += n;
+            already += a;
+        }
+        eprintln!(
+            "{new} signed receipts recorded at {url} ({already} were already recorded; station {station}, lot '{}')",
+            o.lot_id
+        );
+    } else if let Some((url, token)) = record {
         // Receipts need the blob's hash; an unreadable blob has none and is
         // reported in the lot report only.
         let recordable: Vec<(Report, Option<Vec<u8>>)> = results
@@ -246,6 +292,14 @@ pub fn run(o: Options) -> Result<bool> {
         );
     }
     Ok(accepted == results.len())
+}
+
+/// Where `verify-lot --report FILE --station-key KEY` writes the signed
+/// receipts: `FILE.receipts.json`.
+pub fn signed_receipts_path(report: &Path) -> PathBuf {
+    let mut p = report.as_os_str().to_owned();
+    p.push(".receipts.json");
+    PathBuf::from(p)
 }
 
 /// The text summary: counts per vendor and component, then each rejection.

@@ -5,6 +5,7 @@ pub mod chain;
 pub mod io;
 pub mod lot;
 pub mod registry;
+pub mod station;
 pub mod text;
 pub mod verify;
 

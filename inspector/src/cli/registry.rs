@@ -271,6 +271,41 @@ pub fn post_receipts(t: &RecordTarget<'_>, reports: &[(Report, Option<Vec<u8>>)]
     Ok(())
 }
 
+/// Posts signed receipts (one request, all or none); returns how many were
+/// new and how many the registry had already.
+pub fn post_signed(
+    registry: &str,
+    token: &str,
+    receipts: &[super::station::SignedReceipt],
+) -> Result<(usize, usize)> {
+    let body = serde_json::to_vec(&serde_json::json!({ "receipts": receipts }))?;
+    let endpoint = format!("{}/api/v1/receipts/signed", registry.trim_end_matches('/'));
+    let mut resp = agent()
+        .post(&endpoint)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    if status != 201 {
+        bail!("recording signed receipts failed: the registry answered {status}: {text}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let n = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|x| usize::try_from(x).ok())
+            .unwrap_or(0)
+    };
+    Ok((n("recorded"), n("already_recorded")))
+}
+
 /// The station name: `--station`, else the host name.
 pub fn station_name(given: Option<&str>) -> String {
     given

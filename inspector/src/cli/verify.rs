@@ -17,6 +17,7 @@ pub struct Options {
     pub source: super::registry::TrustSource,
     pub record: bool,
     pub station: Option<String>,
+    pub station_key: Option<PathBuf>,
     pub lot: String,
     pub vendor: String,
     pub component: String,
@@ -207,17 +208,45 @@ pub fn run(o: Options) -> Result<bool> {
     }
     if let Some((url, token)) = record {
         let station = super::registry::station_name(o.station.as_deref());
-        super::registry::post_receipts(
-            &super::registry::RecordTarget {
-                registry: &url,
-                token: &token,
-                station: &station,
-                lot: &o.lot,
-                serial: loaded.serial,
-            },
-            &[(report.clone(), super::registry::evidence_of(&report))],
-        )?;
-        eprintln!("receipt recorded at {url} (station {station})");
+        let evidence = super::registry::evidence_of(&report);
+        match (&o.station_key, evidence) {
+            (Some(key), Some(evidence)) => {
+                let key = super::station::load_key(key)?;
+                let signed = super::station::sign(
+                    &key,
+                    &report,
+                    &evidence,
+                    &station,
+                    &o.lot,
+                    loaded.serial,
+                )?;
+                let (new, _) = super::registry::post_signed(&url, &token, &[signed])?;
+                eprintln!(
+                    "signed receipt {} at {url} (station {station})",
+                    if new == 1 {
+                        "recorded"
+                    } else {
+                        "was already recorded"
+                    }
+                );
+            }
+            (Some(_), None) => {
+                anyhow::bail!("--station-key: there is no signature file to sign a receipt for")
+            }
+            (None, evidence) => {
+                super::registry::post_receipts(
+                    &super::registry::RecordTarget {
+                        registry: &url,
+                        token: &token,
+                        station: &station,
+                        lot: &o.lot,
+                        serial: loaded.serial,
+                    },
+                    &[(report.clone(), evidence)],
+                )?;
+                eprintln!("receipt recorded at {url} (station {station})");
+            }
+        }
     }
     Ok(report.verdict == Verdict::Accept)
 }

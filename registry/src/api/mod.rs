@@ -10,6 +10,7 @@ pub mod products;
 pub mod receipts;
 pub mod revocations;
 pub mod sigstore;
+pub mod stations;
 pub mod tokens;
 pub mod vendors;
 
@@ -82,7 +83,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(receipts::create)
         .service(receipts::create_batch)
         .service(receipts::list)
+        .service(receipts::create_signed)
+        .service(receipts::attestation)
         .service(receipts::get_one)
+        .service(stations::list)
+        .service(stations::register)
+        .service(stations::retire)
         .service(bundle::get_bundle)
         .service(bundle::registry_certificate)
         .service(audit::list)
@@ -101,5 +107,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(products::list)
         .service(products::allowlist_signature)
         .service(products::publish)
+        .service(products::attestations)
         .service(products::allowlist);
 }

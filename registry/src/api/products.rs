@@ -139,3 +139,32 @@ pub async fn publish(
     let p = with_conn(&state, move |c| products::publish(c, &caller, &id)).await?;
     Ok(HttpResponse::Created().json(p))
 }
+
+/// The registry's attestation for every image in a product's allowlist:
+/// `{product, images: [{component, version, sha256, receipt, attestation}]}`
+/// where each attestation is a DSSE envelope signed by the registry key
+/// over the VSA of the receipt that proves the image (docs/evidence.md).
+#[utoipa::path(tag = "products", params(("id" = String, Path)), responses((status = 200, description = "per-image DSSE envelopes", body = Object), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[get("/products/{id}/attestations")]
+pub async fn attestations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let verifier = state.key.verifier_id();
+    let pid = id.clone();
+    let images = with_conn(&state, move |c| {
+        products::image_statements(c, &caller, &pid, &verifier)
+    })
+    .await?;
+    let mut out = Vec::with_capacity(images.len());
+    for i in images {
+        let env = state.key.attest(&i.statement).map_err(ApiError::internal)?;
+        out.push(serde_json::json!({
+            "component": i.component, "version": i.version, "sha256": i.sha256,
+            "receipt": i.receipt, "attestation": env,
+        }));
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "product": id, "images": out })))
+}

@@ -4,7 +4,8 @@ use super::{Caller, parse_time, with_conn};
 use crate::error::ApiError;
 use crate::service::PageRequest;
 use crate::service::receipts::{
-    self, BatchResult, ReceiptBatch, ReceiptFilter, ReceiptRequest, ReceiptView, view,
+    self, BatchResult, ReceiptBatch, ReceiptFilter, ReceiptRequest, ReceiptView, SignedBatch,
+    SignedBatchResult, view,
 };
 use crate::state::AppState;
 use actix_web::{HttpResponse, get, post, web};
@@ -59,6 +60,55 @@ pub async fn create_batch(
         .disagreements
         .inc_by(u64::try_from(r.disagreements).unwrap_or(0));
     Ok(HttpResponse::Created().json(r))
+}
+
+/// Records receipts signed by their stations (DSSE envelopes over in-toto
+/// VSA statements, docs/evidence.md), all or none, at most 1,000.
+/// Idempotent: an envelope recorded before is answered with its id and not
+/// recorded again, so an offline station can push the same file twice.
+#[utoipa::path(tag = "receipts", request_body = SignedBatch, responses((status = 201, body = SignedBatchResult)), security(("bearer" = [])))]
+#[post("/receipts/signed")]
+pub async fn create_signed(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<SignedBatch>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let st = state.clone();
+    let r = with_conn(&state, move |c| {
+        receipts::create_signed(c, &caller, &st.intake(), body)
+    })
+    .await?;
+    state
+        .metrics
+        .receipts
+        .inc_by(u64::try_from(r.recorded).unwrap_or(0));
+    state
+        .metrics
+        .disagreements
+        .inc_by(u64::try_from(r.disagreements).unwrap_or(0));
+    Ok(HttpResponse::Created().json(r))
+}
+
+/// The registry's own attestation about a receipt: a DSSE envelope, signed
+/// by the registry key (the certificate at `/registry-certificate`), over
+/// an in-toto Statement v1 with a SLSA VSA v1 predicate carrying the
+/// registry's verdict and report (docs/evidence.md).
+#[utoipa::path(tag = "receipts", params(("id" = i64, Path, description = "Receipt id")), responses((status = 200, description = "DSSE envelope", body = Object), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[get("/receipts/{id}/attestation")]
+pub async fn attestation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let verifier = state.key.verifier_id();
+    let statement = with_conn(&state, move |c| {
+        receipts::attestation_statement(c, &caller, id, &verifier)
+    })
+    .await?;
+    let env = state.key.attest(&statement).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(env))
 }
 
 /// One receipt, with the station's report and the registry's.

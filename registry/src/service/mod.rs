@@ -26,6 +26,7 @@ pub mod revocation_status;
 pub mod revocations;
 pub mod sessions;
 pub mod sigstore;
+pub mod stations;
 pub mod throttle;
 pub mod tokens;
 pub mod tsa;
@@ -207,6 +208,8 @@ pub struct Actor {
     pub role: Role,
     /// API, page or command line.
     pub channel: Channel,
+    /// The API token's id (API callers only): station keys are bound to it.
+    pub token: Option<i64>,
 }
 
 impl Actor {
@@ -216,6 +219,7 @@ impl Actor {
             name: name.into(),
             role,
             channel: Channel::Api,
+            token: None,
         }
     }
 
@@ -225,6 +229,7 @@ impl Actor {
             name: name.into(),
             role,
             channel: Channel::Web,
+            token: None,
         }
     }
 
@@ -235,6 +240,7 @@ impl Actor {
             name: format!("local operator ({user})"),
             role: Role::Admin,
             channel: Channel::Local,
+            token: None,
         }
     }
 

@@ -508,3 +508,53 @@ pub fn ids(conn: &mut Conn) -> ServiceResult<Vec<String>> {
         .select(products::id)
         .load(conn)?)
 }
+
+/// One allowlisted image and the registry's statement about it.
+pub struct ImageStatement {
+    /// Component.
+    pub component: String,
+    /// Version.
+    pub version: String,
+    /// SHA-256.
+    pub sha256: String,
+    /// The registry-accepted receipt it rests on.
+    pub receipt: i64,
+    /// The statement to sign.
+    pub statement: inspector::attest::Statement,
+}
+
+/// For every image in the product's allowlist, the registry's statement
+/// about the receipt that proves it (the newest registry-accepted one).
+pub fn image_statements(
+    c: &mut Conn,
+    actor: &Actor,
+    id: &str,
+    verifier_id: &str,
+) -> ServiceResult<Vec<ImageStatement>> {
+    actor.require(READERS, "read allowlists")?;
+    let a = build(c, id)?;
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for img in a.stages.iter().flat_map(|s| s.images.iter()) {
+        if !seen.insert((
+            img.component.clone(),
+            img.version.clone(),
+            img.sha256.clone(),
+        )) {
+            continue;
+        }
+        let Some(rid) =
+            super::receipts::accepted_receipt_for(c, &img.component, &img.version, &img.sha256)?
+        else {
+            continue;
+        };
+        out.push(ImageStatement {
+            component: img.component.clone(),
+            version: img.version.clone(),
+            sha256: img.sha256.clone(),
+            receipt: rid,
+            statement: super::receipts::attestation_statement(c, actor, rid, verifier_id)?,
+        });
+    }
+    Ok(out)
+}

@@ -102,6 +102,9 @@ pub struct ReceiptView {
     /// When a revocation last re-verified it and withdrew it (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reevaluated_at: Option<String>,
+    /// The key id of the station key that signed it (absent: unsigned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station_key: Option<String>,
     /// The station's full report (single-receipt reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -137,6 +140,7 @@ pub fn view(r: ReceiptRow) -> ReceiptView {
         verified_serial: r.verified_serial,
         disagreement: r.disagreement,
         reevaluated_at: r.reevaluated_at.map(time_str),
+        station_key: r.station_key,
         report: None,
         registry_report: None,
         capability_warnings: vec![],
@@ -165,6 +169,7 @@ pub fn full_view(r: Receipt, registry_report: Option<String>) -> ReceiptView {
         verified_serial: r.verified_serial,
         disagreement: r.disagreement,
         reevaluated_at: r.reevaluated_at.map(time_str),
+        station_key: r.station_key,
         report: serde_json::from_str(&r.report).ok(),
         registry_report: registry_report
             .filter(|s| !s.is_empty())
@@ -223,6 +228,8 @@ struct Prepared {
     row: NewReceipt,
     claims: evidence::Claims,
     signature: Option<Vec<u8>>,
+    /// The station's DSSE envelope, for a signed receipt.
+    envelope: Option<String>,
 }
 
 fn hex_digest(field: &str, v: &Option<String>, len: usize) -> ServiceResult<Option<String>> {
@@ -320,8 +327,10 @@ fn prepare(r: &ReceiptRequest, recorded_by: &str, now: i64) -> ServiceResult<Pre
             verified_serial: 0,
             ever_accepted: false,
             disagreement: false,
+            station_key: None,
         },
         signature,
+        envelope: None,
     })
 }
 
@@ -418,6 +427,7 @@ fn store(
                         .transpose()
                         .map_err(ServiceError::internal)?
                         .unwrap_or_default(),
+                    envelope: p.envelope.clone(),
                 };
                 diesel::insert_into(receipt_evidence::table)
                     .values(&evidence_row)
@@ -542,6 +552,162 @@ pub fn create_batch(
         disagreements: stored.iter().filter(|(p, _)| p.row.disagreement).count(),
         ids: stored.into_iter().map(|(_, id)| id).collect(),
     })
+}
+
+/// One receipt signed by its station (docs/evidence.md).
+#[derive(Deserialize, Serialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SignedReceiptRequest {
+    /// DSSE envelope (payload type `application/vnd.in-toto+json`) over an
+    /// in-toto Statement v1 with a SLSA VSA v1 predicate whose `tollgate`
+    /// field holds the station, lot, bundle serial and report; signed by a
+    /// registered station key bound to the posting token.
+    #[schema(value_type = Object)]
+    pub envelope: inspector::dsse::Envelope,
+    /// Base64 of the signature file the station verified (at most 1 MiB);
+    /// its SHA-256 must be the statement's input attestation.
+    pub signature: String,
+}
+
+/// Signed receipts, all or none (at most 1,000). Idempotent: an envelope
+/// already recorded is not recorded again.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignedBatch {
+    /// The receipts.
+    pub receipts: Vec<SignedReceiptRequest>,
+}
+
+/// What a signed batch recorded.
+#[derive(Serialize, ToSchema, Debug)]
+pub struct SignedBatchResult {
+    /// Receipts recorded by this request.
+    pub recorded: usize,
+    /// Envelopes recorded before (by an earlier push): not recorded again.
+    pub already_recorded: usize,
+    /// The receipt id of every envelope, in request order.
+    pub ids: Vec<i64>,
+    /// How many of the new ones the registry accepted.
+    pub registry_accepted: usize,
+    /// How many of the new ones disagree with their station.
+    pub disagreements: usize,
+}
+
+/// Records receipts signed by their stations: each envelope must be signed
+/// by a registered, unretired station key bound to the posting token, name
+/// that station, and carry the evidence sent with it; then the evidence is
+/// re-verified like any receipt. Pushing an envelope again records nothing
+/// new and answers its existing id.
+pub fn create_signed(
+    c: &mut Conn,
+    actor: &Actor,
+    intake: &Intake<'_>,
+    body: SignedBatch,
+) -> ServiceResult<SignedBatchResult> {
+    actor.require(INSPECTION, "record receipts")?;
+    if body.receipts.len() > MAX_BATCH {
+        return Err(ServiceError::Invalid(format!(
+            "receipts: at most {MAX_BATCH} per batch"
+        )));
+    }
+    let now = crate::now_unix();
+    let label = actor.label();
+    let at = |i: usize| {
+        move |e: ServiceError| match e {
+            ServiceError::Invalid(m) => ServiceError::Invalid(format!("receipts[{i}]: {m}")),
+            ServiceError::Forbidden(m) => ServiceError::Forbidden(format!("receipts[{i}]: {m}")),
+            other => other,
+        }
+    };
+    let mut fresh: Vec<Prepared> = Vec::new();
+    let mut uids: Vec<String> = Vec::with_capacity(body.receipts.len());
+    for (i, r) in body.receipts.iter().enumerate() {
+        let uid = format!("dsse:{}", r.envelope.digest());
+        uids.push(uid.clone());
+        if fresh.iter().any(|p| p.row.uid == uid) {
+            continue;
+        }
+        let p = prepare_signed(c, actor, r, &label, now, uid).map_err(at(i))?;
+        fresh.push(p);
+    }
+    let known: Vec<(String, i64)> = receipts::table
+        .filter(receipts::uid.eq_any(&uids))
+        .select((receipts::uid, receipts::id))
+        .load(c)?;
+    fresh.retain(|p| !known.iter().any(|(u, _)| *u == p.row.uid));
+    let stored = store(c, intake, fresh)?;
+    let id_of = |uid: &str| {
+        known
+            .iter()
+            .find(|(u, _)| u == uid)
+            .map(|(_, id)| *id)
+            .or_else(|| {
+                stored
+                    .iter()
+                    .find(|(p, _)| p.row.uid == uid)
+                    .map(|(_, id)| *id)
+            })
+            .unwrap_or_default()
+    };
+    Ok(SignedBatchResult {
+        ids: uids.iter().map(|u| id_of(u)).collect(),
+        recorded: stored.len(),
+        already_recorded: known.len(),
+        registry_accepted: stored
+            .iter()
+            .filter(|(p, _)| p.row.registry_verdict == evidence::ACCEPT)
+            .count(),
+        disagreements: stored.iter().filter(|(p, _)| p.row.disagreement).count(),
+    })
+}
+
+/// Checks one envelope (key, binding, signature, statement, evidence) and
+/// prepares its receipt.
+fn prepare_signed(
+    c: &mut Conn,
+    actor: &Actor,
+    r: &SignedReceiptRequest,
+    label: &str,
+    now: i64,
+    uid: String,
+) -> ServiceResult<Prepared> {
+    use base64::Engine;
+    if r.signature.len() > MAX_SIGNATURE_BYTES / 3 * 4 + 4 {
+        return Err(ServiceError::Invalid(format!(
+            "signature is over {MAX_SIGNATURE_BYTES} bytes"
+        )));
+    }
+    let evidence = base64::engine::general_purpose::STANDARD
+        .decode(r.signature.trim())
+        .map_err(|e| ServiceError::Invalid(format!("signature is not base64: {e}")))?;
+    let keyids: Vec<&str> = r.envelope.keyids().take(8).collect();
+    let key = super::stations::signing_key(c, actor, &keyids)?;
+    let payload = r
+        .envelope
+        .open(inspector::dsse::IN_TOTO_PAYLOAD_TYPE, &key.spki_der)
+        .map_err(|e| ServiceError::Invalid(format!("envelope: {e}")))?;
+    let statement = inspector::attest::Statement::parse(&payload, &evidence)
+        .map_err(|e| ServiceError::Invalid(format!("envelope: {e}")))?;
+    let details = statement.predicate.tollgate;
+    if details.station != key.name {
+        return Err(ServiceError::Invalid(format!(
+            "envelope: the statement names station '{}', but it is signed by station '{}''s key",
+            details.station, key.name
+        )));
+    }
+    let request = ReceiptRequest {
+        station: key.name.clone(),
+        lot: details.lot,
+        bundle_serial: i64::try_from(details.bundle_serial).unwrap_or(i64::MAX),
+        report: details.report,
+        signature: Some(r.signature.clone()),
+        product: None,
+    };
+    let mut p = prepare(&request, label, now)?;
+    p.row.uid = uid;
+    p.row.station_key = Some(key.keyid);
+    p.envelope = Some(serde_json::to_string(&r.envelope).map_err(ServiceError::internal)?);
+    Ok(p)
 }
 
 /// Which receipts to list. Empty fields do not filter.
@@ -728,4 +894,66 @@ pub fn count_in_path(c: &mut Conn, der: &[u8]) -> ServiceResult<i64> {
     let cert = inspector::cert::ParsedCert::from_der(der.to_vec())
         .map_err(|e| ServiceError::Invalid(format!("certificate: {e}")))?;
     evidence::count_in_path(c, &cert)
+}
+
+/// The registry's own attestation about one receipt: an in-toto Statement
+/// v1 with a SLSA VSA v1 predicate built from the registry's report (its
+/// verdict, not the station's), the trust-bundle serial it judged under and
+/// the evidence's digest, to be signed by the registry key. `None` when
+/// the registry has no report (no evidence could be evaluated).
+pub fn attestation_statement(
+    c: &mut Conn,
+    actor: &Actor,
+    id: i64,
+    verifier_id: &str,
+) -> ServiceResult<inspector::attest::Statement> {
+    actor.require(READERS, "read receipts")?;
+    let (row, report) = get_full(c, id)?;
+    let evidence: Option<Vec<u8>> = receipt_evidence::table
+        .find(id)
+        .select(receipt_evidence::signature)
+        .first(c)
+        .optional()?;
+    let (Some(report), Some(evidence)) = (report.filter(|r| !r.is_empty()), evidence) else {
+        return Err(ServiceError::NotFound(format!(
+            "receipt {id} has no registry verdict to attest ({})",
+            row.registry_verdict
+        )));
+    };
+    let mut report: Report = serde_json::from_str(&report).map_err(ServiceError::internal)?;
+    // The registry's verdict now (a revocation may have withdrawn it).
+    if row.registry_verdict != evidence::ACCEPT {
+        report.verdict = Verdict::Reject;
+        report.summary = row.registry_summary.clone();
+    }
+    Ok(inspector::attest::statement(
+        &report,
+        &inspector::attest::Context {
+            verifier_id: verifier_id.to_string(),
+            station: &row.station,
+            lot: &row.lot,
+            bundle_serial: u64::try_from(row.verified_serial).unwrap_or(0),
+            policy_sha256: None,
+            evidence: &evidence,
+        },
+    ))
+}
+
+/// The newest registry-accepted receipt for each of `images` (component,
+/// version, SHA-256), for per-image attestations.
+pub fn accepted_receipt_for(
+    c: &mut Conn,
+    component: &str,
+    version: &str,
+    sha256: &str,
+) -> ServiceResult<Option<i64>> {
+    Ok(receipts::table
+        .filter(receipts::registry_verdict.eq(evidence::ACCEPT))
+        .filter(receipts::component.eq(component))
+        .filter(receipts::version.eq(version))
+        .filter(receipts::blob_sha256.eq(sha256))
+        .order(receipts::id.desc())
+        .select(receipts::id)
+        .first(c)
+        .optional()?)
 }

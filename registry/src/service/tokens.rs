@@ -24,6 +24,8 @@ pub struct TokenRequest {
 /// A new token: the secret is shown only here.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenCreated {
+    /// Row id (to bind a station key to it, or to revoke it).
+    pub id: i64,
     /// Name.
     pub name: String,
     /// Role.
@@ -81,6 +83,10 @@ pub fn create(c: &mut Conn, actor: &Actor, body: TokenRequest) -> ServiceResult<
                 created_at: crate::now_unix(),
             })
             .execute(c)?;
+        let id: i64 = api_tokens::table
+            .filter(api_tokens::token_hash.eq(hash_token(&token)))
+            .select(api_tokens::id)
+            .first(c)?;
         #[derive(Serialize)]
         struct Created<'a> {
             name: &'a str,
@@ -95,9 +101,14 @@ pub fn create(c: &mut Conn, actor: &Actor, body: TokenRequest) -> ServiceResult<
             None::<&()>,
             Some(&Created { name: &name, role }),
         )?;
-        Ok(())
-    })?;
-    Ok(TokenCreated { name, role, token })
+        Ok(id)
+    })
+    .map(|id| TokenCreated {
+        id,
+        name,
+        role,
+        token,
+    })
 }
 
 /// Every token, oldest first.

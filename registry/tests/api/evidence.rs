@@ -459,3 +459,371 @@ async fn receipt_bounds_and_each_answer_is_its_own_receipt() {
         }
     }
 }
+
+/// A station key, its token binding, and envelopes made the way
+/// `tollgate-inspect` makes them (inspector::attest + inspector::dsse).
+fn station_envelope(
+    key: &p256::ecdsa::SigningKey,
+    station: &str,
+    receipt: &serde_json::Value,
+) -> serde_json::Value {
+    use base64::Engine;
+    let report: inspector::report::Report =
+        serde_json::from_value(receipt["report"].clone()).unwrap();
+    let evidence = base64::engine::general_purpose::STANDARD
+        .decode(receipt["signature"].as_str().unwrap())
+        .unwrap();
+    let st = inspector::attest::statement(
+        &report,
+        &inspector::attest::Context {
+            verifier_id: format!("tollgate-station:{station}"),
+            station,
+            lot: "L-7",
+            bundle_serial: 3,
+            policy_sha256: None,
+            evidence: &evidence,
+        },
+    );
+    let env = inspector::dsse::seal(
+        inspector::dsse::IN_TOTO_PAYLOAD_TYPE,
+        &serde_json::to_vec(&st).unwrap(),
+        key,
+    )
+    .unwrap();
+    json!({"envelope": env, "signature": receipt["signature"]})
+}
+
+fn public_pem(key: &p256::ecdsa::SigningKey) -> String {
+    ::pem::encode(&::pem::Pem::new(
+        "PUBLIC KEY",
+        inspector::dsse::public_spki(key).unwrap(),
+    ))
+}
+
+#[actix_rt::test]
+async fn station_signed_receipts_are_bound_to_their_token_and_recorded_once() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        // Two inspector tokens; the station key is bound to the first.
+        let (_, _, t1) = call(
+            &app,
+            "POST",
+            "/api/v1/tokens",
+            Some(&a),
+            Some(json!({"name": "line-3", "role": "inspector"})),
+            &[],
+        )
+        .await;
+        let (_, _, t2) = call(
+            &app,
+            "POST",
+            "/api/v1/tokens",
+            Some(&a),
+            Some(json!({"name": "line-4", "role": "inspector"})),
+            &[],
+        )
+        .await;
+        let (tok1, tok2) = (
+            t1["token"].as_str().unwrap().to_string(),
+            t2["token"].as_str().unwrap().to_string(),
+        );
+        let key = p256::ecdsa::SigningKey::from_slice(&[42u8; 32]).unwrap();
+        let rogue = p256::ecdsa::SigningKey::from_slice(&[43u8; 32]).unwrap();
+        let register =
+            json!({"name": "line-3", "token_id": t1["id"], "public_key_pem": public_pem(&key)});
+        // Only admins register; a token of another role cannot be bound.
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/stations",
+                Some(&tok1),
+                Some(register.clone()),
+                &[]
+            )
+            .await
+            .0,
+            403
+        );
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/stations",
+            Some(&a),
+            Some(json!({"name": "x", "token_id": 1, "public_key_pem": public_pem(&rogue)})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400, "the admin token is not an inspector token: {e}");
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/stations",
+            Some(&a),
+            Some(
+                json!({"name": "x", "token_id": t1["id"], "public_key_pem": pem("acme-root.pem")}),
+            ),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+        let (s, _, k) = call(
+            &app,
+            "POST",
+            "/api/v1/stations",
+            Some(&a),
+            Some(register.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{db:?} {k}");
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/stations",
+                Some(&a),
+                Some(register),
+                &[]
+            )
+            .await
+            .0,
+            409
+        );
+        let keyid = k["keyid"].as_str().unwrap().to_string();
+
+        let good = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"signed image",
+            "accept",
+        );
+        let env = station_envelope(&key, "line-3", &good);
+        let post = |token: String, receipts: Vec<serde_json::Value>| {
+            let app = &app;
+            async move {
+                call(
+                    app,
+                    "POST",
+                    "/api/v1/receipts/signed",
+                    Some(&token),
+                    Some(json!({"receipts": receipts})),
+                    &[],
+                )
+                .await
+            }
+        };
+        // Refused: another token, an unregistered key, the wrong station
+        // name, an altered payload, other evidence.
+        let (s, _, e) = post(tok2.clone(), vec![env.clone()]).await;
+        assert_eq!(s, 403, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("bound to another token"),
+            "{e}"
+        );
+        let (s, _, e) = post(
+            tok1.clone(),
+            vec![station_envelope(&rogue, "line-3", &good)],
+        )
+        .await;
+        assert_eq!(s, 403, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a registered station key"),
+            "{e}"
+        );
+        let (s, _, e) = post(tok1.clone(), vec![station_envelope(&key, "line-9", &good)]).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("names station 'line-9'"),
+            "{e}"
+        );
+        let mut altered = env.clone();
+        let mut statement: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                altered["envelope"]["payload"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        statement["predicate"]["tollgate"]["report"]["version"] = "9.9.9".into();
+        altered["envelope"]["payload"] = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            statement.to_string(),
+        )
+        .into();
+        let (s, _, e) = post(tok1.clone(), vec![altered]).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("does not verify"),
+            "{e}"
+        );
+        let mut swapped = env.clone();
+        swapped["signature"] = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"other",
+            "accept",
+        )["signature"]
+            .clone();
+        let (s, _, e) = post(tok1.clone(), vec![swapped]).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not the evidence"),
+            "{e}"
+        );
+        let (_, hdr, _) = call(&app, "GET", "/api/v1/receipts", Some(&a), None, &[]).await;
+        assert_eq!(
+            hdr.get("x-total-count").unwrap(),
+            "0",
+            "nothing recorded by refused pushes"
+        );
+
+        // Accepted, then pushed again (and twice in one batch): recorded once.
+        let (s, _, r) = post(tok1.clone(), vec![env.clone(), env.clone()]).await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(
+            (r["recorded"].as_u64(), r["already_recorded"].as_u64()),
+            (Some(1), Some(0)),
+            "{r}"
+        );
+        assert_eq!(r["ids"][0], r["ids"][1]);
+        let (s, _, again) = post(tok1.clone(), vec![env.clone()]).await;
+        assert_eq!(s, 201, "{again}");
+        assert_eq!(
+            (
+                again["recorded"].as_u64(),
+                again["already_recorded"].as_u64()
+            ),
+            (Some(0), Some(1)),
+            "{again}"
+        );
+        assert_eq!(again["ids"][0], r["ids"][0]);
+        let id = r["ids"][0].as_i64().unwrap();
+        let (_, _, v) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{id}"),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(v["station_key"], keyid.as_str(), "{v}");
+        assert_eq!(v["station"], "line-3");
+        assert_eq!(v["lot"], "L-7");
+        assert_eq!(v["registry_verdict"], "accept", "{v}");
+
+        // The station's envelope verifies with securesystemslib too.
+        let (ok, out) = python_verifies_dsse(&public_pem(&key), &env["envelope"]);
+        assert!(ok, "{out}");
+        assert!(out.starts_with("PASSED"), "{out}");
+
+        // The registry's own attestation, verified by securesystemslib with
+        // the registry certificate; a forged copy is not.
+        let (s, _, att) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{id}/attestation"),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200, "{att}");
+        let (ok, out) = python_verifies_dsse(&h.state.key.certificate_pem, &att);
+        assert!(ok, "{out}");
+        assert!(
+            out.starts_with(&format!("PASSED {}", sha(b"signed image"))),
+            "{out}"
+        );
+        assert!(out.contains("tollgate-registry:"), "{out}");
+        let mut forged = att.clone();
+        forged["payload"] = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b"{\"_type\":\"x\"}",
+        )
+        .into();
+        assert!(!python_verifies_dsse(&h.state.key.certificate_pem, &forged).0);
+        assert!(
+            !python_verifies_dsse(&public_pem(&key), &att).0,
+            "not with the station's key"
+        );
+
+        // Per image of a product's allowlist.
+        call(&app, "POST", "/api/v1/products", Some(&a), Some(json!({"id": "gw-1", "name": "GW", "stages": [
+            {"name": "boot", "algorithms": ["ecdsa-p256", "ecdsa-p384"], "components": ["acme-wifi-fw"]}]})), &[]).await;
+        let (s, _, all) = call(
+            &app,
+            "GET",
+            "/api/v1/products/gw-1/attestations",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200, "{all}");
+        assert_eq!(all["images"].as_array().unwrap().len(), 1, "{all}");
+        assert_eq!(all["images"][0]["receipt"], id);
+        let (ok, out) = python_verifies_dsse(
+            &h.state.key.certificate_pem,
+            &all["images"][0]["attestation"],
+        );
+        assert!(ok && out.starts_with("PASSED"), "{out}");
+
+        // A retired key: refused from then on.
+        let (s, _, _) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/stations/{}/retire", k["id"]),
+            Some(&a),
+            Some(json!({"reason": "station replaced"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200);
+        let other = station_envelope(
+            &key,
+            "line-3",
+            &signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.6.0",
+                b"after retirement",
+                "accept",
+            ),
+        );
+        let (s, _, e) = post(tok1.clone(), vec![other]).await;
+        assert_eq!(s, 403, "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("retired"),
+            "{e}"
+        );
+    }
+}
