@@ -29,6 +29,9 @@ fi
 # The JSON allowlist is validated against its schema by Python's jsonschema;
 # schemathesis fuzzes the API from its OpenAPI document.
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
+# DSSE envelopes (station receipts, registry attestations) are verified by
+# securesystemslib, the library in-toto uses.
+python3 -c 'import securesystemslib.dsse, cryptography' 2>/dev/null || python3 -m pip install --quiet securesystemslib cryptography
 command -v st >/dev/null || python3 -m pip install --quiet schemathesis
 command -v curl >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl; }
 

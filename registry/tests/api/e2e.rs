@@ -768,3 +768,232 @@ fn a_token_revoked_on_one_replica_stops_on_the_other_within_a_second() {
     );
     assert_eq!(s, 401, "no new admin token from a revoked one");
 }
+
+/// An offline station (issue 16): `station init` makes its key, an admin
+/// binds it to the station's token with `tollgate-registry station add`,
+/// the station verifies a lot from a saved bundle and writes signed
+/// receipts next to its report, and `receipts push` uploads them later:
+/// twice, recorded once. Both backends, the real binaries.
+#[::core::prelude::v1::test]
+fn an_offline_station_signs_its_lot_and_pushes_it_later() {
+    use serde_json::json;
+    let inspect = inspect_binary();
+    for db in BACKENDS {
+        let dir = tempdir();
+        let url = fresh_database(db, &dir);
+        let srv = start_on(&url, &dir);
+        let api = format!("{}/api/v1", srv.url);
+        let t = &srv.token;
+        http(
+            "POST",
+            &format!("{api}/vendors"),
+            t,
+            Some(json!({"id": "acme", "name": "Acme Chips"})),
+        );
+        for (file, role) in [
+            ("acme-root.pem", "anchor"),
+            ("acme-int.pem", "intermediate"),
+        ] {
+            let (s, b) = http(
+                "POST",
+                &format!("{api}/vendors/acme/certificates"),
+                t,
+                Some(json!({"role": role, "pem": pem(file)})),
+            );
+            assert_eq!(s, 201, "{b}");
+        }
+        http(
+            "POST",
+            &format!("{api}/vendors/acme/components"),
+            t,
+            Some(json!({"name": "acme-wifi-fw"})),
+        );
+        let (_, tok) = http(
+            "POST",
+            &format!("{api}/tokens"),
+            t,
+            Some(json!({"name": "line-3", "role": "inspector"})),
+        );
+        let tok: serde_json::Value = serde_json::from_str(&tok).unwrap();
+        let station_token = tok["token"].as_str().unwrap().to_string();
+        let (_, cert) = http("GET", &format!("{api}/registry-certificate"), t, None);
+        let reg_cert = dir.join("registry.pem");
+        std::fs::write(&reg_cert, cert).unwrap();
+
+        // The station's key.
+        let key = dir.join("station.key");
+        let out = Command::new(&inspect)
+            .args(["station", "init", "--key"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        let again = Command::new(&inspect)
+            .args(["station", "init", "--key"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert_eq!(
+            again.status.code(),
+            Some(2),
+            "an existing key is not overwritten"
+        );
+        let pubkey = format!("{}.pub", key.display());
+        let (code, out, err) = registry_cli(
+            &url,
+            &[
+                "station",
+                "add",
+                "--name",
+                "line-3",
+                "--token-id",
+                &tok["id"].to_string(),
+                "--public-key",
+                &pubkey,
+            ],
+        );
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains("station 'line-3' registered"), "{out}");
+
+        // Pull once, then work offline.
+        let state = dir.join("state").display().to_string();
+        let saved = dir.join("bundle.json");
+        let out = Command::new(&inspect)
+            .args([
+                "trust",
+                "pull",
+                "--registry",
+                &srv.url,
+                "--token",
+                &station_token,
+                "--registry-cert",
+            ])
+            .arg(&reg_cert)
+            .args(["--state-dir", &state, "--trust-on-first-use", "--out"])
+            .arg(&saved)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let f = fixtures();
+        let manifest = dir.join("lot.csv");
+        std::fs::write(
+            &manifest,
+            format!(
+                "blob,signature,vendor,component,version\n{f}/blobs/fw.bin,{f}/sigs/p256-detached.der,acme,acme-wifi-fw,1.5.0\n{f}/blobs/fw-tampered.bin,{f}/sigs/p256-detached.der,acme,acme-wifi-fw,1.5.0\n",
+                f = f.display()
+            ),
+        )
+        .unwrap();
+        let report = dir.join("lot.json");
+        let out = Command::new(&inspect)
+            .args(["verify-lot", "--trust"])
+            .arg(&saved)
+            .arg("--registry-cert")
+            .arg(&reg_cert)
+            .args([
+                "--state-dir",
+                &state,
+                "--station",
+                "line-3",
+                "--lot",
+                "L-9",
+                "--at",
+                AT,
+                "--station-key",
+            ])
+            .arg(&key)
+            .arg("--report")
+            .arg(&report)
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let signed = dir.join("lot.json.receipts.json");
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&signed).unwrap()).unwrap();
+        assert_eq!(file["receipts"].as_array().unwrap().len(), 2);
+        // The station's envelopes verify with securesystemslib and its public key.
+        let (ok, said) = python_verifies_dsse(
+            &std::fs::read_to_string(&pubkey).unwrap(),
+            &file["receipts"][0]["envelope"],
+        );
+        assert!(ok, "{said}");
+
+        // Push, push again: recorded once.
+        let push = || {
+            Command::new(&inspect)
+                .args([
+                    "receipts",
+                    "push",
+                    "--registry",
+                    &srv.url,
+                    "--token",
+                    &station_token,
+                ])
+                .arg(&signed)
+                .output()
+                .unwrap()
+        };
+        let first = push();
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&first.stdout)
+                .contains("2 receipts recorded, 0 were already recorded")
+        );
+        let second = push();
+        assert!(
+            second.status.success(),
+            "{}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&second.stdout)
+                .contains("0 receipts recorded, 2 were already recorded")
+        );
+        let (_, list) = http("GET", &format!("{api}/receipts?lot=L-9"), t, None);
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 2, "{db:?} {list}");
+        for r in list.as_array().unwrap() {
+            assert_eq!(r["station"], "line-3");
+            assert!(r["station_key"].is_string(), "{r}");
+            assert_eq!(r["registry_verdict"], r["verdict"], "{r}");
+        }
+        // Another token cannot push the station's envelopes.
+        let out = Command::new(&inspect)
+            .args(["receipts", "push", "--registry", &srv.url, "--token", t])
+            .arg(&signed)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("bound to another token"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
