@@ -1137,3 +1137,119 @@ async fn the_command_line_revokes_and_imports_crls_through_the_service() {
         assert_eq!(count().await, n1 + 1);
     }
 }
+
+/// Station keys on the access page: register (bound to an inspector
+/// token), refused without CSRF or with a bad key, retire only with the
+/// confirmation box; both backends.
+#[actix_rt::test]
+async fn station_keys_are_registered_and_retired_on_the_access_page() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        let (_, _, t) = call(
+            &app,
+            "POST",
+            "/api/v1/tokens",
+            Some(&a),
+            Some(json!({"name": "line-5", "role": "inspector"})),
+            &[],
+        )
+        .await;
+        let key = p256::ecdsa::SigningKey::from_slice(&[5u8; 32]).unwrap();
+        let public = ::pem::encode_config(
+            &::pem::Pem::new("PUBLIC KEY", inspector::dsse::public_spki(&key).unwrap()),
+            ::pem::EncodeConfig::new().set_line_ending(::pem::LineEnding::LF),
+        );
+        let (cookie, csrf, _) = sign_in(&app, &a, false).await;
+        let p = page(&app, "GET", "/tokens", &cookie, None, &[]).await;
+        assert!(
+            p.body.contains("Station keys") && p.body.contains(&format!("{}: line-5", t["id"])),
+            "{}",
+            p.body
+        );
+        let form = |csrf: &str, pem: &str| {
+            format!(
+                "csrf={csrf}&name=line-5&token_id={}&public_key_pem={}",
+                t["id"],
+                super::ui::enc(pem)
+            )
+        };
+        let p = page(
+            &app,
+            "POST",
+            "/stations",
+            &cookie,
+            Some(&form("wrong", &public)),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 403, "no CSRF token, no change");
+        let p = page(
+            &app,
+            "POST",
+            "/stations",
+            &cookie,
+            Some(&form(&csrf, &pem("acme-root.pem"))),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400, "{}", p.body);
+        assert!(p.body.contains("PUBLIC KEY"), "{}", p.body);
+        let p = page(
+            &app,
+            "POST",
+            "/stations",
+            &cookie,
+            Some(&form(&csrf, &public)),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let (_, _, list) = call(&app, "GET", "/api/v1/stations", Some(&a), None, &[]).await;
+        assert_eq!(list[0]["name"], "line-5", "{list}");
+        assert_eq!(
+            list[0]["keyid"],
+            inspector::dsse::keyid(&inspector::dsse::public_spki(&key).unwrap())
+        );
+        let id = list[0]["id"].as_i64().unwrap();
+        let p = page(
+            &app,
+            "POST",
+            &format!("/stations/{id}/retire"),
+            &cookie,
+            Some(&format!("csrf={csrf}&reason=replaced")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 400, "the confirmation box is required");
+        let p = page(
+            &app,
+            "POST",
+            &format!("/stations/{id}/retire"),
+            &cookie,
+            Some(&format!("csrf={csrf}&reason=replaced&confirm=yes")),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let p = page(&app, "GET", "/tokens", &cookie, None, &[]).await;
+        assert!(
+            p.body.contains("retired") && p.body.contains("replaced"),
+            "{}",
+            p.body
+        );
+        // Not for other roles.
+        let (c2, _, _) = sign_in(&app, &h.token(Role::Security), false).await;
+        let p = page(
+            &app,
+            "POST",
+            "/stations",
+            &c2,
+            Some(&form("x", &public)),
+            &[],
+        )
+        .await;
+        assert!(p.status == 403, "{}", p.status);
+    }
+}

@@ -93,6 +93,28 @@ async fn every_endpoint_with_every_role_and_none() {
                 &[Admin, Inspector],
             ),
             ("GET", "/api/v1/receipts", None, ALL),
+            ("GET", "/api/v1/receipts/1", None, ALL),
+            ("GET", "/api/v1/receipts/1/attestation", None, ALL),
+            (
+                "POST",
+                "/api/v1/receipts/signed",
+                Some(json!({"receipts": []})),
+                &[Admin, Inspector],
+            ),
+            ("GET", "/api/v1/stations", None, ALL),
+            (
+                "POST",
+                "/api/v1/stations",
+                Some(json!({"name": "s", "token_id": 999_999, "public_key_pem": "x"})),
+                &[Admin],
+            ),
+            (
+                "POST",
+                "/api/v1/stations/999999/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin],
+            ),
+            ("GET", "/api/v1/products/gw-1/attestations", None, ALL),
             ("GET", "/api/v1/trust-bundle", None, ALL),
             ("GET", "/api/v1/audit", None, &[Admin, Security, Auditor]),
             (

@@ -7,6 +7,7 @@
 use super::{Done, Layout, PageResult, db, flash_of, html, redirect_done, refusal};
 use crate::api::tokens::revoke_now;
 use crate::error::ApiError;
+use crate::service::stations::{self, RetireRequest, StationKeyRequest, StationKeyView};
 use crate::service::tokens::{self, TokenInfo, TokenRequest};
 use crate::service::users::{self, UserInfo};
 use crate::service::{ADMIN, Role, ServiceError};
@@ -25,6 +26,7 @@ struct TokensPage {
     csrf: String,
     tokens: Vec<TokenInfo>,
     users: Vec<UserInfo>,
+    stations: Vec<StationKeyView>,
     /// The signed-in principal (no disable button on oneself).
     me: String,
     roles: Vec<&'static str>,
@@ -64,8 +66,12 @@ impl Shown {
 
 async fn render(state: &web::Data<AppState>, user: PageUser, shown: Shown) -> PageResult {
     let actor = user.actor();
-    let (tokens, users) = db(state, &user, move |c| {
-        Ok((tokens::list(c, &actor)?, users::list(c, &actor)?))
+    let (tokens, users, stations) = db(state, &user, move |c| {
+        Ok((
+            tokens::list(c, &actor)?,
+            users::list(c, &actor)?,
+            stations::list(c, &actor)?,
+        ))
     })
     .await?;
     let page = TokensPage {
@@ -75,6 +81,7 @@ async fn render(state: &web::Data<AppState>, user: PageUser, shown: Shown) -> Pa
         error: shown.error,
         tokens,
         users,
+        stations,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         created: shown.created,
         name: shown.name,
@@ -328,7 +335,85 @@ async fn user_set_state(
     }
 }
 
+#[derive(Deserialize)]
+struct StationForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    token_id: String,
+    #[serde(default)]
+    public_key_pem: String,
+}
+
+#[post("/stations")]
+async fn station_register(
+    state: web::Data<AppState>,
+    user: PageUser,
+    form: web::Form<StationForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(ADMIN, "register station keys")?;
+    let Ok(token_id) = form.token_id.trim().parse::<i64>() else {
+        let shown = Shown::refused(
+            StatusCode::BAD_REQUEST,
+            "Choose the station's inspector token.",
+        );
+        return render(&state, user, shown).await;
+    };
+    let body = StationKeyRequest {
+        name: form.name.trim().to_string(),
+        token_id,
+        public_key_pem: form.public_key_pem.clone(),
+    };
+    let actor = user.actor();
+    match crate::api::with_conn(&state, move |c| stations::register(c, &actor, body)).await {
+        Ok(k) => Ok(redirect_done(
+            "/tokens",
+            &format!("Station '{}' registered (key id {}).", k.name, k.keyid),
+        )),
+        Err(e) => refuse(&state, user, e, String::new()).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct RetireForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+#[post("/stations/{id}/retire")]
+async fn station_retire(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<i64>,
+    form: web::Form<RetireForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    user.require(ADMIN, "retire station keys")?;
+    if let Some(shown) = unconfirmed(form.confirm.as_deref(), "retire the station key") {
+        return render(&state, user, shown).await;
+    }
+    let (actor, id) = (user.actor(), id.into_inner());
+    let body = RetireRequest {
+        reason: form.reason.clone(),
+    };
+    match crate::api::with_conn(&state, move |c| stations::retire(c, &actor, id, body)).await {
+        Ok(k) => Ok(redirect_done(
+            "/tokens",
+            &format!("Station key '{}' is retired.", k.name),
+        )),
+        Err(e) => refuse(&state, user, e, String::new()).await,
+    }
+}
+
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(station_register).service(station_retire);
     cfg.service(tokens_page)
         .service(token_create)
         .service(token_revoke)
