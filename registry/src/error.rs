@@ -41,6 +41,9 @@ pub enum ApiError {
     /// If-Match missing on an update.
     #[error("{0}")]
     PreconditionRequired(String),
+    /// A request body over its limit.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 impl ApiError {
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::PreconditionRequired(_) => {
                 (StatusCode::PRECONDITION_REQUIRED, "precondition_required")
             }
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         }
     }
 }

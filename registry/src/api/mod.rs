@@ -85,6 +85,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(receipts::list)
         .service(receipts::create_signed)
         .service(receipts::attestation)
+        .service(receipts::upload_blob)
         .service(receipts::get_one)
         .service(stations::list)
         .service(stations::register)

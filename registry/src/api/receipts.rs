@@ -8,7 +8,7 @@ use crate::service::receipts::{
     SignedBatchResult, view,
 };
 use crate::state::AppState;
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -109,6 +109,44 @@ pub async fn attestation(
     .await?;
     let env = state.key.attest(&statement).map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(env))
+}
+
+/// Settles a station-asserted receipt (evidence the registry cannot
+/// re-verify from digests: Ed25519 without signed attributes signs the
+/// blob itself) by uploading the blob, as `application/octet-stream`, at
+/// most 16 MiB. It must be the receipt's blob (SHA-256 and size); the
+/// registry verifies the evidence over it and records its verdict. The
+/// blob is read as a stream into a bounded buffer and not kept.
+#[utoipa::path(tag = "receipts", params(("id" = i64, Path, description = "Receipt id")), request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 200, body = ReceiptView), (status = 409, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[put("/receipts/{id}/blob")]
+pub async fn upload_blob(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    use futures_util::StreamExt;
+    let limit = receipts::max_blob_upload();
+    let mut blob = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("blob: {e}")))?;
+        if blob.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge(format!(
+                "blob: over the upload limit of {limit} bytes"
+            )));
+        }
+        blob.extend_from_slice(&chunk);
+    }
+    let id = id.into_inner();
+    let st = state.clone();
+    let v = with_conn(&state, move |c| {
+        receipts::verify_blob(c, &caller, &st.intake(), id, &blob)
+    })
+    .await?;
+    if v.disagreement {
+        state.metrics.disagreements.inc();
+    }
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// One receipt, with the station's report and the registry's.

@@ -827,3 +827,92 @@ async fn station_signed_receipts_are_bound_to_their_token_and_recorded_once() {
         );
     }
 }
+
+/// Evidence digests cannot decide (Ed25519 without signed attributes signs
+/// the blob itself) is station-asserted until the blob is uploaded; the
+/// upload must be the claimed blob, bounded, by an inspection role.
+#[actix_rt::test]
+async fn station_asserted_evidence_is_settled_by_uploading_the_blob() {
+    use base64::Engine;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        seed_acme(&app, &h.admin).await;
+        let st = h.token(Role::Inspector);
+        let blob = std::fs::read(fixtures().join("blobs/fw.bin")).unwrap();
+        let sig = std::fs::read(fixtures().join("sigs/ed25519.der")).unwrap();
+        let receipt = json!({"station": "st", "lot": "L", "bundle_serial": 1,
+            "signature": base64::engine::general_purpose::STANDARD.encode(&sig),
+            "report": {"report_version": 1, "verdict": "accept", "summary": "ok", "vendor": "acme",
+                "component": "acme-wifi-fw", "version": "1.5.0", "blob": {"sha256": sha(&blob), "size": blob.len()},
+                "signature": {"kind": "cms"}, "verification_time": AT, "checks": [], "signers": []}});
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(receipt),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["registry_verdict"], "asserted", "{r}");
+        assert!(
+            r["registry_summary"].as_str().unwrap().contains("Ed25519"),
+            "{r}"
+        );
+        let id = r["id"].as_i64().unwrap();
+        let put = |token: String, body: Vec<u8>| {
+            let app = &app;
+            async move {
+                let req = test::TestRequest::put()
+                    .uri(&format!("/api/v1/receipts/{id}/blob"))
+                    .insert_header(("Authorization", format!("Bearer {token}")))
+                    .insert_header(("Content-Type", "application/octet-stream"))
+                    .set_payload(body)
+                    .to_request();
+                let resp = test::call_service(app, req).await;
+                let status = resp.status().as_u16();
+                let body: serde_json::Value =
+                    serde_json::from_slice(&test::read_body(resp).await).unwrap_or_default();
+                (status, body)
+            }
+        };
+        assert_eq!(put(h.token(Role::Auditor), blob.clone()).await.0, 403);
+        let other = std::fs::read(fixtures().join("blobs/other.bin")).unwrap();
+        let (s, e) = put(st.clone(), other).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not the receipt's blob"),
+            "{e}"
+        );
+        let (s, e) = put(st.clone(), vec![0u8; 17 * 1024 * 1024]).await;
+        assert_eq!(s, 413, "{e}");
+        let (s, v) = put(st.clone(), blob.clone()).await;
+        assert_eq!(s, 200, "{db:?} {v}");
+        assert_eq!(v["registry_verdict"], "accept", "{v}");
+        assert_eq!(v["disagreement"], false);
+        // Settled once; the image is now the registry's to allowlist.
+        assert_eq!(put(st.clone(), blob.clone()).await.0, 409);
+        let (_, _, audit) = call(
+            &app,
+            "GET",
+            "/api/v1/audit?limit=1000",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        assert!(
+            audit
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "verify-blob"),
+            "{audit}"
+        );
+    }
+}

@@ -103,6 +103,12 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             ("GET", "/api/v1/stations", None, ALL),
             (
+                "PUT",
+                "/api/v1/receipts/999999/blob",
+                Some(json!("x")),
+                &[Admin, Inspector],
+            ),
+            (
                 "POST",
                 "/api/v1/stations",
                 Some(json!({"name": "s", "token_id": 999_999, "public_key_pem": "x"})),
