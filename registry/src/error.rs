@@ -23,6 +23,10 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// A sentence for a person.
     pub message: String,
+    /// The request's id (also in the `X-Request-Id` header and the log
+    /// line of the request): quote it when reporting a problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Errors of the API: the service layer's refusals, plus what only HTTP
@@ -86,6 +90,14 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        self.response(None)
+    }
+}
+
+impl ApiError {
+    /// The error response, naming the request's id when known (the
+    /// request middleware in `lib.rs` rebuilds every API error with it).
+    pub fn response(&self, request_id: Option<&str>) -> HttpResponse {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, ApiError::Unauthorized) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
@@ -94,6 +106,7 @@ impl ResponseError for ApiError {
             error: ErrorDetail {
                 code: self.status_and_code().1,
                 message: self.to_string(),
+                request_id: request_id.map(str::to_string),
             },
         })
     }
@@ -107,17 +120,9 @@ pub fn json_config() -> actix_web::web::JsonConfig {
             let msg = match &err {
                 actix_web::error::JsonPayloadError::Overflow { limit }
                 | actix_web::error::JsonPayloadError::OverflowKnownLength { limit, .. } => {
-                    return actix_web::error::InternalError::from_response(
-                        err.to_string(),
-                        HttpResponse::PayloadTooLarge().json(ErrorBody {
-                            error: ErrorDetail {
-                                code: "payload_too_large",
-                                message: format!(
-                                    "the request body is over the limit of {limit} bytes"
-                                ),
-                            },
-                        }),
-                    )
+                    return ApiError::TooLarge(format!(
+                        "the request body is over the limit of {limit} bytes"
+                    ))
                     .into();
                 }
                 other => format!("invalid JSON body: {other}"),

@@ -83,23 +83,53 @@ pub fn app(
     let openapi = document_errors(openapi);
     app.wrap_fn(|req, srv| {
         use actix_web::dev::Service;
+        use tracing::Instrument;
         let started = std::time::Instant::now();
         let method = req.method().to_string();
         let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        let path = req.path().chars().take(256).collect::<String>();
         let state = req.app_data::<web::Data<state::AppState>>().cloned();
-        let fut = srv.call(req);
+        let request_id = request_id(req.headers().get("X-Request-Id"));
+        let span = tracing::info_span!("request", request_id = %request_id);
+        let fut = {
+            let _entered = span.enter();
+            srv.call(req)
+        };
         async move {
             let res = fut.await?;
+            let status = res.status().as_u16();
+            let elapsed = started.elapsed();
             if let Some(st) = state {
-                st.metrics.request(
-                    &route,
-                    &method,
-                    res.status().as_u16(),
-                    started.elapsed().as_secs_f64(),
+                st.metrics
+                    .request(&route, &method, status, elapsed.as_secs_f64());
+            }
+            // API errors name the request id in their body too.
+            let rebuilt = res
+                .response()
+                .error()
+                .and_then(|e| e.as_error::<error::ApiError>())
+                .map(|e| e.response(Some(&request_id)));
+            let mut res = match rebuilt {
+                Some(r) => res.into_response(r).map_into_boxed_body(),
+                None => res.map_into_boxed_body(),
+            };
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id) {
+                res.headers_mut().insert(
+                    actix_web::http::header::HeaderName::from_static("x-request-id"),
+                    v,
                 );
             }
+            tracing::info!(
+                method = %method,
+                route = %route,
+                path = %path,
+                status,
+                duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+                "request"
+            );
             Ok(res)
         }
+        .instrument(span)
     })
     .wrap(security_headers())
     .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi))
@@ -109,6 +139,22 @@ pub fn app(
     .route("/metrics", web::get().to(metrics_text))
     .configure(crate::ui::pages::routes)
     .default_service(web::to(not_found))
+}
+
+/// The request's id: the caller's `X-Request-Id` when it is 1-64
+/// characters of letters, digits, `.`, `_` and `-` (so a load balancer's id
+/// carries through), else a new random one.
+fn request_id(given: Option<&actix_web::http::header::HeaderValue>) -> String {
+    if let Some(v) = given.and_then(|v| v.to_str().ok())
+        && (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        return v.to_string();
+    }
+    let mut raw = [0u8; 12];
+    rand::Rng::fill(&mut rand::rng(), &mut raw);
+    inspector::digest::hex(&raw)
 }
 
 /// Headers every response carries (the API, the pages, the static files

@@ -25,8 +25,19 @@ struct Cli {
         global = true
     )]
     database_url: String,
+    /// Log format on standard error: `text` for people, `json` (one JSON
+    /// object per line, with the request id of every request) for log
+    /// collectors. The level comes from RUST_LOG (default info).
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -223,16 +234,24 @@ fn parse_pin_time(s: &str) -> Result<time::OffsetDateTime, String> {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
+    let json_logs = matches!(cli.log_format, LogFormat::Json);
     match run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
+        Err(e) if json_logs => {
+            tracing::error!(error = %format!("{e:#}"), "tollgate-registry stopped");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("tollgate-registry: error: {e:#}");
             ExitCode::from(2)
@@ -480,9 +499,9 @@ fn run(cli: Cli) -> Result<bool> {
                 .context("cannot open the database")?;
             let (key, created) = RegistryKey::load_or_create(&data_dir)?;
             if created {
-                eprintln!(
-                    "created the registry signing key in {} (back up {} and {})",
-                    data_dir.display(),
+                tracing::warn!(
+                    data_dir = %data_dir.display(),
+                    "created the registry signing key (back up {} and {})",
                     registry::key::KEY_FILE,
                     registry::key::CERT_FILE
                 );

@@ -29,7 +29,11 @@ where
 {
     let pool = state.pool.clone();
     let st = state.clone();
+    // The request's span (its request id) follows the work to the blocking
+    // thread, so the service layer's log lines carry it.
+    let span = tracing::Span::current();
     let out = web::block(move || {
+        let _entered = span.enter();
         let waited = std::time::Instant::now();
         let conn = pool.get();
         st.metrics.pool_wait.observe(waited.elapsed().as_secs_f64());

@@ -997,3 +997,69 @@ fn an_offline_station_signs_its_lot_and_pushes_it_later() {
         );
     }
 }
+
+/// `serve --log-format json`: one JSON object per line on standard error;
+/// each request's line carries its id, which the error body names too.
+#[::core::prelude::v1::test]
+fn json_logs_carry_the_request_id_of_error_responses() {
+    let dir = tempdir();
+    let url = fresh_database(Db::Sqlite, &dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .env("DATABASE_URL", &url)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut token, mut base) = (String::new(), String::new());
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 {
+        if line.starts_with("tg_") {
+            token = line.trim().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("Tollgate registry listening on ") {
+            base = rest.split('/').take(3).collect::<Vec<_>>().join("/");
+            break;
+        }
+        line.clear();
+    }
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut resp = agent
+        .get(&format!("{base}/api/v1/vendors/nobody"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("X-Request-Id", "trace-4711")
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let body: serde_json::Value =
+        serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(body["error"]["request_id"], "trace-4711");
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let hit = lines
+        .iter()
+        .find(|l| l["span"]["request_id"] == "trace-4711" && l["fields"]["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line with the id: {err}"));
+    assert_eq!(hit["fields"]["status"], 404, "{hit}");
+    assert_eq!(hit["fields"]["route"], "/api/v1/vendors/{id}", "{hit}");
+    assert_eq!(hit["level"], "INFO");
+}

@@ -374,3 +374,65 @@ async fn metrics_are_served_in_the_prometheus_format() {
         "no raw paths in labels"
     );
 }
+
+/// Every response names its request id (X-Request-Id); API errors carry it
+/// in their body; a load balancer's id is kept when it is sane, replaced
+/// when it is not.
+#[actix_rt::test]
+async fn every_response_names_its_request_id() {
+    let h = Harness::new(Db::Sqlite);
+    let app = test::init_service(registry::app(h.state.clone())).await;
+    let a = Some(h.admin.as_str());
+    let (s, hdr, e) = call(&app, "GET", "/api/v1/vendors/nobody", a, None, &[]).await;
+    assert_eq!(s, 404);
+    let id = hdr
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(id.len(), 24, "{id}");
+    assert_eq!(e["error"]["request_id"], id.as_str(), "{e}");
+    assert_eq!(e["error"]["code"], "not_found");
+    let (_, hdr, e) = call(
+        &app,
+        "POST",
+        "/api/v1/vendors",
+        a,
+        Some(json!({"id": 5})),
+        &[("X-Request-Id", "lb-7f3a.9_x")],
+    )
+    .await;
+    assert_eq!(hdr.get("x-request-id").unwrap(), "lb-7f3a.9_x");
+    assert_eq!(e["error"]["request_id"], "lb-7f3a.9_x", "{e}");
+    for bad in ["has space", "x\u{e9}y", &"a".repeat(65), "<script>"] {
+        let (_, hdr, e) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/nobody",
+            a,
+            None,
+            &[("X-Request-Id", bad)],
+        )
+        .await;
+        let got = hdr
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(got, bad);
+        assert_eq!(got.len(), 24);
+        assert_eq!(e["error"]["request_id"], got.as_str());
+    }
+    let (s, hdr, _) = call(&app, "GET", "/api/v1/vendors", None, None, &[]).await;
+    assert_eq!(s, 401);
+    assert!(
+        hdr.get("www-authenticate").is_some(),
+        "kept when the body is rebuilt"
+    );
+    assert!(hdr.get("x-frame-options").is_some());
+    let (s, hdr, _) = call(&app, "GET", "/login", None, None, &[]).await;
+    assert_eq!(s, 200);
+    assert!(hdr.get("x-request-id").is_some(), "pages name it too");
+}
