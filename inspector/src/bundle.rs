@@ -97,13 +97,9 @@ pub fn is_signed_bundle(bytes: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
-/// Verifies a bundle against the pinned registry certificate at `now`.
-pub fn verify_bundle(
-    bytes: &[u8],
-    pinned: &ParsedCert,
-    now: OffsetDateTime,
-    highest_seen: Option<u64>,
-) -> Result<VerifiedBundle, BundleError> {
+/// Verifies only the registry's signature on a bundle (any age) and
+/// returns its payload: for an auditor checking an old bundle's checkpoint.
+pub fn verify_bundle_signature(bytes: &[u8], pinned: &ParsedCert) -> Result<Vec<u8>, BundleError> {
     let env: SignedBundle =
         serde_json::from_slice(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
     if env.format != BUNDLE_FORMAT || env.version != 1 {
@@ -122,16 +118,25 @@ pub fn verify_bundle(
     if key != KeyAlgorithm::EcP256 {
         return Err(BundleError::PinnedKey(key.to_string()));
     }
-    {
-        use p256::pkcs8::DecodePublicKey;
-        use signature::Verifier;
-        let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&pinned.spki_der())
-            .map_err(|_| BundleError::PinnedKey("malformed P-256".into()))?;
-        let sig = p256::ecdsa::DerSignature::from_bytes(&signature)
-            .map_err(|_| BundleError::Signature)?;
-        vk.verify(&payload, &sig)
-            .map_err(|_| BundleError::Signature)?;
-    }
+    use p256::pkcs8::DecodePublicKey;
+    use signature::Verifier;
+    let vk = p256::ecdsa::VerifyingKey::from_public_key_der(&pinned.spki_der())
+        .map_err(|_| BundleError::PinnedKey("malformed P-256".into()))?;
+    let sig =
+        p256::ecdsa::DerSignature::from_bytes(&signature).map_err(|_| BundleError::Signature)?;
+    vk.verify(&payload, &sig)
+        .map_err(|_| BundleError::Signature)?;
+    Ok(payload)
+}
+
+/// Verifies a bundle against the pinned registry certificate at `now`.
+pub fn verify_bundle(
+    bytes: &[u8],
+    pinned: &ParsedCert,
+    now: OffsetDateTime,
+    highest_seen: Option<u64>,
+) -> Result<VerifiedBundle, BundleError> {
+    let payload = verify_bundle_signature(bytes, pinned)?;
     let header: Header = serde_json::from_slice(&payload)
         .map_err(|e| BundleError::Malformed(format!("payload: {e}")))?;
     let serial = header.serial.ok_or(BundleError::Missing("a serial"))?;

@@ -44,6 +44,26 @@ pub struct PolicyDocument {
     /// Products and their boot stages, for `verify --product`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<ProductDocument>,
+    /// The registry's signed audit checkpoint (heads of its audit log and
+    /// receipt chain when the bundle was built). Not used to verify blobs:
+    /// anyone keeping the bundle can later prove the registry's history
+    /// was not rewritten (`tollgate-registry audit verify --checkpoint`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointDocument>,
+}
+
+/// Heads of the registry's hash chains at one moment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointDocument {
+    /// Entries in the audit log.
+    pub audit_entries: u64,
+    /// Hash of the newest audit entry (64 zeros when empty).
+    pub audit_head: String,
+    /// Receipts in the receipt chain.
+    pub receipt_entries: u64,
+    /// Hash of the newest chained receipt (64 zeros when empty).
+    pub receipt_head: String,
 }
 
 /// A product (device model) and its boot chain.

@@ -224,8 +224,23 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain; exit 1 and name the rows if it is broken.
-    Verify,
+    /// Recompute the hash chains (the audit log and the receipt chain);
+    /// exit 1 and name the rows if one is broken. With --checkpoint, also
+    /// prove that both still extend the checkpoint signed into an earlier
+    /// trust bundle (one a station or auditor kept): a history rewritten
+    /// since, even with every hash recomputed, is detected.
+    ///
+    /// Example: tollgate-registry audit verify --checkpoint bundle-2026-11.json --registry-cert registry.pem
+    Verify {
+        /// A signed trust bundle saved earlier (`tollgate-inspect trust
+        /// pull`, or `GET /api/v1/trust-bundle`).
+        #[arg(long, value_name = "FILE", requires = "registry_cert")]
+        checkpoint: Option<PathBuf>,
+        /// The registry certificate the bundle must be signed with (the one
+        /// stations pin).
+        #[arg(long, value_name = "FILE")]
+        registry_cert: Option<PathBuf>,
+    },
 }
 
 fn parse_pin_time(s: &str) -> Result<time::OffsetDateTime, String> {
@@ -469,19 +484,75 @@ fn run(cli: Cli) -> Result<bool> {
             println!("user '{username}' created with role {}", role.as_str());
             Ok(true)
         }
-        Command::Audit(AuditCommand::Verify) => {
+        Command::Audit(AuditCommand::Verify {
+            checkpoint,
+            registry_cert,
+        }) => {
             let mut conn = open_db(&cli.database_url)?;
             let v =
                 service::audit::verify(&mut conn, &local()).map_err(|e| anyhow::anyhow!("{e}"))?;
             if v.intact {
-                println!("audit log intact: {} rows, hash chain verified", v.rows);
+                println!(
+                    "audit log intact: {} rows, {} chained receipts, hash chains verified",
+                    v.rows, v.receipts
+                );
             } else {
-                println!("audit log BROKEN ({} rows checked):", v.rows);
+                println!(
+                    "audit log BROKEN ({} rows, {} receipts checked):",
+                    v.rows, v.receipts
+                );
                 for p in &v.problems {
                     println!("  row {}: {}", p.id, p.problem);
                 }
             }
-            Ok(v.intact)
+            let (Some(file), Some(cert)) = (checkpoint, registry_cert) else {
+                return Ok(v.intact);
+            };
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read '{}'", file.display()))?;
+            let cert_bytes = std::fs::read(&cert)
+                .with_context(|| format!("cannot read '{}'", cert.display()))?;
+            let pinned = inspector::cert::certificates_from_bytes(&cert_bytes)
+                .map_err(|e| anyhow::anyhow!("'{}': {e}", cert.display()))?
+                .into_iter()
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("no certificate in '{}'", cert.display()))?;
+            let payload =
+                inspector::bundle::verify_bundle_signature(&bytes, &pinned).map_err(|e| {
+                    anyhow::anyhow!(
+                        "'{}' is not a bundle signed by this registry: {e}",
+                        file.display()
+                    )
+                })?;
+            let doc: inspector::policy::PolicyDocument = serde_json::from_slice(&payload)
+                .with_context(|| format!("'{}': the bundle's payload", file.display()))?;
+            let cp = doc.checkpoint.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "'{}' carries no audit checkpoint (a bundle from before checkpoints)",
+                    file.display()
+                )
+            })?;
+            let r = service::audit::verify_checkpoint(&mut conn, &local(), &cp)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if r.extends {
+                println!(
+                    "the registry's history extends the checkpoint of bundle serial {} ({} audit entries, {} receipts then; {} and {} now)",
+                    doc.serial.unwrap_or(0),
+                    cp.audit_entries,
+                    cp.receipt_entries,
+                    r.audit_entries,
+                    r.receipt_entries
+                );
+            } else {
+                println!(
+                    "the registry's history does NOT extend the checkpoint of bundle serial {}:",
+                    doc.serial.unwrap_or(0)
+                );
+                for p in &r.problems {
+                    println!("  {p}");
+                }
+            }
+            Ok(v.intact && r.extends)
         }
         Command::Serve {
             bind,

@@ -139,6 +139,8 @@ pub struct Receipt {
     pub disagreement: bool,
     pub reevaluated_at: Option<i64>,
     pub station_key: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 /// A receipt as lists show it: everything but the station's report.
@@ -238,6 +240,8 @@ pub struct NewReceipt {
     pub ever_accepted: bool,
     pub disagreement: bool,
     pub station_key: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

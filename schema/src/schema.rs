@@ -96,6 +96,8 @@ diesel::table! {
         disagreement -> Bool,
         reevaluated_at -> Nullable<BigInt>,
         station_key -> Nullable<Text>,
+        prev_hash -> Text,
+        hash -> Text,
     }
 }
 

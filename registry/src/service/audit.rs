@@ -32,18 +32,27 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The hash of one entry: SHA-256 over the previous hash and the entry's
 /// fields, each length-prefixed so no two entries serialise alike.
 pub fn entry_hash(prev: &str, e: &EntryFields<'_>) -> String {
-    let mut h = sha2::Sha256::new();
     let at = e.at.to_string();
-    for part in [
-        Some(prev),
-        Some(at.as_str()),
-        Some(e.actor),
-        Some(e.action),
-        Some(e.entity),
-        Some(e.entity_id),
-        e.before,
-        e.after,
-    ] {
+    chain_hash(
+        prev,
+        &[
+            Some(at.as_str()),
+            Some(e.actor),
+            Some(e.action),
+            Some(e.entity),
+            Some(e.entity_id),
+            e.before,
+            e.after,
+        ],
+    )
+}
+
+/// SHA-256 over the previous hash and `parts`, each length-prefixed (or
+/// marked absent) so no two sequences serialise alike: the one chain rule
+/// of the audit log and the receipt chain.
+pub fn chain_hash(prev: &str, parts: &[Option<&str>]) -> String {
+    let mut h = sha2::Sha256::new();
+    for part in std::iter::once(Some(prev)).chain(parts.iter().copied()) {
         match part {
             Some(p) => {
                 h.update([1u8]);
@@ -71,8 +80,14 @@ pub fn begin_change(conn: &mut Conn, changes_bundle: bool) -> ServiceResult<()> 
 
 /// Adds one to a registry_state counter that the migrations created.
 fn bump(conn: &mut Conn, key: &str) -> ServiceResult<()> {
+    bump_by(conn, key, 1)
+}
+
+/// Adds `n` to a registry_state counter that the migrations created (and
+/// locks its row until the transaction ends).
+pub fn bump_by(conn: &mut Conn, key: &str, n: i64) -> ServiceResult<()> {
     let n = diesel::update(registry_state::table.filter(registry_state::key.eq(key)))
-        .set(registry_state::value.eq(registry_state::value + 1))
+        .set(registry_state::value.eq(registry_state::value + n))
         .execute(conn)?;
     if n != 1 {
         return Err(ServiceError::internal(format!(
@@ -136,6 +151,39 @@ pub fn record<B: Serialize, A: Serialize>(
     bump(conn, "audit_rows")
 }
 
+/// The heads of the audit log and the receipt chain now (inside the
+/// caller's transaction): what a trust bundle signs as its checkpoint.
+pub fn checkpoint(
+    conn: &mut Conn,
+) -> Result<inspector::policy::CheckpointDocument, diesel::result::Error> {
+    use schema::schema::receipts;
+    let counter = |conn: &mut Conn, key: &str| -> Result<i64, diesel::result::Error> {
+        Ok(registry_state::table
+            .filter(registry_state::key.eq(key))
+            .select(registry_state::value)
+            .first(conn)
+            .optional()?
+            .unwrap_or(0))
+    };
+    let audit_head: Option<String> = audit_log::table
+        .order(audit_log::id.desc())
+        .select(audit_log::hash)
+        .first(conn)
+        .optional()?;
+    let receipt_head: Option<String> = receipts::table
+        .filter(receipts::hash.ne(""))
+        .order(receipts::id.desc())
+        .select(receipts::hash)
+        .first(conn)
+        .optional()?;
+    Ok(inspector::policy::CheckpointDocument {
+        audit_entries: u64::try_from(counter(conn, "audit_rows")?).unwrap_or(0),
+        audit_head: audit_head.unwrap_or_else(|| GENESIS.to_string()),
+        receipt_entries: u64::try_from(counter(conn, "receipt_rows")?).unwrap_or(0),
+        receipt_head: receipt_head.unwrap_or_else(|| GENESIS.to_string()),
+    })
+}
+
 /// A problem found in the chain.
 #[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ChainProblem {
@@ -150,6 +198,9 @@ pub struct ChainProblem {
 pub struct ChainVerification {
     /// Rows checked.
     pub rows: usize,
+    /// Chained receipts checked (the receipt chain).
+    #[serde(default)]
+    pub receipts: usize,
     /// Whether the chain is intact.
     pub intact: bool,
     /// Every problem, first first.
@@ -209,6 +260,7 @@ pub fn verify_chain(conn: &mut Conn) -> Result<ChainVerification, diesel::result
     }
     Ok(ChainVerification {
         rows: rows.len(),
+        receipts: 0,
         intact: problems.is_empty(),
         problems,
     })
@@ -333,7 +385,13 @@ pub fn count(c: &mut Conn, actor: &Actor, filter: &AuditFilter) -> ServiceResult
 /// Verifies the whole chain (for a reader of the log).
 pub fn verify(c: &mut Conn, actor: &Actor) -> ServiceResult<ChainVerification> {
     actor.require(AUDIT_READERS, "verify the audit log")?;
-    Ok(verify_chain(c)?)
+    let mut v = verify_chain(c)?;
+    // The receipt chain is part of the registry's history too.
+    let r = super::receipts::verify_chain(c)?;
+    v.receipts = r.rows;
+    v.problems.extend(r.problems);
+    v.intact = v.problems.is_empty();
+    Ok(v)
 }
 
 /// The entries matching `filter` as CSV, newest first, at most
@@ -365,4 +423,83 @@ pub fn csv(c: &mut Conn, actor: &Actor, filter: &AuditFilter) -> ServiceResult<S
         }
     }
     Ok(out)
+}
+
+/// What checking the registry against a checkpoint found.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckpointVerification {
+    /// Whether both chains are intact and extend the checkpoint.
+    pub extends: bool,
+    /// Audit entries now.
+    pub audit_entries: usize,
+    /// Chained receipts now.
+    pub receipt_entries: usize,
+    /// Every problem found, in words.
+    pub problems: Vec<String>,
+}
+
+/// Proves the audit log and the receipt chain still extend `cp` (a
+/// checkpoint the registry signed into an earlier trust bundle): both
+/// chains recompute, and the entry at the checkpoint's position has the
+/// hash the checkpoint signed. Whoever rewrote history (even recomputing
+/// every hash after an edit) cannot produce the signed head.
+pub fn verify_checkpoint(
+    conn: &mut Conn,
+    actor: &Actor,
+    cp: &inspector::policy::CheckpointDocument,
+) -> ServiceResult<CheckpointVerification> {
+    actor.require(AUDIT_READERS, "verify the audit log")?;
+    let mut problems = Vec::new();
+    let audit = verify_chain(conn)?;
+    problems.extend(
+        audit
+            .problems
+            .iter()
+            .map(|p| format!("audit row {}: {}", p.id, p.problem)),
+    );
+    let audit_nth: Option<String> = if cp.audit_entries == 0 {
+        Some(GENESIS.to_string())
+    } else {
+        audit_log::table
+            .order(audit_log::id.asc())
+            .offset(i64::try_from(cp.audit_entries - 1).unwrap_or(i64::MAX))
+            .select(audit_log::hash)
+            .first(conn)
+            .optional()?
+    };
+    match audit_nth {
+        None => problems.push(format!(
+            "the audit log has {} entries, fewer than the {} the checkpoint signed: entries were deleted",
+            audit.rows, cp.audit_entries
+        )),
+        Some(h) if h != cp.audit_head => problems.push(format!(
+            "audit entry {} hashes to {h}, but the checkpoint signed {}: the log's history was rewritten",
+            cp.audit_entries, cp.audit_head
+        )),
+        Some(_) => {}
+    }
+    let receipts = super::receipts::verify_chain(conn)?;
+    problems.extend(
+        receipts
+            .problems
+            .iter()
+            .map(|p| format!("receipt {}: {}", p.id, p.problem)),
+    );
+    match super::receipts::nth_hash(conn, cp.receipt_entries)? {
+        None => problems.push(format!(
+            "the receipt chain has {} receipts, fewer than the {} the checkpoint signed: receipts were deleted",
+            receipts.rows, cp.receipt_entries
+        )),
+        Some(h) if h != cp.receipt_head => problems.push(format!(
+            "receipt {} of the chain hashes to {h}, but the checkpoint signed {}: receipts were rewritten",
+            cp.receipt_entries, cp.receipt_head
+        )),
+        Some(_) => {}
+    }
+    Ok(CheckpointVerification {
+        extends: problems.is_empty(),
+        audit_entries: audit.rows,
+        receipt_entries: receipts.rows,
+        problems,
+    })
 }

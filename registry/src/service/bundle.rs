@@ -183,6 +183,7 @@ pub fn build_document(
             })
             .collect();
         let expires = issued_at + ttl;
+        let checkpoint = super::audit::checkpoint(conn)?;
         Ok((
             serial,
             PolicyDocument {
@@ -194,6 +195,7 @@ pub fn build_document(
                 issued_at: Some(rfc3339(issued_at)),
                 expires_at: Some(rfc3339(expires)),
                 products: prods,
+                checkpoint: Some(checkpoint),
                 sigstore_trusted_roots: sroots
                     .iter()
                     .map(|r| TrustedRootDocument {

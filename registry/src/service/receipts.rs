@@ -328,6 +328,8 @@ fn prepare(r: &ReceiptRequest, recorded_by: &str, now: i64) -> ServiceResult<Pre
             ever_accepted: false,
             disagreement: false,
             station_key: None,
+            prev_hash: String::new(),
+            hash: String::new(),
         },
         signature,
         envelope: None,
@@ -373,10 +375,59 @@ fn serial_for_intake(c: &mut Conn) -> ServiceResult<i64> {
     })
 }
 
+/// The chain hash of one receipt: the previous hash, what was received
+/// (claims, station report, who recorded it, the evidence's SHA-256 and
+/// the station key), never the registry's later re-judgement.
+pub fn receipt_hash(prev: &str, r: &NewReceipt, evidence_sha256: &str) -> String {
+    let (received, size, serial) = (
+        r.received_at.to_string(),
+        r.blob_size.to_string(),
+        r.bundle_serial.to_string(),
+    );
+    super::audit::chain_hash(
+        prev,
+        &[
+            Some(&r.uid),
+            Some(&received),
+            Some(&r.station),
+            Some(&r.lot),
+            Some(&r.vendor),
+            Some(&r.component),
+            Some(&r.version),
+            Some(&r.verdict),
+            Some(&r.blob_sha256),
+            Some(&size),
+            Some(&serial),
+            Some(&r.report),
+            Some(&r.recorded_by),
+            Some(evidence_sha256),
+            r.station_key.as_deref(),
+        ],
+    )
+}
+
+/// The hash of the newest chained receipt (the genesis hash before any).
+fn receipt_head(c: &mut Conn) -> ServiceResult<String> {
+    Ok(receipts::table
+        .filter(receipts::hash.ne(""))
+        .order(receipts::id.desc())
+        .select(receipts::hash)
+        .first(c)
+        .optional()?
+        .unwrap_or_else(|| super::audit::GENESIS.to_string()))
+}
+
 /// Verifies (outside any transaction), then stores every receipt with its
 /// evidence in one transaction. A trust change committed between the two
 /// (the serial moved) makes the receipts be judged again under it, inside
 /// the transaction, so no receipt escapes a revocation's re-evaluation.
+///
+/// Locks are always taken in one order, the order trust changes use too:
+/// the audit write lock (only when disagreements will be audited), then
+/// the receipt chain's row (`receipt_rows`: receipt writers queue here, so
+/// the chain never forks), then a share lock on the bundle serial. A
+/// re-judgement that finds a disagreement the first attempt did not expect
+/// rolls back and starts again holding the audit lock: no deadlock.
 fn store(
     c: &mut Conn,
     intake: &Intake<'_>,
@@ -387,92 +438,136 @@ fn store(
         .iter_mut()
         .map(|p| judge(p, &policy, serial, intake.time))
         .collect();
-    super::transaction(c, move |c| {
-        let mut ids = Vec::with_capacity(prepared.len());
-        for p in &prepared {
-            diesel::insert_into(receipts::table)
-                .values(&p.row)
+    let mut audit_lock = prepared.iter().any(|p| p.row.disagreement);
+    loop {
+        type Tm = <Conn as diesel::Connection>::TransactionManager;
+        use diesel::connection::TransactionManager;
+        Tm::begin_transaction(c)?;
+        let attempt = store_once(
+            c,
+            intake,
+            &mut prepared,
+            &mut verifications,
+            serial,
+            audit_lock,
+        );
+        match attempt {
+            Ok(Some(ids)) => {
+                Tm::commit_transaction(c)?;
+                return Ok(prepared.into_iter().zip(ids).collect());
+            }
+            Ok(None) => {
+                Tm::rollback_transaction(c)?;
+                audit_lock = true;
+            }
+            Err(e) => {
+                Tm::rollback_transaction(c)?;
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// One attempt of [`store`] inside its transaction: `None` when it must be
+/// retried holding the audit lock.
+fn store_once(
+    c: &mut Conn,
+    intake: &Intake<'_>,
+    prepared: &mut [Prepared],
+    verifications: &mut [evidence::Verification],
+    serial: i64,
+    audit_lock: bool,
+) -> ServiceResult<Option<Vec<i64>>> {
+    if audit_lock {
+        super::audit::begin_change(c, false)?;
+    }
+    let n = i64::try_from(prepared.len()).unwrap_or(i64::MAX);
+    super::audit::bump_by(c, "receipt_rows", n)?;
+    let now_serial = serial_for_intake(c)?;
+    if now_serial != serial {
+        let (s, fresh) = evidence::policy_now(c)?;
+        for (p, v) in prepared.iter_mut().zip(verifications.iter_mut()) {
+            *v = judge(p, &fresh, s, intake.time);
+        }
+        if !audit_lock && prepared.iter().any(|p| p.row.disagreement) {
+            return Ok(None);
+        }
+    }
+    let mut prev = receipt_head(c)?;
+    let mut ids = Vec::with_capacity(prepared.len());
+    for p in prepared.iter_mut() {
+        let evidence_sha = p
+            .signature
+            .as_deref()
+            .map(|s| inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(s)))
+            .unwrap_or_default();
+        p.row.prev_hash = prev.clone();
+        p.row.hash = receipt_hash(&prev, &p.row, &evidence_sha);
+        prev = p.row.hash.clone();
+        diesel::insert_into(receipts::table)
+            .values(&p.row)
+            .execute(c)?;
+        let id: i64 = receipts::table
+            .filter(receipts::uid.eq(&p.row.uid))
+            .select(receipts::id)
+            .first(c)?;
+        ids.push(id);
+    }
+    for ((p, id), v) in prepared.iter().zip(&ids).zip(verifications.iter()) {
+        if let Some(sig) = &p.signature {
+            let evidence_row = ReceiptEvidence {
+                receipt_id: *id,
+                signature: sig.clone(),
+                registry_report: v
+                    .report
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(ServiceError::internal)?
+                    .unwrap_or_default(),
+                envelope: p.envelope.clone(),
+            };
+            diesel::insert_into(receipt_evidence::table)
+                .values(&evidence_row)
                 .execute(c)?;
-            let id: i64 = receipts::table
-                .filter(receipts::uid.eq(&p.row.uid))
-                .select(receipts::id)
-                .first(c)?;
-            ids.push(id);
         }
-        let now_serial = serial_for_intake(c)?;
-        if now_serial != serial {
-            let (s, fresh) = evidence::policy_now(c)?;
-            for ((p, id), v) in prepared.iter_mut().zip(&ids).zip(verifications.iter_mut()) {
-                *v = judge(p, &fresh, s, intake.time);
-                diesel::update(receipts::table.find(*id))
-                    .set((
-                        receipts::registry_verdict.eq(&p.row.registry_verdict),
-                        receipts::registry_summary.eq(&p.row.registry_summary),
-                        receipts::verified_serial.eq(s),
-                        receipts::ever_accepted.eq(p.row.ever_accepted),
-                        receipts::disagreement.eq(p.row.disagreement),
-                    ))
+        if v.verdict == evidence::ACCEPT {
+            for r in v.path_certs(*id) {
+                diesel::insert_into(receipt_certs::table)
+                    .values(&r)
                     .execute(c)?;
             }
         }
-        for ((p, id), v) in prepared.iter().zip(&ids).zip(&verifications) {
-            if let Some(sig) = &p.signature {
-                let evidence_row = ReceiptEvidence {
-                    receipt_id: *id,
-                    signature: sig.clone(),
-                    registry_report: v
-                        .report
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()
-                        .map_err(ServiceError::internal)?
-                        .unwrap_or_default(),
-                    envelope: p.envelope.clone(),
-                };
-                diesel::insert_into(receipt_evidence::table)
-                    .values(&evidence_row)
-                    .execute(c)?;
-            }
-            if v.verdict == evidence::ACCEPT {
-                for r in v.path_certs(*id) {
-                    diesel::insert_into(receipt_certs::table)
-                        .values(&r)
-                        .execute(c)?;
-                }
-            }
-        }
-        let disagreements = prepared.iter().filter(|p| p.row.disagreement).count();
-        if disagreements > 0 {
-            let flagged: Vec<serde_json::Value> = prepared
-                .iter()
-                .zip(&ids)
-                .filter(|(p, _)| p.row.disagreement)
-                .map(|(p, id)| {
-                    serde_json::json!({
-                        "receipt": id, "station": p.row.station, "station_verdict": p.row.verdict,
-                        "registry_verdict": p.row.registry_verdict, "why": p.row.registry_summary,
-                        "vendor": p.row.vendor, "component": p.row.component, "sha256": p.row.blob_sha256,
-                    })
-                })
-                .collect();
-            super::audit::begin_change(c, false)?;
-            let (by, first) = prepared
-                .first()
-                .zip(ids.first())
-                .map(|(p, id)| (p.row.recorded_by.clone(), id.to_string()))
-                .unwrap_or_default();
-            super::audit::record(
-                c,
-                &by,
-                "disagree",
-                "receipt",
-                &first,
-                None::<&()>,
-                Some(&flagged),
-            )?;
-        }
-        Ok(prepared.into_iter().zip(ids).collect())
-    })
+    }
+    let flagged: Vec<serde_json::Value> = prepared
+        .iter()
+        .zip(&ids)
+        .filter(|(p, _)| p.row.disagreement)
+        .map(|(p, id)| {
+            serde_json::json!({
+                "receipt": id, "station": p.row.station, "station_verdict": p.row.verdict,
+                "registry_verdict": p.row.registry_verdict, "why": p.row.registry_summary,
+                "vendor": p.row.vendor, "component": p.row.component, "sha256": p.row.blob_sha256,
+            })
+        })
+        .collect();
+    if !flagged.is_empty() {
+        let (by, first) = prepared
+            .first()
+            .zip(ids.first())
+            .map(|(p, id)| (p.row.recorded_by.clone(), id.to_string()))
+            .unwrap_or_default();
+        super::audit::record(
+            c,
+            &by,
+            "disagree",
+            "receipt",
+            &first,
+            None::<&()>,
+            Some(&flagged),
+        )?;
+    }
+    Ok(Some(ids))
 }
 
 /// Records one receipt after re-verifying its evidence; returns exactly
@@ -1011,6 +1106,8 @@ pub fn verify_blob(
     })
     .map_err(ServiceError::internal)?;
     super::transaction(c, |c| {
+        // The audit write lock first: the one lock order (see `store`).
+        super::audit::begin_change(c, false)?;
         let (serial, policy) = evidence::policy_now(c)?;
         let limits = inspector::Limits::default();
         let req = inspector::VerifyRequest {
@@ -1068,7 +1165,6 @@ pub fn verify_blob(
                     .execute(c)?;
             }
         }
-        super::audit::begin_change(c, false)?;
         super::audit::record(
             c,
             &actor.label(),
@@ -1086,4 +1182,111 @@ pub fn verify_blob(
     let mut view = full_view(row, ev);
     view.report = None;
     Ok(view)
+}
+
+/// Recomputes the receipt chain in id order (1,000 rows at a time): each
+/// chained receipt's `prev_hash` must be the hash before it and its hash
+/// must match what was received; the count must match the `receipt_rows`
+/// counter (deleting the newest receipts is detected too).
+pub fn verify_chain(c: &mut Conn) -> ServiceResult<super::audit::ChainVerification> {
+    use super::audit::ChainProblem;
+    let mut problems = Vec::new();
+    let mut prev = super::audit::GENESIS.to_string();
+    let mut after = 0i64;
+    let mut rows = 0usize;
+    loop {
+        let page: Vec<(Receipt, Option<Vec<u8>>)> = receipts::table
+            .left_join(receipt_evidence::table)
+            .filter(receipts::hash.ne(""))
+            .filter(receipts::id.gt(after))
+            .order(receipts::id.asc())
+            .limit(1000)
+            .select((Receipt::as_select(), receipt_evidence::signature.nullable()))
+            .load(c)?;
+        let Some(last) = page.last() else { break };
+        after = last.0.id;
+        for (r, sig) in &page {
+            rows += 1;
+            if r.prev_hash != prev {
+                problems.push(ChainProblem {
+                    id: r.id,
+                    problem: "receipt: its prev_hash does not match the receipt before it: a receipt was deleted or edited".into(),
+                });
+            }
+            let evidence_sha = sig
+                .as_deref()
+                .map(|s| {
+                    inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(s))
+                })
+                .unwrap_or_default();
+            let row = NewReceipt {
+                received_at: r.received_at,
+                station: r.station.clone(),
+                lot: r.lot.clone(),
+                vendor: r.vendor.clone(),
+                component: r.component.clone(),
+                version: r.version.clone(),
+                verdict: r.verdict.clone(),
+                blob_sha256: r.blob_sha256.clone(),
+                blob_size: r.blob_size,
+                bundle_serial: r.bundle_serial,
+                report: r.report.clone(),
+                recorded_by: r.recorded_by.clone(),
+                uid: r.uid.clone(),
+                summary: String::new(),
+                blob_sha384: None,
+                blob_sha512: None,
+                registry_verdict: String::new(),
+                registry_summary: String::new(),
+                verified_at: 0,
+                verified_serial: 0,
+                ever_accepted: false,
+                disagreement: false,
+                station_key: r.station_key.clone(),
+                prev_hash: String::new(),
+                hash: String::new(),
+            };
+            if receipt_hash(&r.prev_hash, &row, &evidence_sha) != r.hash {
+                problems.push(ChainProblem {
+                    id: r.id,
+                    problem: "receipt: its content or evidence does not match its hash: the receipt was edited".into(),
+                });
+            }
+            prev = r.hash.clone();
+        }
+    }
+    let expected: i64 = schema::schema::registry_state::table
+        .filter(schema::schema::registry_state::key.eq("receipt_rows"))
+        .select(schema::schema::registry_state::value)
+        .first(c)
+        .optional()?
+        .unwrap_or(0);
+    if usize::try_from(expected).ok() != Some(rows) {
+        problems.push(ChainProblem {
+            id: after,
+            problem: format!(
+                "receipt: the chain has {rows} receipts but {expected} were written: receipts were deleted (possibly the newest)"
+            ),
+        });
+    }
+    Ok(super::audit::ChainVerification {
+        rows,
+        receipts: rows,
+        intact: problems.is_empty(),
+        problems,
+    })
+}
+
+/// The hash of the `n`-th chained receipt (1-based; the genesis hash for 0).
+pub fn nth_hash(c: &mut Conn, n: u64) -> ServiceResult<Option<String>> {
+    if n == 0 {
+        return Ok(Some(super::audit::GENESIS.to_string()));
+    }
+    Ok(receipts::table
+        .filter(receipts::hash.ne(""))
+        .order(receipts::id.asc())
+        .offset(i64::try_from(n - 1).unwrap_or(i64::MAX))
+        .select(receipts::hash)
+        .first(c)
+        .optional()?)
 }
