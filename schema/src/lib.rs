@@ -39,7 +39,7 @@ pub type PooledConn = PooledConnection<Manager>;
 /// How long a request waits for a database connection before it is told
 /// the database is unavailable (a PostgreSQL outage answers fast, not after
 /// r2d2's default 30 s).
-pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Opens connections for the backend the URL names, and only that one.
 /// (diesel's generic manager tries every backend of the multi-connection in

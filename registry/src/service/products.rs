@@ -211,10 +211,35 @@ pub fn build_with(
         .order(certificates::id)
         .select(Certificate::as_select())
         .load(conn)?;
-    let revs: Vec<Revocation> = revocations::table
-        .order(revocations::id)
-        .select(Revocation::as_select())
-        .load(conn)?;
+    let revs: Vec<Revocation> = if revoked_list {
+        revocations::table
+            .order(revocations::id)
+            .select(Revocation::as_select())
+            .load(conn)?
+    } else {
+        // The brick check asks only whether registered certificates are
+        // revoked: the rows that can designate one are those naming a
+        // certificate, and issuer-and-serial rows with a registered
+        // certificate's serial (a 100,000-entry CRL is not loaded).
+        let serials: Vec<String> = certs
+            .iter()
+            .filter_map(|c| ParsedCert::from_der(c.der.clone()).ok())
+            .flat_map(|p| {
+                let h = p.serial_hex();
+                let trimmed = h.trim_start_matches("00").to_string();
+                [format!("00{trimmed}"), trimmed, h]
+            })
+            .collect();
+        revocations::table
+            .filter(
+                revocations::certificate_der
+                    .is_not_null()
+                    .or(revocations::serial.eq_any(&serials)),
+            )
+            .order(revocations::id)
+            .select(Revocation::as_select())
+            .load(conn)?
+    };
     let stage_components: BTreeSet<String> = stages
         .iter()
         .flat_map(|s| s.components.iter().cloned())

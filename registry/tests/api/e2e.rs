@@ -623,6 +623,7 @@ fn two_registries_over_one_postgresql_keep_one_audit_chain() {
             "checks": [], "signers": []}})
     };
     let per_writer = 12;
+    let started = std::time::Instant::now();
     std::thread::scope(|scope| {
         for w in 0..8 {
             let base = if w % 2 == 0 {
@@ -688,12 +689,23 @@ fn two_registries_over_one_postgresql_keep_one_audit_chain() {
             });
         }
     });
+    let took = started.elapsed();
     let (s, v) = http("GET", &format!("{}/api/v1/audit/verify", b.url), &t, None);
     assert_eq!(s, 200);
     let v: serde_json::Value = serde_json::from_str(&v).unwrap();
     assert_eq!(v["intact"], true, "{v}");
     // Tokens, vendors and components are audited (3 of every 4 writes), and the users.
     assert_eq!(v["rows"], 8 * per_writer / 4 * 3 + 3, "{v}");
+    assert_eq!(v["receipts"], 8 * per_writer / 4, "one receipt chain: {v}");
+    // The figure docs/benchmarks.md records (`-- --nocapture`).
+    eprintln!(
+        "figure: two replicas over one PostgreSQL, 8 writers + 3 CLI users: {} writes in {} ms ({:.0} writes/s), every one 201; audit chain ({} rows) and receipt chain ({} receipts) intact",
+        8 * per_writer + 3,
+        took.as_millis(),
+        (8 * per_writer + 3) as f64 / took.as_secs_f64(),
+        v["rows"],
+        v["receipts"]
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
         .args(["audit", "verify"])
         .env("DATABASE_URL", &url)

@@ -220,14 +220,19 @@ fn a_postgresql_outage_answers_503_fast_and_recovers_without_a_restart() {
     // After a second the token has left the authentication cache, so each
     // request needs the database.
     std::thread::sleep(Duration::from_millis(1100));
+    let mut slowest = Duration::ZERO;
     for _ in 0..3 {
         let (s, took) = get(&vendors, &reg.token);
         assert_eq!(s, 503, "a database outage is 503, not 500");
-        assert!(took < Duration::from_millis(2500), "answered in {took:?}");
+        assert!(
+            took < Duration::from_millis(2000),
+            "answered in {took:?}: the target is under 2 s"
+        );
+        slowest = slowest.max(took);
     }
     let (s, took) = get(&ready, "");
     assert_eq!(s, 503);
-    assert!(took < Duration::from_millis(2500), "{took:?}");
+    assert!(took < Duration::from_millis(2000), "{took:?}");
     assert_eq!(get(&alive, "").0, 200, "the process is alive");
     let log = reg.log.lock().unwrap().clone();
     assert!(log.contains("the database is unreachable"), "{log}");
@@ -237,6 +242,7 @@ fn a_postgresql_outage_answers_503_fast_and_recovers_without_a_restart() {
     );
 
     pg.start();
+    let restarted = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut status = 0;
     while Instant::now() < deadline {
@@ -248,4 +254,10 @@ fn a_postgresql_outage_answers_503_fast_and_recovers_without_a_restart() {
     }
     assert_eq!(status, 200, "service resumes without a restart");
     assert_eq!(get(&ready, "").0, 200);
+    // The figures docs/benchmarks.md records (`-- --nocapture`).
+    eprintln!(
+        "figure: PostgreSQL stopped: 503 in at most {} ms; started again: 200 after {} ms, no registry restart",
+        slowest.as_millis(),
+        restarted.elapsed().as_millis()
+    );
 }

@@ -8,3 +8,4 @@
 ALTER TABLE receipts ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE receipts ADD COLUMN hash TEXT NOT NULL DEFAULT '';
 INSERT INTO registry_state (key, value) VALUES ('receipt_rows', 0) ON CONFLICT (key) DO NOTHING;
+CREATE INDEX revocations_serial ON revocations (serial);
