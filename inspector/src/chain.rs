@@ -212,6 +212,14 @@ impl PathCache {
     /// Most results kept.
     pub const CAPACITY: usize = 4096;
 
+    /// Whether it stopped storing (a long-lived owner then starts a new one).
+    pub fn is_full(&self) -> bool {
+        self.entries
+            .lock()
+            .map(|m| m.len() >= Self::CAPACITY)
+            .unwrap_or(true)
+    }
+
     fn key(req: &ChainRequest<'_>) -> Vec<u8> {
         let mut parts: Vec<u8> = Vec::new();
         parts.extend_from_slice(&req.leaf.sha256);

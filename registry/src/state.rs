@@ -48,6 +48,7 @@ impl AppState {
         crate::service::receipts::Intake {
             policies: &self.policies,
             time: self.pin_time.unwrap_or_else(time::OffsetDateTime::now_utc),
+            bundle_ttl: self.bundle_ttl,
         }
     }
 }

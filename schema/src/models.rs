@@ -141,6 +141,8 @@ pub struct Receipt {
     pub station_key: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    pub late: bool,
+    pub station_time: Option<i64>,
 }
 
 /// A receipt as lists show it: everything but the station's report.
@@ -167,6 +169,8 @@ pub struct ReceiptRow {
     pub disagreement: bool,
     pub reevaluated_at: Option<i64>,
     pub station_key: Option<String>,
+    pub late: bool,
+    pub station_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -242,6 +246,8 @@ pub struct NewReceipt {
     pub station_key: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    pub late: bool,
+    pub station_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

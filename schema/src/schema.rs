@@ -98,6 +98,15 @@ diesel::table! {
         station_key -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+        late -> Bool,
+        station_time -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    bundle_serials (serial) {
+        serial -> BigInt,
+        issued_at -> BigInt,
     }
 }
 
@@ -270,6 +279,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_evidence,
     receipt_certs,
     station_keys,
+    bundle_serials,
     api_tokens,
     audit_log,
     registry_state,

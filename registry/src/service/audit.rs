@@ -74,6 +74,18 @@ pub fn begin_change(conn: &mut Conn, changes_bundle: bool) -> ServiceResult<()> 
     bump(conn, "write_lock")?;
     if changes_bundle {
         bump(conn, "bundle_serial")?;
+        // When the new serial became current: the start of its bundle's
+        // validity window (an offline station's late receipt is judged by it).
+        let serial: i64 = registry_state::table
+            .filter(registry_state::key.eq("bundle_serial"))
+            .select(registry_state::value)
+            .first(conn)?;
+        diesel::insert_into(schema::schema::bundle_serials::table)
+            .values((
+                schema::schema::bundle_serials::serial.eq(serial),
+                schema::schema::bundle_serials::issued_at.eq(crate::now_unix()),
+            ))
+            .execute(conn)?;
     }
     Ok(())
 }

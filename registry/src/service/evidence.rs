@@ -27,25 +27,45 @@ pub const ASSERTED: &str = "asserted";
 /// (a receipt burst does not rebuild it; any change bumps the serial).
 #[derive(Default)]
 pub struct PolicyCache {
-    current: Mutex<Option<(i64, Arc<TrustPolicy>)>>,
+    current: Mutex<Option<Cached>>,
+}
+
+/// The policy of one serial, and the path validations made under it (a
+/// burst of receipts signed by one key costs one path validation per
+/// second of verification time; renewed when full).
+#[derive(Clone)]
+pub struct Cached {
+    /// The serial.
+    pub serial: i64,
+    /// Its policy.
+    pub policy: Arc<TrustPolicy>,
+    /// Path validations under it.
+    pub paths: Arc<inspector::chain::PathCache>,
 }
 
 impl PolicyCache {
-    /// The policy at the serial committed now, and that serial.
-    pub fn get(&self, c: &mut Conn) -> ServiceResult<(i64, Arc<TrustPolicy>)> {
+    /// The policy at the serial committed now.
+    pub fn get(&self, c: &mut Conn) -> ServiceResult<Cached> {
         let serial = super::bundle::current_serial(c)?;
-        if let Ok(guard) = self.current.lock()
-            && let Some((s, p)) = guard.as_ref()
-            && *s == serial
+        if let Ok(mut guard) = self.current.lock()
+            && let Some(cached) = guard.as_mut()
+            && cached.serial == serial
         {
-            return Ok((*s, p.clone()));
+            if cached.paths.is_full() {
+                cached.paths = Arc::default();
+            }
+            return Ok(cached.clone());
         }
         let (serial, policy) = policy_now(c)?;
-        let policy = Arc::new(policy);
+        let cached = Cached {
+            serial,
+            policy: Arc::new(policy),
+            paths: Arc::default(),
+        };
         if let Ok(mut guard) = self.current.lock() {
-            *guard = Some((serial, policy.clone()));
+            *guard = Some(cached.clone());
         }
-        Ok((serial, policy))
+        Ok(cached)
     }
 }
 
@@ -152,6 +172,7 @@ impl Verification {
 /// signing time to the time it proves, as on a station).
 pub fn verify(
     policy: &TrustPolicy,
+    paths: Option<&inspector::chain::PathCache>,
     claims: &Claims,
     signature: &[u8],
     time: OffsetDateTime,
@@ -165,7 +186,7 @@ pub fn verify(
         signature,
         time,
         limits: &limits,
-        cache: None,
+        cache: paths,
         // The registry witnessed the evidence at `time`: a revocation
         // dated later leaves it standing.
         existed_at: Some(time),
@@ -277,7 +298,7 @@ pub fn reevaluate(c: &mut Conn, targets: &[RevokedTarget]) -> ServiceResult<(usi
             let claims = claims_of(&r);
             let at = OffsetDateTime::from_unix_timestamp(r.verified_at)
                 .map_err(ServiceError::internal)?;
-            let v = verify(&policy, &claims, &e.signature, at);
+            let v = verify(&policy, None, &claims, &e.signature, at);
             if v.verdict == ACCEPT {
                 continue;
             }

@@ -105,6 +105,14 @@ pub struct ReceiptView {
     /// The key id of the station key that signed it (absent: unsigned).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub station_key: Option<String>,
+    /// A late receipt: an offline station's, judged at the time it states
+    /// (`station_time`, inside its bundle's validity window) rather than
+    /// when the registry received it (`received_at`).
+    #[serde(default)]
+    pub late: bool,
+    /// The verification time the station stated (signed receipts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub station_time: Option<String>,
     /// The station's full report (single-receipt reads only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -141,6 +149,8 @@ pub fn view(r: ReceiptRow) -> ReceiptView {
         disagreement: r.disagreement,
         reevaluated_at: r.reevaluated_at.map(time_str),
         station_key: r.station_key,
+        late: r.late,
+        station_time: r.station_time.map(time_str),
         report: None,
         registry_report: None,
         capability_warnings: vec![],
@@ -170,6 +180,8 @@ pub fn full_view(r: Receipt, registry_report: Option<String>) -> ReceiptView {
         disagreement: r.disagreement,
         reevaluated_at: r.reevaluated_at.map(time_str),
         station_key: r.station_key,
+        late: r.late,
+        station_time: r.station_time.map(time_str),
         report: serde_json::from_str(&r.report).ok(),
         registry_report: registry_report
             .filter(|s| !s.is_empty())
@@ -221,6 +233,9 @@ pub struct Intake<'a> {
     pub policies: &'a evidence::PolicyCache,
     /// The registry's verification time.
     pub time: OffsetDateTime,
+    /// How long a trust bundle stays fresh: the validity window in which an
+    /// offline station's stated time is believed.
+    pub bundle_ttl: std::time::Duration,
 }
 
 /// A validated request, ready to verify and store.
@@ -230,6 +245,10 @@ struct Prepared {
     signature: Option<Vec<u8>>,
     /// The station's DSSE envelope, for a signed receipt.
     envelope: Option<String>,
+    /// For a late receipt (an offline station's signed receipt whose
+    /// stated time lies in its bundle's validity window): judge at this
+    /// time instead of the time the registry received it.
+    at: Option<OffsetDateTime>,
 }
 
 fn hex_digest(field: &str, v: &Option<String>, len: usize) -> ServiceResult<Option<String>> {
@@ -330,9 +349,12 @@ fn prepare(r: &ReceiptRequest, recorded_by: &str, now: i64) -> ServiceResult<Pre
             station_key: None,
             prev_hash: String::new(),
             hash: String::new(),
+            late: false,
+            station_time: None,
         },
         signature,
         envelope: None,
+        at: None,
     })
 }
 
@@ -341,14 +363,16 @@ fn prepare(r: &ReceiptRequest, recorded_by: &str, now: i64) -> ServiceResult<Pre
 fn judge(
     p: &mut Prepared,
     policy: &TrustPolicy,
+    paths: Option<&inspector::chain::PathCache>,
     serial: i64,
-    at: OffsetDateTime,
+    received: OffsetDateTime,
 ) -> evidence::Verification {
+    let at = p.at.unwrap_or(received);
     let v = match &p.signature {
         None => evidence::Verification::asserted(
             "station-asserted: no signature material was sent with this receipt",
         ),
-        Some(sig) => evidence::verify(policy, &p.claims, sig, at),
+        Some(sig) => evidence::verify(policy, paths, &p.claims, sig, at),
     };
     let row = &mut p.row;
     row.registry_verdict = v.verdict.to_string();
@@ -433,11 +457,33 @@ fn store(
     intake: &Intake<'_>,
     mut prepared: Vec<Prepared>,
 ) -> ServiceResult<Vec<(Prepared, i64)>> {
-    let (serial, policy) = intake.policies.get(c)?;
-    let mut verifications: Vec<evidence::Verification> = prepared
-        .iter_mut()
-        .map(|p| judge(p, &policy, serial, intake.time))
-        .collect();
+    let cached = intake.policies.get(c)?;
+    let serial = cached.serial;
+    // Verification is pure CPU work: a large batch is split over the cores
+    // (outside any transaction; nothing is locked yet).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = prepared.len().div_ceil(workers).max(64);
+    let mut verifications: Vec<evidence::Verification> = std::thread::scope(|scope| {
+        let handles: Vec<_> = prepared
+            .chunks_mut(chunk)
+            .map(|part| {
+                let cached = &cached;
+                let time = intake.time;
+                scope.spawn(move || {
+                    part.iter_mut()
+                        .map(|p| judge(p, &cached.policy, Some(&cached.paths), serial, time))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    if verifications.len() != prepared.len() {
+        return Err(ServiceError::internal("a verification worker failed"));
+    }
     let mut audit_lock = prepared.iter().any(|p| p.row.disagreement);
     loop {
         type Tm = <Conn as diesel::Connection>::TransactionManager;
@@ -487,7 +533,7 @@ fn store_once(
     if now_serial != serial {
         let (s, fresh) = evidence::policy_now(c)?;
         for (p, v) in prepared.iter_mut().zip(verifications.iter_mut()) {
-            *v = judge(p, &fresh, s, intake.time);
+            *v = judge(p, &fresh, None, s, intake.time);
         }
         if !audit_lock && prepared.iter().any(|p| p.row.disagreement) {
             return Ok(None);
@@ -722,7 +768,7 @@ pub fn create_signed(
         if fresh.iter().any(|p| p.row.uid == uid) {
             continue;
         }
-        let p = prepare_signed(c, actor, r, &label, now, uid).map_err(at(i))?;
+        let p = prepare_signed(c, actor, intake, r, &label, now, uid).map_err(at(i))?;
         fresh.push(p);
     }
     let known: Vec<(String, i64)> = receipts::table
@@ -756,11 +802,52 @@ pub fn create_signed(
     })
 }
 
+/// Receipts stated more than this before they arrive are "late".
+const LATE_AFTER_SECONDS: i64 = 300;
+
+/// An offline station's signed receipt is judged at the time it states
+/// when that time lies inside the validity window of the trust bundle it
+/// names (from when that serial became current, for the bundle freshness
+/// period) and is not in the future: it is then marked late and keeps both
+/// times. Otherwise it is judged when received. The stated time never lets
+/// a revocation issued before that bundle be skipped: such a revocation
+/// was in force at every time of the window.
+fn late_time(
+    c: &mut Conn,
+    intake: &Intake<'_>,
+    p: &mut Prepared,
+    stated: &str,
+) -> ServiceResult<()> {
+    let Ok(t) = OffsetDateTime::parse(stated, &time::format_description::well_known::Rfc3339)
+    else {
+        return Ok(());
+    };
+    p.row.station_time = Some(t.unix_timestamp());
+    let issued: Option<i64> = schema::schema::bundle_serials::table
+        .find(p.row.bundle_serial)
+        .select(schema::schema::bundle_serials::issued_at)
+        .first(c)
+        .optional()?;
+    let Some(issued) = issued else { return Ok(()) };
+    let ttl = i64::try_from(intake.bundle_ttl.as_secs()).unwrap_or(i64::MAX);
+    let (stated, received) = (t.unix_timestamp(), intake.time.unix_timestamp());
+    if stated >= issued
+        && stated <= issued.saturating_add(ttl)
+        && stated <= received
+        && received - stated > LATE_AFTER_SECONDS
+    {
+        p.row.late = true;
+        p.at = Some(t);
+    }
+    Ok(())
+}
+
 /// Checks one envelope (key, binding, signature, statement, evidence) and
 /// prepares its receipt.
 fn prepare_signed(
     c: &mut Conn,
     actor: &Actor,
+    intake: &Intake<'_>,
     r: &SignedReceiptRequest,
     label: &str,
     now: i64,
@@ -801,6 +888,7 @@ fn prepare_signed(
     let mut p = prepare(&request, label, now)?;
     p.row.uid = uid;
     p.row.station_key = Some(key.keyid);
+    late_time(c, intake, &mut p, &statement.predicate.time_verified)?;
     p.envelope = Some(serde_json::to_string(&r.envelope).map_err(ServiceError::internal)?);
     Ok(p)
 }
@@ -1245,6 +1333,8 @@ pub fn verify_chain(c: &mut Conn) -> ServiceResult<super::audit::ChainVerificati
                 station_key: r.station_key.clone(),
                 prev_hash: String::new(),
                 hash: String::new(),
+                late: false,
+                station_time: None,
             };
             if receipt_hash(&r.prev_hash, &row, &evidence_sha) != r.hash {
                 problems.push(ChainProblem {

@@ -916,3 +916,170 @@ async fn station_asserted_evidence_is_settled_by_uploading_the_blob() {
         );
     }
 }
+
+/// An offline station's signed receipt is judged at the time it states
+/// when that time lies in the validity window of the bundle it names (then
+/// marked late, both times kept); otherwise when received. A revocation in
+/// force before that bundle is never skipped.
+#[actix_rt::test]
+async fn late_offline_receipts_are_judged_at_the_stated_time_inside_the_bundle_window() {
+    use diesel::RunQueryDsl;
+    for db in BACKENDS {
+        let h = Harness::with_ttl(db, std::time::Duration::from_secs(24 * 3600));
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let (_, _, t) = call(
+            &app,
+            "POST",
+            "/api/v1/tokens",
+            Some(&a),
+            Some(json!({"name": "line-8", "role": "inspector"})),
+            &[],
+        )
+        .await;
+        let tok = t["token"].as_str().unwrap().to_string();
+        let key = p256::ecdsa::SigningKey::from_slice(&[8u8; 32]).unwrap();
+        let (s, _, _) = call(
+            &app,
+            "POST",
+            "/api/v1/stations",
+            Some(&a),
+            Some(
+                json!({"name": "line-8", "token_id": t["id"], "public_key_pem": public_pem(&key)}),
+            ),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201);
+        // The leaf is revoked from 2026-09-30T18:00 (no timestamp in the evidence).
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations",
+            Some(&a),
+            Some(json!({
+            "pem": pem("acme-signer-p256.pem"), "reason": "keyCompromise",
+            "invalidity_date": "2026-09-30T18:00:00Z"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        // The bundle the station used became current at 2026-09-30T11:00
+        // and stays fresh for 24 hours (the registry's clock is pinned at
+        // 2026-10-01T00:00).
+        let (_, _, bundle) = call(&app, "GET", "/api/v1/trust-bundle", Some(&tok), None, &[]).await;
+        let payload: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                bundle["payload"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let serial = payload["serial"].as_i64().unwrap();
+        let mut conn = h.state.pool.get().unwrap();
+        diesel::sql_query(format!(
+            "UPDATE bundle_serials SET issued_at = 1790766000 WHERE serial = {serial}"
+        ))
+        .execute(&mut conn)
+        .unwrap();
+        let signed = |at: &str, content: &[u8], serial: i64| {
+            let mut r = signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.5.0",
+                content,
+                "accept",
+            );
+            r["report"]["verification_time"] = at.into();
+            let mut env = station_envelope(&key, "line-8", &r);
+            // Re-sign with the serial the station used.
+            let mut st: serde_json::Value = serde_json::from_slice(
+                &base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    env["envelope"]["payload"].as_str().unwrap(),
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            st["predicate"]["tollgate"]["bundle_serial"] = serial.into();
+            let e = inspector::dsse::seal(
+                inspector::dsse::IN_TOTO_PAYLOAD_TYPE,
+                st.to_string().as_bytes(),
+                &key,
+            )
+            .unwrap();
+            env["envelope"] = serde_json::to_value(e).unwrap();
+            env
+        };
+        let post = |env: serde_json::Value| {
+            let (app, tok) = (&app, &tok);
+            async move {
+                let (s, _, r) = call(
+                    app,
+                    "POST",
+                    "/api/v1/receipts/signed",
+                    Some(tok),
+                    Some(json!({"receipts": [env]})),
+                    &[],
+                )
+                .await;
+                assert_eq!(s, 201, "{r}");
+                let id = r["ids"][0].as_i64().unwrap();
+                call(
+                    app,
+                    "GET",
+                    &format!("/api/v1/receipts/{id}"),
+                    Some(tok),
+                    None,
+                    &[],
+                )
+                .await
+                .2
+            }
+        };
+        // Verified offline at 12:00, inside the window, before the
+        // invalidity date: late, judged then, accepted.
+        let v = post(signed("2026-09-30T12:00:00Z", b"offline ok", serial)).await;
+        assert_eq!(v["late"], true, "{db:?} {v}");
+        assert_eq!(v["station_time"], "2026-09-30T12:00:00Z");
+        assert_eq!(v["verified_at"], "2026-09-30T12:00:00Z");
+        assert_eq!(v["registry_verdict"], "accept", "{v}");
+        // The same evidence sent unsigned is judged on arrival: revoked.
+        let unsigned = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"offline ok",
+            "accept",
+        );
+        let (_, _, u) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&tok),
+            Some(unsigned),
+            &[],
+        )
+        .await;
+        assert_eq!(u["registry_verdict"], "reject", "{u}");
+        assert_eq!(u["late"], false);
+        // A stated time before the bundle it names: not believed.
+        let v = post(signed("2026-09-29T12:00:00Z", b"too early", serial)).await;
+        assert_eq!(v["late"], false, "{v}");
+        assert_eq!(v["registry_verdict"], "reject", "{v}");
+        // A stated time after the invalidity date: revoked even when late.
+        let v = post(signed("2026-09-30T19:00:00Z", b"after", serial)).await;
+        assert_eq!(v["late"], true, "{v}");
+        assert_eq!(v["registry_verdict"], "reject", "{v}");
+        assert!(
+            v["registry_summary"].as_str().unwrap().contains("revoked"),
+            "{v}"
+        );
+    }
+}
