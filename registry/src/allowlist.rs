@@ -603,6 +603,53 @@ pub fn c_header(a: &Allowlist) -> String {
         }
         let _ = writeln!(out, "}};\n");
     }
+    // What dbx holds: revoked keys (SHA-256 of their SubjectPublicKeyInfo,
+    // when the certificate is known) and revoked images (SHA-256 of the
+    // image: below a floor, or whose signature no longer verifies).
+    let revoked_keys: BTreeSet<[u8; 32]> = a
+        .revoked_keys
+        .iter()
+        .filter_map(|k| k.certificate_pem.as_deref())
+        .filter_map(|pem| ParsedCert::from_der(der_of_pem(pem)).ok())
+        .filter_map(|c| <[u8; 32]>::try_from(DigestAlgorithm::Sha256.hash(&c.spki_der())).ok())
+        .collect();
+    let revoked_images: BTreeSet<[u8; 32]> = a
+        .revoked_images
+        .iter()
+        .filter_map(|i| inspector::policy::parse_hex(&i.sha256))
+        .filter_map(|h| <[u8; 32]>::try_from(h).ok())
+        .collect();
+    for (name, what, set) in [
+        (
+            "REVOKED_KEY",
+            "revoked keys: SHA-256 of each SubjectPublicKeyInfo",
+            &revoked_keys,
+        ),
+        (
+            "REVOKED_IMAGE",
+            "revoked images (dbx): below a rollback floor, or their signature no longer verifies",
+            &revoked_images,
+        ),
+    ] {
+        let _ = writeln!(out, "/* {what} */");
+        let _ = writeln!(out, "#define TOLLGATE_{name}_COUNT {}", set.len());
+        if set.is_empty() {
+            let _ = writeln!(out);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "static const unsigned char tollgate_{}s[{}][32] = {{",
+            name.to_ascii_lowercase(),
+            set.len()
+        );
+        for h in set {
+            let _ = write!(out, "    {{");
+            c_bytes(&mut out, h);
+            let _ = writeln!(out, "}},");
+        }
+        let _ = writeln!(out, "}};\n");
+    }
     let _ = writeln!(out, "#endif /* {guard} */");
     out
 }

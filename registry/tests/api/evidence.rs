@@ -310,6 +310,41 @@ async fn forged_receipts_never_reach_an_export_and_revocation_withdraws_images()
         let (db_images, dbx_images) = images(&app, &a).await;
         assert!(db_images.is_empty(), "{db_images:?}");
         assert_eq!(dbx_images.len(), 2, "{dbx_images:?}");
+        // The C header's revoked list holds them too, read back by gcc.
+        let req = test::TestRequest::get()
+            .uri("/api/v1/products/gw-1/allowlist?format=c-header")
+            .insert_header(("Authorization", format!("Bearer {a}")))
+            .to_request();
+        let header = test::read_body(test::call_service(&app, req).await).await;
+        let dir = tempdir();
+        std::fs::write(dir.join("tollgate_allowlist.h"), &header).unwrap();
+        std::fs::write(
+            dir.join("main.c"),
+            "#include <stdio.h>\n#include \"tollgate_allowlist.h\"\nint main(void){ printf(\"%d\", TOLLGATE_REVOKED_IMAGE_COUNT); for (int n = 0; n < TOLLGATE_REVOKED_IMAGE_COUNT; n++) { printf(\" \"); for (int i = 0; i < 32; i++) printf(\"%02x\", tollgate_revoked_images[n][i]); } printf(\"\\n\"); return 0; }\n",
+        )
+        .unwrap();
+        let cc = std::process::Command::new("gcc")
+            .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(dir.join("main"))
+            .arg(dir.join("main.c"))
+            .output()
+            .unwrap();
+        assert!(
+            cc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cc.stderr)
+        );
+        let run = std::process::Command::new(dir.join("main"))
+            .output()
+            .unwrap();
+        let line = String::from_utf8(run.stdout).unwrap();
+        let mut words = line.split_whitespace();
+        assert_eq!(words.next(), Some("2"), "{line}");
+        let mut from_c: Vec<String> = words.map(str::to_string).collect();
+        from_c.sort();
+        let mut expected = dbx_images.clone();
+        expected.sort();
+        assert_eq!(from_c, expected);
         let (_, _, withdrawn) = call(
             &app,
             "GET",
