@@ -598,6 +598,10 @@ impl TrustPolicy {
             }
         }
         let mut revocations = Vec::new();
+        // A CRL import gives thousands of rows one issuer: each distinct
+        // issuer reference is resolved and parsed once.
+        let mut issuers_seen: std::collections::HashMap<&str, Vec<(Vec<u8>, String)>> =
+            std::collections::HashMap::new();
         for (j, r) in doc.revocations.iter().enumerate() {
             let at = |f: &str| format!("revocations[{j}].{f}");
             if !REVOCATION_REASONS.contains(&r.reason.as_str()) {
@@ -630,18 +634,29 @@ impl TrustPolicy {
                     }
                 }
                 (None, Some(issuer), Some(serial)) => {
-                    let issuers = load_certs(issuer, source, &at("issuer_certificate"))?;
+                    let issuers = match issuers_seen.get(issuer.as_str()) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let parsed: Vec<(Vec<u8>, String)> =
+                                load_certs(issuer, source, &at("issuer_certificate"))?
+                                    .iter()
+                                    .map(|i| (i.subject_der(), i.subject()))
+                                    .collect();
+                            issuers_seen.insert(issuer.as_str(), parsed.clone());
+                            parsed
+                        }
+                    };
                     let serial_bytes = parse_hex(serial).ok_or_else(|| {
                         PolicyError::new(
                             at("serial"),
                             format!("'{serial}' is not a hexadecimal serial number"),
                         )
                     })?;
-                    for i in issuers {
+                    for (issuer_name_der, issuer) in issuers {
                         revocations.push(Revocation {
                             target: RevokedTarget::IssuerSerial {
-                                issuer_name_der: i.subject_der(),
-                                issuer: i.subject(),
+                                issuer_name_der,
+                                issuer,
                                 serial: serial_bytes.clone(),
                             },
                             reason: r.reason.clone(),

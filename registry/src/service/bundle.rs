@@ -169,11 +169,19 @@ pub fn build_document(
                 sigstore,
             });
         }
+        // One PEM per distinct issuer (a CRL import stores one issuer for
+        // thousands of serials).
+        let mut issuer_pems: HashMap<&[u8], String> = HashMap::new();
         let revocation_docs = revs
             .iter()
             .map(|r| RevocationDocument {
                 certificate: r.certificate_der.as_deref().map(certificate_pem),
-                issuer_certificate: r.issuer_der.as_deref().map(certificate_pem),
+                issuer_certificate: r.issuer_der.as_deref().map(|d| {
+                    issuer_pems
+                        .entry(d)
+                        .or_insert_with(|| certificate_pem(d))
+                        .clone()
+                }),
                 serial: r.serial.clone(),
                 reason: r.reason.clone(),
                 invalidity_date: r
