@@ -113,6 +113,14 @@ pub(crate) fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) 
     }
 }
 
+/// Whether `version` is below the rollback `floor`, by semantic-version
+/// precedence: build metadata (`+…`) is ignored (semver 2.0 section 10),
+/// pre-releases are below their release. The one floor rule of the
+/// inspector, the registry's allowlists and its brick check.
+pub fn below_floor(version: &semver::Version, floor: &semver::Version) -> bool {
+    version.cmp_precedence(floor) == std::cmp::Ordering::Less
+}
+
 pub(crate) fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) -> Check {
     let version = match semver::Version::parse(req.version) {
         Ok(v) => v,
@@ -143,7 +151,7 @@ pub(crate) fn version_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) ->
             CheckId::VersionFloor,
             "no floor applies: the component is not authorised",
         ),
-        Some(min) if version >= *min => Check::pass(
+        Some(min) if !below_floor(&version, min) => Check::pass(
             CheckId::VersionFloor,
             format!("version {version} is at or above the rollback floor {min}"),
         ),
@@ -230,5 +238,25 @@ pub fn apply_product(report: &mut Report, policy: &TrustPolicy, product: &str) {
     if failed && report.verdict == Verdict::Accept {
         report.verdict = Verdict::Reject;
         report.summary = rejection_summary(report);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::below_floor;
+
+    fn v(s: &str) -> semver::Version {
+        semver::Version::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn floors_ignore_build_metadata_and_put_prereleases_below() {
+        assert!(!below_floor(&v("3.1.0+alpha"), &v("3.1.0+zeta")));
+        assert!(!below_floor(&v("3.1.0"), &v("3.1.0+zeta")));
+        assert!(!below_floor(&v("3.1.0+zeta"), &v("3.1.0")));
+        assert!(below_floor(&v("3.0.9+zeta"), &v("3.1.0")));
+        assert!(below_floor(&v("3.1.0-rc.1"), &v("3.1.0")));
+        assert!(!below_floor(&v("3.1.1-rc.1"), &v("3.1.0")));
     }
 }

@@ -344,27 +344,32 @@ fn main() -> ExitCode {
         }),
         Command::Trust(TrustCommand::Pull { source, out }) => {
             let src = source.source();
-            cli::registry::pull(&src, &out, time::OffsetDateTime::now_utc()).map(|serial| {
-                println!("saved trust bundle serial {serial} to {}", out.display());
-                true
+            cli::registry::pull(&src, &out, time::OffsetDateTime::now_utc()).and_then(|serial| {
+                cli::io::out(&format!(
+                    "saved trust bundle serial {serial} to {}\n",
+                    out.display()
+                ))
+                .map(|()| true)
             })
         }
         Command::Station(StationCommand::Init { key, force }) => cli::station::init(&key, force)
-            .map(|keyid| {
-                println!(
-                    "station key written to {} (public key {}); key id {keyid}",
+            .and_then(|keyid| {
+                cli::io::out(&format!(
+                    "station key written to {} (public key {}); key id {keyid}\n",
                     key.display(),
                     cli::station::public_path(&key).display()
-                );
-                true
+                ))
+                .map(|()| true)
             }),
         Command::Receipts(ReceiptsCommand::Push {
             registry,
             token,
             files,
-        }) => cli::station::push(&registry, &token, &files).map(|(new, already)| {
-            println!("{new} receipts recorded, {already} were already recorded");
-            true
+        }) => cli::station::push(&registry, &token, &files).and_then(|(new, already)| {
+            cli::io::out(&format!(
+                "{new} receipts recorded, {already} were already recorded\n"
+            ))
+            .map(|()| true)
         }),
     };
     match result {

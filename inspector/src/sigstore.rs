@@ -42,6 +42,24 @@ pub fn looks_like_bundle(bytes: &[u8]) -> bool {
             })
 }
 
+/// A bundle must say what it is (`mediaType`, a string): without it, it
+/// would be read as v0.1 (sigstore-types' default), a guess that decides
+/// which fields are required.
+fn media_type_problem(bytes: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    match v.get("mediaType") {
+        None => Some(
+            "the bundle has no mediaType: a Sigstore bundle must name its version (application/vnd.dev.sigstore.bundle…)".into(),
+        ),
+        // A string is judged by the bundle parser (unknown versions refused).
+        Some(serde_json::Value::String(_)) => None,
+        Some(other) => Some(format!(
+            "the bundle's mediaType {} is not a string",
+            other.to_string().chars().take(100).collect::<String>()
+        )),
+    }
+}
+
 fn media_version(b: &Bundle) -> String {
     let s = b.media_type.to_string();
     if s.contains("0.1") {
@@ -236,6 +254,8 @@ pub fn verify_sigstore(
             req.signature.len(),
             req.limits.max_signature_bytes
         ))
+    } else if let Some(problem) = media_type_problem(req.signature) {
+        Err(problem)
     } else {
         std::str::from_utf8(req.signature)
             .map_err(|_| "the bundle is not UTF-8 JSON".to_string())

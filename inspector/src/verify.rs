@@ -2,7 +2,7 @@
 //! signature and verifies a Sigstore bundle or a CMS SignedData, so every
 //! caller (the CLI, lots, the registry) gets the same choice.
 
-pub use crate::checks::{apply_product, capability_check};
+pub use crate::checks::{apply_product, below_floor, capability_check};
 pub use crate::cms_verify::verify_cms;
 use crate::report::Report;
 pub use crate::request::{Artifact, VerifyError, VerifyRequest};

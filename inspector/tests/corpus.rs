@@ -614,3 +614,45 @@ fn wrong_or_missing_digests_are_refused() {
     let r = run("ed25519-attrs.der", known_digests(&blob, &[Sha256, Sha512])).unwrap();
     assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
 }
+
+/// `tollgate-inspect verify --format json | head -1` used to panic with a
+/// backtrace when the reader went away. The reader here is closed before
+/// the command even starts, so every write meets a broken pipe: the
+/// command must still end with its verdict's exit code, without a panic.
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    for (format, sig, code) in [
+        ("json", "p256-detached.der", 0),
+        ("text", "p256-detached.der", 0),
+        ("json", "rogue.der", 1),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = cli()
+            .args([
+                "verify",
+                "--trust",
+                fixtures().join("trust.json").to_str().unwrap(),
+                "--vendor",
+                "acme",
+                "--component",
+                "acme-wifi-fw",
+                "--version",
+                "1.5.0",
+                "--at",
+                AT,
+                "--format",
+                format,
+                "--signature",
+                fixtures().join("sigs").join(sig).to_str().unwrap(),
+                fixtures().join("blobs/fw.bin").to_str().unwrap(),
+            ])
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{format} {sig}: {err}");
+        assert_eq!(out.status.code(), Some(code), "{format} {sig}: {err}");
+    }
+}

@@ -294,7 +294,7 @@ pub fn compile(
                 sha256: sha.clone(),
             };
             match (floor, v) {
-                (Some(f), Some(v)) if v < f => {
+                (Some(f), Some(v)) if inspector::verify::below_floor(&v, &f) => {
                     revoked_images.insert(img);
                 }
                 (_, None) => {}

@@ -107,15 +107,16 @@ pub fn run(o: Options) -> Result<bool> {
         path,
     };
     match o.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => super::io::out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
         Format::Text => {
-            println!("{}", report.reason);
+            let mut text = format!("{}\n", report.reason);
             for (i, c) in report.path.iter().enumerate() {
-                println!(
-                    "  {i}: {} (sha256 {}, {} to {}, {})",
+                text.push_str(&format!(
+                    "  {i}: {} (sha256 {}, {} to {}, {})\n",
                     c.subject, c.sha256, c.not_before, c.not_after, c.key
-                );
+                ));
             }
+            super::io::out(&text)?;
         }
     }
     Ok(valid)

@@ -93,3 +93,18 @@ pub fn default_signature(blob: &Path) -> Result<PathBuf> {
         blob.display()
     )
 }
+
+/// Writes `text` to standard output. A reader that went away (`| head -1`)
+/// is not an error: the rest of the output is dropped and the command
+/// still ends with its verdict's exit code (no panic, no backtrace).
+pub fn out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}

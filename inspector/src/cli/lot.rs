@@ -251,8 +251,8 @@ pub fn run(o: Options) -> Result<bool> {
         }
     };
     match o.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&lot)?),
-        Format::Text => print!("{}", summary_table(&lot)),
+        Format::Json => super::io::out(&format!("{}\n", serde_json::to_string_pretty(&lot)?))?,
+        Format::Text => super::io::out(&summary_table(&lot))?,
     }
     if let (Some((url, token)), Some(signed)) = (&record, &signed) {
         let (mut new, mut already) = (0, 0);

@@ -203,8 +203,8 @@ pub fn run(o: Options) -> Result<bool> {
         inspector::verify::apply_product(&mut report, &policy, p);
     }
     match o.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Text => print!("{}", text::report(&report)),
+        Format::Json => super::io::out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        Format::Text => super::io::out(&text::report(&report))?,
     }
     if let Some((url, token)) = record {
         let station = super::registry::station_name(o.station.as_deref());

@@ -269,6 +269,21 @@ fn altered(case: usize, alter: impl Fn(&mut serde_json::Value), expect: Option<C
     }
 }
 
+/// A bundle must name its media type: without one (or with another) it is
+/// refused at the format check, not read as v0.1.
+#[test]
+fn bundles_without_a_sigstore_media_type_are_rejected() {
+    for alter in [
+        (|v: &mut serde_json::Value| {
+            v.as_object_mut().unwrap().remove("mediaType");
+        }) as fn(&mut serde_json::Value),
+        |v| v["mediaType"] = "application/json".into(),
+        |v| v["mediaType"] = 3.into(),
+    ] {
+        altered(0, alter, Some(CheckId::Format));
+    }
+}
+
 #[test]
 fn altered_bundles_are_rejected() {
     // Signature over the artifact (message signature, and DSSE).

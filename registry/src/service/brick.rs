@@ -30,7 +30,7 @@ pub fn problems(conn: &mut Conn) -> ServiceResult<BTreeSet<String>> {
                 .filter_map(|c| c.min_version.as_deref())
                 .filter_map(|f| semver::Version::parse(f).ok())
                 .zip(std::iter::repeat(semver::Version::parse(&i.version).ok()))
-                .any(|(f, v)| v.is_some_and(|v| v < f));
+                .any(|(f, v)| v.is_some_and(|v| inspector::verify::below_floor(&v, &f)));
             if !below_floor {
                 out.insert(format!(
                     "product '{id}': image {} {} (SHA-256 {}) would move to dbx, because its signature no longer verifies",
