@@ -76,19 +76,63 @@ pub(crate) fn timestamp_check(
             ),
             None,
         ),
-        Ok(t) => (
-            Check::pass(
-                CheckId::Timestamp,
-                format!(
-                    "trusted timestamp {} from '{}'",
-                    rfc3339(t.gen_time),
-                    t.tsa.subject()
+        Ok(t) => match tsa_revocation(req, &t) {
+            Some(reason) => (Check::fail(CheckId::Timestamp, reason), None),
+            None => (
+                Check::pass(
+                    CheckId::Timestamp,
+                    format!(
+                        "trusted timestamp {} from '{}'",
+                        rfc3339(t.gen_time),
+                        t.tsa.subject()
+                    ),
                 ),
+                Some(t),
             ),
-            Some(t),
-        ),
+        },
         Err(e) => (Check::fail(CheckId::Timestamp, e.to_string()), None),
     }
+}
+
+/// The policy's revocations apply to every certificate of the TSA's path
+/// at genTime: a TSA revoked for all time, or from before genTime, vouches
+/// for nothing (else a revoked TSA could backdate a token and defeat the
+/// signer's own revocation). The token is then not trusted, so the
+/// signature is judged at the verification time.
+fn tsa_revocation(req: &VerifyRequest<'_>, t: &Timestamp) -> Option<String> {
+    for c in &t.path {
+        for r in &req.policy.revocations {
+            if !r.target.matches(c) {
+                continue;
+            }
+            let role = if c.der == t.tsa.der {
+                "TSA certificate"
+            } else {
+                "TSA's issuing CA"
+            };
+            match r.invalidity_date {
+                Some(inv) if t.gen_time < inv => continue,
+                Some(inv) => {
+                    return Some(format!(
+                        "the timestamp ({}) is not trusted: the {role} '{}' is revoked ({}) from {}",
+                        rfc3339(t.gen_time),
+                        c.subject(),
+                        r.reason,
+                        date(inv)
+                    ));
+                }
+                None => {
+                    return Some(format!(
+                        "the timestamp ({}) is not trusted: the {role} '{}' is revoked ({}) with no invalidity date",
+                        rfc3339(t.gen_time),
+                        c.subject(),
+                        r.reason
+                    ));
+                }
+            }
+        }
+    }
+    None
 }
 
 pub(crate) fn usage_check(cert: &ParsedCert) -> Check {

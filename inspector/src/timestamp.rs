@@ -90,6 +90,9 @@ pub struct Timestamp {
     pub gen_time: OffsetDateTime,
     /// The TSA certificate.
     pub tsa: ParsedCert,
+    /// The TSA's validated path (TSA certificate first, anchor last): the
+    /// policy's revocations apply to each of them at genTime.
+    pub path: Vec<ParsedCert>,
 }
 
 /// Why a timestamp token is not trusted. The messages are the reasons a
@@ -220,7 +223,7 @@ pub fn verify_token(
     check_signing_certificate(si, tsa)?;
 
     let pool: Vec<&ParsedCert> = parsed.certificates.iter().collect();
-    chain::validate_cached(
+    let path = chain::validate_cached(
         &ChainRequest {
             leaf: tsa,
             anchors: tsa_anchors,
@@ -240,6 +243,7 @@ pub fn verify_token(
     Ok(Timestamp {
         gen_time,
         tsa: tsa.clone(),
+        path: path.certificates,
     })
 }
 

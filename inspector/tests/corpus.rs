@@ -656,3 +656,80 @@ fn a_closed_stdout_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(code), "{format} {sig}: {err}");
     }
 }
+
+/// Issue 15: revocations apply to every certificate of the TSA's path at
+/// genTime. A revoked TSA's token is not trusted, so it can no longer
+/// backdate a signature past the signer's own revocation.
+#[test]
+fn a_revoked_tsa_vouches_for_nothing() {
+    let run = |revocation: Option<serde_json::Value>, sig: &str| {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        if let Some(r) = revocation {
+            doc["revocations"].as_array_mut().unwrap().push(r);
+        }
+        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
+            .unwrap();
+        let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
+        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component: "acme-wifi-fw",
+            version: "1.5.0",
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+            existed_at: None,
+        };
+        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+    };
+    let tsa = |date: Option<&str>| {
+        let mut r = serde_json::json!({"certificate": "certs/tsa.pem", "reason": "keyCompromise"});
+        if let Some(d) = date {
+            r["invalidity_date"] = d.into();
+        }
+        Some(r)
+    };
+    // Not revoked, and revoked only after the token's genTime (2026-06-15): trusted.
+    for revocation in [None, tsa(Some("2026-07-01T00:00:00Z"))] {
+        let r = run(revocation, "ts-good.der");
+        assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+        assert_eq!(r.outcome_of(CheckId::Timestamp), Some(Outcome::Pass));
+    }
+    // Revoked for all time, from before genTime, or its issuing CA: not trusted.
+    for (revocation, what) in [
+        (tsa(None), "TSA certificate"),
+        (tsa(Some("2026-06-01T00:00:00Z")), "TSA certificate"),
+        (
+            Some(
+                serde_json::json!({"certificate": "certs/tsa-root.pem", "reason": "cACompromise"}),
+            ),
+            "TSA's issuing CA",
+        ),
+    ] {
+        let r = run(revocation, "ts-good.der");
+        assert_eq!(r.verdict, Verdict::Reject);
+        let f = r.first_failure().unwrap();
+        assert_eq!(f.id, CheckId::Timestamp, "{}", f.reason);
+        assert!(
+            f.reason.contains("is not trusted") && f.reason.contains(what),
+            "{}",
+            f.reason
+        );
+    }
+    // The signer old-signer is compromised from 2026-08-16; its token from
+    // 2026-06-15 excuses it only while the TSA is trusted.
+    let r = run(None, "revoked-ts-before.der");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let r = run(tsa(None), "revoked-ts-before.der");
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert_eq!(
+        r.outcome_of(CheckId::Revocation),
+        Some(Outcome::Fail),
+        "{}",
+        r.summary
+    );
+}
