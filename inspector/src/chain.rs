@@ -336,17 +336,23 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
                 }
             }
             let anchor = path.anchor();
-            // Map webpki's anchor (name and key only) back to our certificate.
-            if let Some(a) = req.anchors.iter().find(|a| {
-                webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice())).is_ok_and(
-                    |t| {
-                        t.subject_public_key_info.as_ref()
-                            == anchor.subject_public_key_info.as_ref()
-                            && t.subject.as_ref() == anchor.subject.as_ref()
-                    },
-                )
-            }) {
-                certs.push(a.clone());
+            // Map webpki's anchor (name and key only) back to our
+            // certificate. A root re-issued with the same name and key (a
+            // rollover) gives several: the one valid at the time is used.
+            let same: Vec<&ParsedCert> = req
+                .anchors
+                .iter()
+                .filter(|a| {
+                    webpki::anchor_from_trusted_cert(&CertificateDer::from(a.der.as_slice()))
+                        .is_ok_and(|t| {
+                            t.subject_public_key_info.as_ref()
+                                == anchor.subject_public_key_info.as_ref()
+                                && t.subject.as_ref() == anchor.subject.as_ref()
+                        })
+                })
+                .collect();
+            if let Some(a) = same.iter().find(|a| a.valid_at(req.time)).or(same.first()) {
+                certs.push((*a).clone());
             }
             ValidPath {
                 certificates: certs,

@@ -733,3 +733,49 @@ fn a_revoked_tsa_vouches_for_nothing() {
         r.summary
     );
 }
+
+/// Issue 15: a root re-issued with the same name and key (rollover; made
+/// by gen-rollover.sh) registered next to the current one: the issue valid
+/// at the signing time is used, whatever the order. Alone, the expired
+/// issue is refused.
+#[test]
+fn among_rolled_over_anchors_the_valid_one_is_used() {
+    let run = |anchors: &[&str]| {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        for v in doc["vendors"].as_array_mut().unwrap() {
+            if v["id"] == "acme" {
+                v["anchors"] = serde_json::json!(anchors);
+            }
+        }
+        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
+            .unwrap();
+        let sig = std::fs::read(fixtures().join("sigs/p256-detached.der")).unwrap();
+        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component: "acme-wifi-fw",
+            version: "1.5.0",
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+            existed_at: None,
+        };
+        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+    };
+    for anchors in [
+        ["certs/acme-root-2024.pem", "certs/acme-root.pem"],
+        ["certs/acme-root.pem", "certs/acme-root-2024.pem"],
+    ] {
+        let r = run(&anchors);
+        assert_eq!(r.verdict, Verdict::Accept, "{anchors:?}: {}", r.summary);
+    }
+    let r = run(&["certs/acme-root-2024.pem"]);
+    assert_eq!(r.verdict, Verdict::Reject);
+    let f = r.first_failure().unwrap();
+    assert_eq!(f.id, CheckId::Chain, "{}", f.reason);
+    assert!(f.reason.contains("expired"), "{}", f.reason);
+}
