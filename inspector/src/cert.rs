@@ -284,6 +284,20 @@ impl ParsedCert {
             })
     }
 
+    /// The extended key usage with its criticality, if present.
+    pub fn extended_key_usage_critical(
+        &self,
+    ) -> Result<Option<(bool, Vec<ObjectIdentifier>)>, CertError> {
+        self.cert
+            .tbs_certificate()
+            .get_extension::<ExtendedKeyUsage>()
+            .map(|o| o.map(|(critical, eku)| (critical, eku.0)))
+            .map_err(|e| CertError::MalformedExtension {
+                name: "extKeyUsage",
+                detail: e.to_string(),
+            })
+    }
+
     /// Whether the certificate is self-issued (subject equals issuer).
     pub fn is_self_issued(&self) -> bool {
         self.subject_der() == self.issuer_der()

@@ -160,6 +160,17 @@ pub enum TimestampError {
     /// An attribute repeated or without one value.
     #[error("{0}")]
     Attribute(#[from] crate::cms::AttributeError),
+    /// RFC 3161 section 2.3: the TSA certificate's extended key usage must
+    /// be critical and hold timeStamping only.
+    #[error(
+        "the TSA certificate '{tsa}' breaks RFC 3161 section 2.3 (its extended key usage must be critical and hold timeStamping only): {found}"
+    )]
+    TsaUsage {
+        /// The TSA certificate's subject.
+        tsa: String,
+        /// What it has.
+        found: String,
+    },
     /// The TSA does not chain to a trusted TSA anchor at genTime.
     #[error("the TSA '{tsa}' is not trusted at {at}: {reason}")]
     Untrusted {
@@ -240,6 +251,27 @@ pub fn verify_token(
         reason: e.to_string(),
     })?;
 
+    match tsa.extended_key_usage_critical() {
+        Ok(Some((true, ekus))) if ekus == [oids::KP_TIME_STAMPING] => {}
+        other => {
+            let found = match other {
+                Ok(Some((critical, ekus))) => format!(
+                    "it is {}critical and lists {}",
+                    if critical { "" } else { "not " },
+                    ekus.iter()
+                        .map(chain::eku_name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Ok(None) => "it has none".to_string(),
+                Err(e) => e.to_string(),
+            };
+            return Err(E::TsaUsage {
+                tsa: tsa.subject(),
+                found,
+            });
+        }
+    }
     Ok(Timestamp {
         gen_time,
         tsa: tsa.clone(),

@@ -186,6 +186,18 @@ fn cases() -> Vec<Case> {
             "expired 2026-03-01, and no trusted timestamp",
         ),
         bad("ts-untrusted.der", Timestamp, "is not trusted"),
+        // RFC 3161 section 2.3 (gen-tsa-eku.sh): the TSA's EKU must be
+        // critical and timeStamping only.
+        bad(
+            "ts-noncrit-eku.der",
+            Timestamp,
+            "is not critical and lists timeStamping",
+        ),
+        bad(
+            "ts-multi-eku.der",
+            Timestamp,
+            "lists timeStamping, codeSigning",
+        ),
         bad("ts-wrong-imprint.der", Timestamp, "messageImprint"),
         Case {
             trust: "trust-no-tsa.json",
