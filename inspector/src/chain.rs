@@ -467,8 +467,51 @@ fn explain(e: WebpkiError, req: &ChainRequest<'_>) -> ChainError {
         | WebpkiError::UnsupportedSignatureAlgorithmForPublicKey => ChainError::Other(
             "a certificate in the path is signed with an algorithm or key size that is not accepted (RSA keys must be 2048 bits or more)".into(),
         ),
-        other => ChainError::Other(format!("certificate path rejected: {other:?}")),
+        other => ChainError::Other(webpki_reason(&other)),
     }
+}
+
+/// A path-validator error in words (RFC 5280 section named where one
+/// applies), never the library's variant name.
+fn webpki_reason(e: &WebpkiError) -> String {
+    use WebpkiError as W;
+    let s = match e {
+        W::SignatureAlgorithmMismatch => {
+            "a certificate's signature algorithm differs from the one its signed part names (RFC 5280 section 4.1.1.2)"
+        }
+        W::InvalidSignatureForPublicKey => {
+            "a certificate's signature does not verify with its issuer's key"
+        }
+        W::NameConstraintViolation => {
+            "a certificate's name is outside a CA's name constraints (RFC 5280 section 4.2.1.10)"
+        }
+        W::MalformedNameConstraint => "a CA's name constraints are malformed",
+        W::UnsupportedNameType => "a name constraint or name of an unsupported type",
+        W::UnsupportedCriticalExtension => {
+            "a certificate has a critical extension the validator does not understand (RFC 5280 section 4.2)"
+        }
+        W::UnsupportedCertVersion => "a certificate is not X.509 version 3",
+        W::InvalidCertValidity => "a certificate's validity period is malformed",
+        W::InvalidSerialNumber => {
+            "a certificate's serial number is not a positive integer of at most 20 octets (RFC 5280 section 4.1.2.2)"
+        }
+        W::ExtensionValueInvalid | W::MalformedExtensions => "a certificate extension is malformed",
+        W::EmptyEkuExtension => "a certificate's extended key usage is empty",
+        W::BadDer | W::BadDerTime | W::TrailingData(_) => {
+            "a certificate in the path is not valid DER"
+        }
+        W::MaximumPathDepthExceeded => "the path is longer than the validator allows",
+        W::MaximumSignatureChecksExceeded | W::MaximumPathBuildCallsExceeded => {
+            "building the path took more attempts than the validator allows (too many candidate issuers)"
+        }
+        W::MaximumNameConstraintComparisonsExceeded => {
+            "checking name constraints took more comparisons than the validator allows"
+        }
+        W::UnknownIssuer => "no issuer of a certificate in the path is known",
+        W::CertDistrusted => "a certificate in the path is distrusted",
+        _ => "the certificate path was rejected by the path validator",
+    };
+    s.to_string()
 }
 
 /// Explains an `UnknownIssuer` by walking issuer names.
@@ -516,4 +559,27 @@ fn diagnose(req: &ChainRequest<'_>) -> ChainError {
         }
     }
     ChainError::Other("the issuer chain is longer than 16 certificates".into())
+}
+
+#[cfg(test)]
+mod reason_tests {
+    use super::webpki_reason;
+    use webpki::Error as W;
+
+    /// Reasons are sentences, not the path library's variant names.
+    #[test]
+    fn path_validator_errors_are_explained_in_words() {
+        for (e, words) in [
+            (W::SignatureAlgorithmMismatch, "signature algorithm differs"),
+            (W::NameConstraintViolation, "name constraints"),
+            (W::UnsupportedCriticalExtension, "critical extension"),
+            (W::InvalidSerialNumber, "serial number"),
+            (W::MaximumPathDepthExceeded, "longer than"),
+            (W::UnknownRevocationStatus, "rejected by the path validator"),
+        ] {
+            let reason = webpki_reason(&e);
+            assert!(reason.contains(words), "{e:?}: {reason}");
+            assert!(!reason.contains(&format!("{e:?}")), "{reason}");
+        }
+    }
 }

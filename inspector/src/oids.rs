@@ -71,3 +71,41 @@ pub const KP_CODE_SIGNING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.3");
 pub const KP_TIME_STAMPING: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// anyExtendedKeyUsage (RFC 5280).
 pub const ANY_EKU: Oid = Oid::new_unwrap("2.5.29.37.0");
+
+/// A digest or signature algorithm's name, with its OID: reasons name
+/// algorithms in words (`SHA-224 (2.16.840.1.101.3.4.2.4)`).
+pub fn algorithm_name(oid: &Oid) -> String {
+    let name = match oid.to_string().as_str() {
+        "1.2.840.113549.2.5" => "MD5",
+        "1.3.14.3.2.26" => "SHA-1",
+        "2.16.840.1.101.3.4.2.1" => "SHA-256",
+        "2.16.840.1.101.3.4.2.2" => "SHA-384",
+        "2.16.840.1.101.3.4.2.3" => "SHA-512",
+        "2.16.840.1.101.3.4.2.4" => "SHA-224",
+        "2.16.840.1.101.3.4.2.5" => "SHA-512/224",
+        "2.16.840.1.101.3.4.2.6" => "SHA-512/256",
+        "2.16.840.1.101.3.4.2.7" => "SHA3-224",
+        "2.16.840.1.101.3.4.2.8" => "SHA3-256",
+        "2.16.840.1.101.3.4.2.9" => "SHA3-384",
+        "2.16.840.1.101.3.4.2.10" => "SHA3-512",
+        "2.16.840.1.101.3.4.2.11" => "SHAKE128",
+        "2.16.840.1.101.3.4.2.12" => "SHAKE256",
+        "1.2.156.10197.1.401" => "SM3",
+        _ => return format!("with OID {oid} (unknown to Tollgate)"),
+    };
+    format!("{name} ({oid})")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn algorithms_are_named_in_words() {
+        let sha224 = const_oid::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.4");
+        assert_eq!(
+            super::algorithm_name(&sha224),
+            "SHA-224 (2.16.840.1.101.3.4.2.4)"
+        );
+        let odd = const_oid::ObjectIdentifier::new_unwrap("1.2.3.4");
+        assert!(super::algorithm_name(&odd).contains("unknown"));
+    }
+}

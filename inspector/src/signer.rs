@@ -52,7 +52,7 @@ pub fn describe_sid(sid: &SignerIdentifier) -> String {
 #[non_exhaustive]
 pub enum SignerError {
     /// The digest algorithm is not one Tollgate accepts.
-    #[error("digest algorithm {0} is not supported")]
+    #[error("digest algorithm {} is not supported", crate::oids::algorithm_name(.0))]
     UnsupportedDigest(ObjectIdentifier),
     /// Signed attributes were expected.
     #[error("no signed attributes")]
