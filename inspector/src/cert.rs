@@ -298,6 +298,44 @@ impl ParsedCert {
             })
     }
 
+    /// Whether `issuer`'s key made this certificate's signature (one
+    /// signature check over the to-be-signed part, with the registry's
+    /// usual algorithms; not path validation). Used where a CA certificate
+    /// must come from a given CA (registering an intermediate).
+    pub fn is_signed_by(&self, issuer: &ParsedCert) -> bool {
+        use crate::oids;
+        let Ok(tbs) = der::Encode::to_der(self.cert.tbs_certificate()) else {
+            return false;
+        };
+        let alg = self.cert.signature_algorithm();
+        let digest = match alg.oid {
+            oids::ECDSA_WITH_SHA256 | oids::SHA256_WITH_RSA => DigestAlgorithm::Sha256,
+            oids::ECDSA_WITH_SHA384 | oids::SHA384_WITH_RSA => DigestAlgorithm::Sha384,
+            oids::ECDSA_WITH_SHA512 | oids::SHA512_WITH_RSA => DigestAlgorithm::Sha512,
+            _ => return false,
+        };
+        let key = issuer.key_algorithm();
+        let Ok(scheme) = crate::signature::resolve_scheme(alg, digest, &key) else {
+            return false;
+        };
+        let Some(sig) = self.cert.signature().as_bytes() else {
+            return false;
+        };
+        let hashed = digest.hash(&tbs);
+        crate::signature::verify(
+            scheme,
+            &key,
+            &issuer.spki_der(),
+            digest,
+            &crate::signature::SignedMessage {
+                digest: &hashed,
+                message: Some(&tbs),
+            },
+            sig,
+        )
+        .is_ok()
+    }
+
     /// Whether the certificate is self-issued (subject equals issuer).
     pub fn is_self_issued(&self) -> bool {
         self.subject_der() == self.issuer_der()

@@ -26,7 +26,7 @@ pub async fn upload(
         der_base64: body.der_base64,
     };
     let (row, warnings) = with_conn(&state, move |c| {
-        certificates::upload(c, &caller, id, body.role, source)
+        certificates::upload(c, &caller, id, body.role, source, body.lookalike_reason)
     })
     .await?;
     let mut v = view(&row);

@@ -23,6 +23,11 @@ pub struct CertificateUpload {
     /// …or as base64 DER.
     #[serde(default)]
     pub der_base64: Option<String>,
+    /// Why a certificate whose subject equals a registered one's, with a
+    /// different key, is meant (a root re-keyed by its vendor). Without it
+    /// such a lookalike is refused. Audited.
+    #[serde(default)]
+    pub lookalike_reason: Option<String>,
 }
 
 /// A stored certificate.
@@ -153,8 +158,13 @@ pub fn register_certificate(
     id: String,
     role: String,
     cert: ParsedCert,
+    lookalike_reason: Option<String>,
 ) -> ServiceResult<Certificate> {
     actor.require(PROCUREMENT, "register certificates")?;
+    let lookalike_reason = lookalike_reason.filter(|r| !r.trim().is_empty());
+    if let Some(r) = &lookalike_reason {
+        super::bounded("lookalike_reason", r, 1000)?;
+    }
     if role != "anchor" && role != "intermediate" {
         return Err(ServiceError::Invalid(format!(
             "role '{role}' must be 'anchor' or 'intermediate'"
@@ -175,6 +185,7 @@ pub fn register_certificate(
                 "certificate {fp} is already registered for vendor '{id}'"
             )));
         }
+        isolation_check(c, &id, &role, &cert, lookalike_reason.is_some())?;
         let new = NewCertificate {
             vendor_id: id.clone(),
             role: role.clone(),
@@ -196,8 +207,11 @@ pub fn register_certificate(
             .filter(certificates::sha256.eq(&fp))
             .select(Certificate::as_select())
             .first(c)?;
-        let mut summary = view(&row);
-        summary.pem.clear();
+        let mut summary = serde_json::to_value(view(&row)).map_err(ServiceError::internal)?;
+        summary["pem"] = "".into();
+        if let Some(r) = &lookalike_reason {
+            summary["lookalike_reason"] = r.clone().into();
+        }
         audit::record(
             c,
             &actor.label(),
@@ -209,6 +223,54 @@ pub fn register_certificate(
         )?;
         Ok(row)
     })
+}
+
+/// Vendor isolation (issue 11): a key belongs to one vendor; a certificate
+/// imitating a registered one's name with another key is a lookalike,
+/// refused unless a reason is given; an intermediate must be issued by one
+/// of the vendor's own registered CAs.
+fn isolation_check(
+    c: &mut Conn,
+    vendor: &str,
+    role: &str,
+    cert: &ParsedCert,
+    lookalike_confirmed: bool,
+) -> ServiceResult<()> {
+    let registered: Vec<Certificate> = certificates::table
+        .order(certificates::id)
+        .select(Certificate::as_select())
+        .load(c)?;
+    let spki = cert.spki_der();
+    let subject = cert.subject_der();
+    let mut own_cas = Vec::new();
+    for r in &registered {
+        let Ok(p) = ParsedCert::from_der(r.der.clone()) else {
+            continue;
+        };
+        if p.spki_der() == spki && r.vendor_id != vendor {
+            return Err(ServiceError::Conflict(format!(
+                "certificate refused: its key is already registered for vendor '{}' ('{}', SHA-256 {}); a key belongs to one vendor, so another vendor's CA cannot vouch for '{vendor}'",
+                r.vendor_id, r.subject, r.sha256
+            )));
+        }
+        if p.subject_der() == subject && p.spki_der() != spki && !lookalike_confirmed {
+            return Err(ServiceError::Conflict(format!(
+                "certificate refused as a lookalike: '{}' is already registered (vendor '{}', SHA-256 {}) with a different key; if this is intended (the vendor re-keyed it), register it again with a lookalike_reason",
+                r.subject, r.vendor_id, r.sha256
+            )));
+        }
+        if r.vendor_id == vendor {
+            own_cas.push(p);
+        }
+    }
+    if role == "intermediate" && !own_cas.iter().any(|ca| cert.is_signed_by(ca)) {
+        return Err(ServiceError::Conflict(format!(
+            "certificate refused: intermediate '{}' is not issued by any of vendor '{vendor}''s registered certificates (its issuer is '{}'); register the vendor's anchor first",
+            cert.subject(),
+            cert.issuer()
+        )));
+    }
+    Ok(())
 }
 
 /// Where an uploaded certificate comes from.
@@ -235,6 +297,7 @@ pub fn upload(
     vendor: String,
     role: String,
     source: CertificateSource,
+    lookalike_reason: Option<String>,
 ) -> ServiceResult<(Certificate, Vec<String>)> {
     actor.require(PROCUREMENT, "register certificates")?;
     let cert = match source {
@@ -249,7 +312,7 @@ pub fn upload(
         }
     };
     let warnings = super::products::capability_warnings(c, &vendor, &cert)?;
-    let row = register_certificate(c, actor, vendor, role, cert)?;
+    let row = register_certificate(c, actor, vendor, role, cert, lookalike_reason)?;
     Ok((row, warnings))
 }
 

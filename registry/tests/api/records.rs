@@ -606,3 +606,124 @@ async fn crl_import_revokes_by_serial_only_when_signed_by_a_registered_ca() {
         );
     }
 }
+
+/// Issue 11, item 1: a key belongs to one vendor; a lookalike of a
+/// registered certificate (same name, other key) needs a reason; an
+/// intermediate must be issued by one of the vendor's own CAs.
+#[actix_rt::test]
+async fn one_vendors_keys_cannot_become_anothers_anchor() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        seed_acme(&app, &h.admin).await;
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "globex", "name": "Globex Radio"})),
+            &[],
+        )
+        .await;
+        let register = |vendor: &'static str,
+                        role: &'static str,
+                        file: &'static str,
+                        reason: Option<&'static str>| {
+            let app = &app;
+            let mut body = json!({"role": role, "pem": pem(file)});
+            if let Some(r) = reason {
+                body["lookalike_reason"] = r.into();
+            }
+            async move {
+                call(
+                    app,
+                    "POST",
+                    &format!("/api/v1/vendors/{vendor}/certificates"),
+                    a,
+                    Some(body),
+                    &[],
+                )
+                .await
+            }
+        };
+        // Acme's root as Globex's anchor: refused, naming Acme.
+        let (s, _, e) = register("globex", "anchor", "acme-root.pem", None).await;
+        assert_eq!(s, 409, "{db:?} {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already registered for vendor 'acme'"),
+            "{e}"
+        );
+        // An intermediate before its vendor's root: refused; after: registered.
+        let (s, _, e) = register("globex", "intermediate", "globex-int.pem", None).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not issued by any of vendor 'globex'"),
+            "{e}"
+        );
+        assert_eq!(
+            register("globex", "anchor", "globex-root.pem", None)
+                .await
+                .0,
+            201
+        );
+        assert_eq!(
+            register("globex", "intermediate", "globex-int.pem", None)
+                .await
+                .0,
+            201
+        );
+        // Globex's intermediate under Acme: its key is Globex's.
+        let (s, _, e) = register("acme", "intermediate", "globex-int.pem", None).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("vendor 'globex'"),
+            "{e}"
+        );
+        // Globex's root as a second Acme anchor.
+        assert_eq!(
+            register("acme", "anchor", "globex-root.pem", None).await.0,
+            409
+        );
+        // A lookalike of Acme's root (same name, another key): refused
+        // without a reason, registered (and audited) with one.
+        let (s, _, e) = register("acme", "anchor", "rogue-root.pem", None).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("lookalike"),
+            "{e}"
+        );
+        let (s, _, c) = register(
+            "acme",
+            "anchor",
+            "rogue-root.pem",
+            Some("Acme re-keyed its root (ticket 4711)"),
+        )
+        .await;
+        assert_eq!(s, 201, "{c}");
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=1", a, None, &[]).await;
+        assert_eq!(
+            log[0]["after"]["lookalike_reason"], "Acme re-keyed its root (ticket 4711)",
+            "{log}"
+        );
+        // Acme's own second CA, issued by its root: registered.
+        assert_eq!(
+            register("acme", "intermediate", "acme-int2.pem", None)
+                .await
+                .0,
+            201
+        );
+    }
+}

@@ -226,10 +226,11 @@ async fn certificate_upload(
         .cloned()
         .or_else(|| (!pasted.is_empty()).then(|| pasted.into_bytes()));
     let role = text_field(&fields, "role");
+    let reason = Some(text_field(&fields, "lookalike_reason"));
     let actor = user.actor();
     let vid = id.clone();
     let result = crate::api::with_conn(&state, move |c| {
-        certificates::upload(c, &actor, vid, role, CertificateSource::Form(bytes))
+        certificates::upload(c, &actor, vid, role, CertificateSource::Form(bytes), reason)
     })
     .await;
     let message = |(c, warnings): (schema::models::Certificate, Vec<String>)| {
