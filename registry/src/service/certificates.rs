@@ -207,10 +207,11 @@ pub fn register_certificate(
             .filter(certificates::sha256.eq(&fp))
             .select(Certificate::as_select())
             .first(c)?;
-        let mut summary = serde_json::to_value(view(&row)).map_err(ServiceError::internal)?;
-        summary["pem"] = "".into();
-        if let Some(r) = &lookalike_reason {
-            summary["lookalike_reason"] = r.clone().into();
+        let mut shown = view(&row);
+        shown.pem.clear();
+        let mut summary = serde_json::to_value(shown).map_err(ServiceError::internal)?;
+        if let (Some(r), Some(obj)) = (&lookalike_reason, summary.as_object_mut()) {
+            obj.insert("lookalike_reason".into(), r.clone().into());
         }
         audit::record(
             c,
