@@ -82,6 +82,18 @@ pub(crate) fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) 
             format!("vendor '{}' is not in the trust policy", req.vendor),
         );
     };
+    if let Some(end) = v.contract_ends
+        && req.time > end
+    {
+        return Check::fail(
+            CheckId::Component,
+            format!(
+                "vendor '{}''s supply contract ended {}: nothing it supplies is accepted after that",
+                v.id,
+                crate::cert::rfc3339(end)
+            ),
+        );
+    }
     if v.components.iter().any(|c| c.name == req.component) {
         Check::pass(
             CheckId::Component,

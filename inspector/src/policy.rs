@@ -153,6 +153,10 @@ pub struct VendorDocument {
     /// Sigstore identities and keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigstore: Option<VendorSigstoreDocument>,
+    /// When the vendor's supply contract ends (RFC 3339): nothing it
+    /// supplies is accepted after that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_ends: Option<String>,
 }
 
 /// A component a vendor may supply.
@@ -295,6 +299,8 @@ pub struct Vendor {
     pub policy: SigningPolicy,
     /// Sigstore identities and keys.
     pub sigstore: crate::sigstore_trust::VendorSigstore,
+    /// End of the supply contract, if set.
+    pub contract_ends: Option<OffsetDateTime>,
 }
 
 /// An authorised component and its floor.
@@ -567,8 +573,18 @@ impl TrustPolicy {
                     );
                 }
             }
+            let contract_ends = match &v.contract_ends {
+                None => None,
+                Some(t) => Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
+                    PolicyError::new(
+                        at("contract_ends"),
+                        format!("'{t}' is not an RFC 3339 time: {e}"),
+                    )
+                })?),
+            };
             vendors.push(Vendor {
                 sigstore,
+                contract_ends,
                 id: v.id.clone(),
                 name: v.name.clone(),
                 anchors,

@@ -791,3 +791,46 @@ fn among_rolled_over_anchors_the_valid_one_is_used() {
     assert_eq!(f.id, CheckId::Chain, "{}", f.reason);
     assert!(f.reason.contains("expired"), "{}", f.reason);
 }
+
+/// Issue 11: a vendor's supply contract end is enforced: after it, nothing
+/// the vendor supplies is accepted; before it, nothing changes.
+#[test]
+fn nothing_is_accepted_after_the_vendors_contract_ends() {
+    let run = |ends: &str| {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        for v in doc["vendors"].as_array_mut().unwrap() {
+            if v["id"] == "acme" {
+                v["contract_ends"] = ends.into();
+            }
+        }
+        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
+            .unwrap();
+        let sig = std::fs::read(fixtures().join("sigs/p256-detached.der")).unwrap();
+        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component: "acme-wifi-fw",
+            version: "1.5.0",
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+            existed_at: None,
+        };
+        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+    };
+    let r = run("2026-12-31T00:00:00Z");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let r = run("2026-09-01T00:00:00Z");
+    assert_eq!(r.verdict, Verdict::Reject);
+    let f = r.first_failure().unwrap();
+    assert_eq!(f.id, CheckId::Component);
+    assert!(
+        f.reason.contains("contract ended 2026-09-01"),
+        "{}",
+        f.reason
+    );
+}

@@ -167,6 +167,10 @@ pub fn build_document(
                     require_timestamp: v.require_timestamp,
                 },
                 sigstore,
+                contract_ends: v
+                    .contract_expires
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                    .map(rfc3339),
             });
         }
         // One PEM per distinct issuer (a CRL import stores one issuer for

@@ -1118,3 +1118,61 @@ async fn late_offline_receipts_are_judged_at_the_stated_time_inside_the_bundle_w
         );
     }
 }
+
+/// Issue 11: the vendor's contract end travels in the bundle, so the
+/// registry's own re-verification refuses what a vendor supplies after it.
+#[actix_rt::test]
+async fn receipts_after_the_vendors_contract_end_are_rejected() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let r = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"in contract",
+            "accept",
+        );
+        let (_, _, ok) = call(&app, "POST", "/api/v1/receipts", Some(&st), Some(r), &[]).await;
+        assert_eq!(ok["registry_verdict"], "accept", "{ok}");
+        let (_, hdr, v) = call(&app, "GET", "/api/v1/vendors/acme", Some(&a), None, &[]).await;
+        let etag = hdr.get("etag").unwrap().to_str().unwrap().to_string();
+        let mut body = json!({"name": v["name"], "contract_ref": v["contract_ref"], "security_contact": v["security_contact"],
+            "contract_expires": "2026-09-01T00:00:00Z"});
+        body["policy"] = v["policy"].clone();
+        let (s, _, e) = call(
+            &app,
+            "PUT",
+            "/api/v1/vendors/acme",
+            Some(&a),
+            Some(body),
+            &[("If-Match", &etag)],
+        )
+        .await;
+        assert_eq!(s, 200, "{db:?} {e}");
+        // The registry judges at 2026-10-01 (pinned): after the contract.
+        let r = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"after the contract",
+            "accept",
+        );
+        let (_, _, late) = call(&app, "POST", "/api/v1/receipts", Some(&st), Some(r), &[]).await;
+        assert_eq!(late["registry_verdict"], "reject", "{late}");
+        assert!(
+            late["registry_summary"]
+                .as_str()
+                .unwrap()
+                .contains("contract ended 2026-09-01"),
+            "{late}"
+        );
+    }
+}
