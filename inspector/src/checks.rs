@@ -125,6 +125,63 @@ pub(crate) fn component_check(req: &VerifyRequest<'_>, vendor: Option<&Vendor>) 
     }
 }
 
+/// The component's allowed signers (issue 11; like RAUC's
+/// `allowed-signer-cns` and Notation's `trustedIdentities`): when the
+/// component has a list, the signer must be on it, by certificate subject
+/// (exact RDN set), key (SPKI SHA-256) or Sigstore identity. Without a
+/// list the check is skipped and says so.
+pub fn signer_identity_check(
+    vendor: &crate::policy::Vendor,
+    component: &str,
+    cert: Option<&crate::cert::ParsedCert>,
+    sigstore_san: Option<&str>,
+    key_spki_sha256: Option<&[u8]>,
+) -> Check {
+    use crate::policy::AllowedSigner;
+    let Some(c) = vendor.components.iter().find(|c| c.name == component) else {
+        return Check::skip(CheckId::SignerIdentity, "the component is not authorised");
+    };
+    if c.allowed_signers.is_empty() {
+        return Check::skip(
+            CheckId::SignerIdentity,
+            format!(
+                "component '{component}' has no allowed-signer list: any key of vendor '{}' may sign it",
+                vendor.id
+            ),
+        );
+    }
+    let hit = c.allowed_signers.iter().find(|a| match a {
+        AllowedSigner::SigstoreSan(s) => sigstore_san == Some(s.as_str()),
+        AllowedSigner::Spki(h) if key_spki_sha256.is_some() => key_spki_sha256 == Some(h),
+        other => cert.is_some_and(|cert| other.matches_cert(cert)),
+    });
+    let who = match (cert, sigstore_san) {
+        (_, Some(san)) => san.to_string(),
+        (Some(cert), None) => format!("'{}'", cert.subject()),
+        (None, None) => "the signing key".to_string(),
+    };
+    match hit {
+        Some(a) => Check::pass(
+            CheckId::SignerIdentity,
+            format!(
+                "{who} is an allowed signer of '{component}' ({})",
+                a.describe()
+            ),
+        ),
+        None => Check::fail(
+            CheckId::SignerIdentity,
+            format!(
+                "{who} may not sign component '{component}': its allowed signers are {}",
+                c.allowed_signers
+                    .iter()
+                    .map(AllowedSigner::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ),
+    }
+}
+
 /// Whether `version` is below the rollback `floor`, by semantic-version
 /// precedence: build metadata (`+…`) is ignored (semver 2.0 section 10),
 /// pre-releases are below their release. The one floor rule of the

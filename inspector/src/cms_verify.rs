@@ -463,6 +463,13 @@ fn evaluate_signer(
     };
 
     checks.push(usage_check(cert));
+    checks.push(crate::checks::signer_identity_check(
+        vendor,
+        req.component,
+        Some(cert),
+        None,
+        None,
+    ));
 
     let path = chain_check(req, vendor, p, cert, signing_time, source, &mut checks);
 

@@ -168,6 +168,100 @@ pub struct ComponentDocument {
     /// Rollback floor: the lowest acceptable semantic version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_version: Option<String>,
+    /// Who may sign this component (any of them); empty: any key of the
+    /// vendor, as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_signers: Vec<AllowedSignerDocument>,
+}
+
+/// One allowed signer of a component: exactly one field.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedSignerDocument {
+    /// The signer certificate's subject, as Notation's `x509.subject`: the
+    /// exact set of RDNs (`CN=Acme WiFi FW Signer, O=Acme Chips`; order
+    /// does not matter, every attribute must match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The signer key: hex SHA-256 of its SubjectPublicKeyInfo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spki_sha256: Option<String>,
+    /// A Sigstore signer identity (the certificate's SAN, exactly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigstore_san: Option<String>,
+}
+
+/// An allowed signer, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowedSigner {
+    /// The exact set of subject RDNs (attribute type upper-cased).
+    Subject {
+        /// As written.
+        text: String,
+        /// The set.
+        rdns: std::collections::BTreeSet<(String, String)>,
+    },
+    /// SPKI SHA-256.
+    Spki(Vec<u8>),
+    /// A Sigstore SAN.
+    SigstoreSan(String),
+}
+
+/// An RFC 4514-style name as a set of (TYPE, value) pairs: split on
+/// unescaped commas and plus signs, each `TYPE=value` trimmed. `None` when
+/// a part has no `=`.
+pub fn subject_rdns(s: &str) -> Option<std::collections::BTreeSet<(String, String)>> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut escaped = false;
+    for ch in s.chars() {
+        if escaped {
+            cur.push(ch);
+            escaped = false;
+        } else if ch == '\\' {
+            cur.push(ch);
+            escaped = true;
+        } else if ch == ',' || ch == '+' {
+            parts.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(ch);
+        }
+    }
+    parts.push(cur);
+    let mut set = std::collections::BTreeSet::new();
+    for p in parts {
+        let (t, v) = p.split_once('=')?;
+        let (t, v) = (t.trim().to_ascii_uppercase(), v.trim().to_string());
+        if t.is_empty() || v.is_empty() {
+            return None;
+        }
+        set.insert((t, v));
+    }
+    (!set.is_empty()).then_some(set)
+}
+
+impl AllowedSigner {
+    /// How the reason names it.
+    pub fn describe(&self) -> String {
+        match self {
+            AllowedSigner::Subject { text, .. } => format!("subject '{text}'"),
+            AllowedSigner::Spki(h) => format!("key SPKI SHA-256 {}", crate::digest::hex(h)),
+            AllowedSigner::SigstoreSan(s) => format!("Sigstore identity {s}"),
+        }
+    }
+
+    /// Whether a signer certificate is this one.
+    pub fn matches_cert(&self, cert: &ParsedCert) -> bool {
+        match self {
+            AllowedSigner::Subject { rdns, .. } => {
+                subject_rdns(&cert.subject()).is_some_and(|s| &s == rdns)
+            }
+            AllowedSigner::Spki(h) => {
+                crate::digest::DigestAlgorithm::Sha256.hash(&cert.spki_der()) == *h
+            }
+            AllowedSigner::SigstoreSan(_) => false,
+        }
+    }
 }
 
 /// The contract's signing terms.
@@ -310,6 +404,8 @@ pub struct Component {
     pub name: String,
     /// Lowest acceptable version.
     pub min_version: Option<semver::Version>,
+    /// Who may sign it (empty: any key of the vendor).
+    pub allowed_signers: Vec<AllowedSigner>,
 }
 
 /// Signing terms, parsed.
@@ -503,9 +599,46 @@ impl TrustPolicy {
                         )
                     })?),
                 };
+                let mut allowed_signers = Vec::new();
+                for (k, a) in c.allowed_signers.iter().enumerate() {
+                    let f = format!("{field}.allowed_signers[{k}]");
+                    let one = match (&a.subject, &a.spki_sha256, &a.sigstore_san) {
+                        (Some(text), None, None) => subject_rdns(text)
+                            .map(|rdns| AllowedSigner::Subject {
+                                text: text.clone(),
+                                rdns,
+                            })
+                            .ok_or_else(|| {
+                                PolicyError::new(
+                                    format!("{f}.subject"),
+                                    format!("'{text}' is not a name like 'CN=…, O=…'"),
+                                )
+                            })?,
+                        (None, Some(h), None) => parse_hex(h)
+                            .filter(|b| b.len() == 32)
+                            .map(AllowedSigner::Spki)
+                            .ok_or_else(|| {
+                                PolicyError::new(
+                                    format!("{f}.spki_sha256"),
+                                    "must be 64 hexadecimal digits (SHA-256 of the key's SubjectPublicKeyInfo)",
+                                )
+                            })?,
+                        (None, None, Some(san)) if !san.trim().is_empty() => {
+                            AllowedSigner::SigstoreSan(san.clone())
+                        }
+                        _ => {
+                            return Err(PolicyError::new(
+                                f,
+                                "give exactly one of subject, spki_sha256 or sigstore_san",
+                            ));
+                        }
+                    };
+                    allowed_signers.push(one);
+                }
                 components.push(Component {
                     name: c.name.clone(),
                     min_version,
+                    allowed_signers,
                 });
             }
             let mut digests = Vec::new();

@@ -65,6 +65,9 @@ pub enum CheckId {
     Identity,
     /// The target product's boot stage can verify the signer key (`--product`).
     Capability,
+    /// The signer is one of the component's allowed signers (when the
+    /// component has a list).
+    SignerIdentity,
 }
 
 impl CheckId {
@@ -86,6 +89,7 @@ impl CheckId {
             CheckId::TransparencyLog => "transparency-log",
             CheckId::Identity => "identity",
             CheckId::Capability => "capability",
+            CheckId::SignerIdentity => "signer-identity",
         }
     }
 }

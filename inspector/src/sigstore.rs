@@ -544,6 +544,14 @@ fn evaluate(
                 CheckId::Identity,
                 format!("signed with vendor '{}' key (SPKI SHA-256 {fp})", vendor.id),
             ));
+            let spki = crate::policy::parse_hex(&fp);
+            checks.push(crate::checks::signer_identity_check(
+                vendor,
+                req.component,
+                None,
+                None,
+                spki.as_deref(),
+            ));
         }
         None => {
             if result.certificate_verified() && result.sct_verified() {
@@ -554,11 +562,19 @@ fn evaluate(
                     "the certificate or its SCT was not verified",
                 ));
             }
-            cert_summary = leaf_certificate(bundle).map(|c| c.summary());
+            let leaf = leaf_certificate(bundle);
+            cert_summary = leaf.as_ref().map(|c| c.summary());
             let san = result
                 .identity()
                 .map(|s| s.as_str().to_string())
                 .unwrap_or_default();
+            checks.push(crate::checks::signer_identity_check(
+                vendor,
+                req.component,
+                leaf.as_ref(),
+                Some(&san),
+                None,
+            ));
             let issuer = result.issuer().unwrap_or_default().to_string();
             match vendor
                 .sigstore

@@ -834,3 +834,80 @@ fn nothing_is_accepted_after_the_vendors_contract_ends() {
         f.reason
     );
 }
+
+/// Issue 11: signers bound to components. With an allowed-signer list on
+/// the component, only those signers are accepted for it (by subject RDN
+/// set or SPKI SHA-256); without one, any key of the vendor (skipped check).
+#[test]
+fn a_component_accepts_only_its_allowed_signers() {
+    let spki = |file: &str| {
+        let pem = std::fs::read(fixtures().join("certs").join(file)).unwrap();
+        let c = inspector::cert::certificates_from_bytes(&pem)
+            .unwrap()
+            .remove(0);
+        inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&c.spki_der()))
+    };
+    let run = |allowed: serde_json::Value, sig: &str| {
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        for v in doc["vendors"].as_array_mut().unwrap() {
+            for c in v["components"].as_array_mut().unwrap() {
+                if c["name"] == "acme-wifi-fw" {
+                    c["allowed_signers"] = allowed.clone();
+                }
+            }
+        }
+        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
+            .map_err(|e| e.to_string())?;
+        let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
+        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component: "acme-wifi-fw",
+            version: "1.5.0",
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+            existed_at: None,
+        };
+        Ok::<_, String>(inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap())
+    };
+    let by_subject = serde_json::json!([{"subject": "O=Acme Chips, CN=Acme WiFi FW Signer P-256"}]);
+    let r = run(by_subject.clone(), "p256-detached.der").unwrap();
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    assert_eq!(r.outcome_of(CheckId::SignerIdentity), Some(Outcome::Pass));
+    let r = run(by_subject, "p384-sha384.der").unwrap();
+    assert_eq!(r.verdict, Verdict::Reject);
+    let f = r.first_failure().unwrap();
+    assert_eq!(f.id, CheckId::SignerIdentity, "{}", f.reason);
+    assert!(
+        f.reason.contains("may not sign component 'acme-wifi-fw'"),
+        "{}",
+        f.reason
+    );
+    let by_key = serde_json::json!([{"spki_sha256": spki("acme-signer-p384.pem")}]);
+    assert_eq!(
+        run(by_key.clone(), "p384-sha384.der").unwrap().verdict,
+        Verdict::Accept
+    );
+    assert_eq!(
+        run(by_key, "p256-detached.der").unwrap().verdict,
+        Verdict::Reject
+    );
+    // No list: any of the vendor's keys, and the report says so.
+    let r = run(serde_json::json!([]), "p384-sha384.der").unwrap();
+    assert_eq!(r.verdict, Verdict::Accept);
+    assert_eq!(r.outcome_of(CheckId::SignerIdentity), Some(Outcome::Skip));
+    // Malformed lists are refused with the field named.
+    for bad in [
+        serde_json::json!([{"subject": "CN=x", "spki_sha256": "00"}]),
+        serde_json::json!([{"subject": "no equals sign"}]),
+        serde_json::json!([{"spki_sha256": "abcd"}]),
+    ] {
+        let e = run(bad, "p256-detached.der").unwrap_err();
+        assert!(e.contains("allowed_signers[0]"), "{e}");
+    }
+}

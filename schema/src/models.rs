@@ -61,6 +61,7 @@ pub struct Component {
     pub min_version: Option<String>,
     pub row_version: i32,
     pub updated_at: i64,
+    pub allowed_signers: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

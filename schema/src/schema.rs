@@ -41,6 +41,7 @@ diesel::table! {
         min_version -> Nullable<Text>,
         row_version -> Integer,
         updated_at -> BigInt,
+        allowed_signers -> Text,
     }
 }
 

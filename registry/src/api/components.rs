@@ -56,3 +56,27 @@ pub async fn set_floor(
         .insert_header(("ETag", etag(row.row_version)))
         .json(view(&row)))
 }
+
+/// Binds a component to its allowed signers: `{allowed_signers: [{subject}
+/// | {spki_sha256} | {sigstore_san}]}`; an empty list lets any key of the
+/// vendor sign it. Security role; audited; needs `If-Match`.
+#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = components::SignersRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[put("/components/{name}/signers")]
+pub async fn set_signers(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Json<components::SignersRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req)?;
+    let name = name.into_inner();
+    let body = body.into_inner();
+    let row = with_conn(&state, move |c| {
+        components::set_allowed_signers(c, &caller, name, expected, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(row.row_version)))
+        .json(view(&row)))
+}

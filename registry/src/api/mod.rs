@@ -79,6 +79,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(components::create)
         .service(components::list)
         .service(components::set_floor)
+        .service(components::set_signers)
         .service(revocations::list_tsa)
         .service(revocations::add_tsa)
         .service(revocations::list)

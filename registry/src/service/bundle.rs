@@ -142,6 +142,7 @@ pub fn build_document(
                 .push(ComponentDocument {
                     name: c.name.clone(),
                     min_version: c.min_version.clone(),
+                    allowed_signers: super::components::allowed_signers(c),
                 });
         }
         let mut vendor_docs = Vec::new();

@@ -48,6 +48,9 @@ pub struct ComponentView {
     pub min_version: Option<String>,
     /// Row version (ETag).
     pub version: i32,
+    /// Who may sign it; empty: any key of the vendor (unconstrained).
+    #[schema(value_type = Vec<Object>)]
+    pub allowed_signers: Vec<inspector::policy::AllowedSignerDocument>,
 }
 
 /// Converts a row.
@@ -57,7 +60,113 @@ pub fn view(c: &Component) -> ComponentView {
         vendor_id: c.vendor_id.clone(),
         min_version: c.min_version.clone(),
         version: c.row_version,
+        allowed_signers: allowed_signers(c),
     }
+}
+
+/// A component's stored allowed-signer list.
+pub fn allowed_signers(c: &Component) -> Vec<inspector::policy::AllowedSignerDocument> {
+    serde_json::from_str(&c.allowed_signers).unwrap_or_default()
+}
+
+/// Set who may sign a component.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignersRequest {
+    /// At most 50; each exactly one of `subject` (the signer certificate's
+    /// subject, exact RDN set, e.g. `CN=Acme WiFi FW Signer, O=Acme Chips`),
+    /// `spki_sha256` (64 hex digits) or `sigstore_san`. Empty: any key of
+    /// the vendor may sign the component.
+    #[schema(value_type = Vec<Object>)]
+    pub allowed_signers: Vec<inspector::policy::AllowedSignerDocument>,
+}
+
+fn check_signers(list: &[inspector::policy::AllowedSignerDocument]) -> ServiceResult<()> {
+    if list.len() > 50 {
+        return Err(ServiceError::Invalid("allowed_signers: at most 50".into()));
+    }
+    for (i, a) in list.iter().enumerate() {
+        let field = format!("allowed_signers[{i}]");
+        match (&a.subject, &a.spki_sha256, &a.sigstore_san) {
+            (Some(s), None, None) => {
+                super::bounded(&format!("{field}.subject"), s, 1024)?;
+                if inspector::policy::subject_rdns(s).is_none() {
+                    return Err(ServiceError::Invalid(format!(
+                        "{field}.subject: '{s}' is not a name like 'CN=…, O=…'"
+                    )));
+                }
+            }
+            (None, Some(h), None) => {
+                if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(ServiceError::Invalid(format!(
+                        "{field}.spki_sha256 must be 64 hexadecimal digits"
+                    )));
+                }
+            }
+            (None, None, Some(san)) if !san.trim().is_empty() => {
+                super::bounded(&format!("{field}.sigstore_san"), san, 1024)?;
+            }
+            _ => {
+                return Err(ServiceError::Invalid(format!(
+                    "{field}: give exactly one of subject, spki_sha256 or sigstore_san"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Binds a component to its allowed signers (security; audited; the
+/// bundle serial moves, so stations and the registry apply it at once).
+/// Needs the row version (`If-Match`).
+pub fn set_allowed_signers(
+    c: &mut Conn,
+    actor: &Actor,
+    name: String,
+    expected: i32,
+    body: SignersRequest,
+) -> ServiceResult<Component> {
+    actor.require(SECURITY, "bind signers to components")?;
+    check_signers(&body.allowed_signers)?;
+    let json = serde_json::to_string(&body.allowed_signers).map_err(ServiceError::internal)?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let before: Component = components::table
+            .find(&name)
+            .select(Component::as_select())
+            .first(c)
+            .optional()?
+            .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))?;
+        if before.row_version != expected {
+            return Err(ServiceError::Stale(format!(
+                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
+                before.row_version
+            )));
+        }
+        let after = Component {
+            allowed_signers: json.clone(),
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        diesel::update(
+            components::table
+                .filter(components::name.eq(&name))
+                .filter(components::row_version.eq(expected)),
+        )
+        .set(&after)
+        .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "set-signers",
+            "component",
+            &name,
+            Some(&view(&before)),
+            Some(&view(&after)),
+        )?;
+        Ok(after)
+    })
 }
 
 fn parse_version(s: &str) -> ServiceResult<semver::Version> {
@@ -154,6 +263,7 @@ pub fn create_component(
             min_version: body.min_version.clone(),
             row_version: 1,
             updated_at: crate::now_unix(),
+            allowed_signers: "[]".into(),
         };
         diesel::insert_into(components::table)
             .values(&row)

@@ -1176,3 +1176,136 @@ async fn receipts_after_the_vendors_contract_end_are_rejected() {
         );
     }
 }
+
+/// Issue 11, item 2: a component bound to its allowed signers accepts only
+/// them; the binding travels in the bundle (the registry's re-verification
+/// applies it) and the vendor page shows which components are unconstrained.
+#[actix_rt::test]
+async fn a_component_bound_to_its_signers_refuses_other_keys_of_the_vendor() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let (_, _, comps) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
+        let wifi = comps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "acme-wifi-fw")
+            .unwrap()
+            .clone();
+        assert_eq!(wifi["allowed_signers"], json!([]));
+        let etag = format!("\"{}\"", wifi["version"]);
+        let set = |token: String, body: serde_json::Value, etag: String| {
+            let app = &app;
+            async move {
+                call(
+                    app,
+                    "PUT",
+                    "/api/v1/components/acme-wifi-fw/signers",
+                    Some(&token),
+                    Some(body),
+                    &[("If-Match", &etag)],
+                )
+                .await
+            }
+        };
+        let good =
+            json!({"allowed_signers": [{"subject": "CN=Acme WiFi FW Signer P-256, O=Acme Chips"}]});
+        assert_eq!(
+            set(st.clone(), good.clone(), etag.clone()).await.0,
+            403,
+            "inspectors do not bind signers"
+        );
+        for bad in [
+            json!({"allowed_signers": [{"subject": "CN=x", "spki_sha256": "00"}]}),
+            json!({"allowed_signers": [{"subject": "nonsense"}]}),
+            json!({"allowed_signers": [{"spki_sha256": "xyz"}]}),
+            json!({"allowed_signers": [{}]}),
+        ] {
+            let (s, _, e) = set(a.clone(), bad, etag.clone()).await;
+            assert_eq!(s, 400, "{e}");
+            assert!(
+                e["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("allowed_signers[0]"),
+                "{e}"
+            );
+        }
+        let (s, _, v) = set(a.clone(), good, etag.clone()).await;
+        assert_eq!(s, 200, "{db:?} {v}");
+        assert_eq!(
+            set(a.clone(), json!({"allowed_signers": []}), etag).await.0,
+            412,
+            "stale If-Match"
+        );
+        // The P-384 signer is Acme's, but not the Wi-Fi firmware's.
+        let other = signed_receipt(
+            "acme-signer-p384",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"p384 image",
+            "accept",
+        );
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(other),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "reject", "{r}");
+        assert!(
+            r["registry_summary"]
+                .as_str()
+                .unwrap()
+                .contains("may not sign component 'acme-wifi-fw'"),
+            "{r}"
+        );
+        let ok = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"p256 image",
+            "accept",
+        );
+        let (_, _, r) = call(&app, "POST", "/api/v1/receipts", Some(&st), Some(ok), &[]).await;
+        assert_eq!(r["registry_verdict"], "accept", "{r}");
+        // The vendor page says which components are bound and which are not.
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/components",
+            Some(&a),
+            Some(json!({"name": "acme-bt-fw"})),
+            &[],
+        )
+        .await;
+        let (cookie, _, _) = super::ui::sign_in(&app, &a, false).await;
+        let p = super::ui::page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        assert!(
+            p.body
+                .contains("subject CN=Acme WiFi FW Signer P-256, O=Acme Chips"),
+            "{}",
+            p.body
+        );
+        assert!(p.body.contains("unconstrained"), "{}", p.body);
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=5", Some(&a), None, &[]).await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "set-signers"),
+            "{log}"
+        );
+    }
+}

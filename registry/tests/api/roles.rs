@@ -104,6 +104,12 @@ async fn every_endpoint_with_every_role_and_none() {
             ("GET", "/api/v1/stations", None, ALL),
             (
                 "PUT",
+                "/api/v1/components/acme-wifi-fw/signers",
+                Some(json!({"allowed_signers": []})),
+                &[Admin, Security],
+            ),
+            (
+                "PUT",
                 "/api/v1/receipts/999999/blob",
                 Some(json!("x")),
                 &[Admin, Inspector],

@@ -102,6 +102,8 @@ struct CompRow {
     name: String,
     min_version: Option<String>,
     version: i32,
+    /// The allowed signers, described; empty: unconstrained.
+    signers: Vec<String>,
 }
 
 #[derive(Template)]
@@ -180,6 +182,15 @@ pub(super) async fn vendor_page(
             .components
             .into_iter()
             .map(|c| CompRow {
+                signers: components::allowed_signers(&c)
+                    .iter()
+                    .map(|a| match (&a.subject, &a.spki_sha256, &a.sigstore_san) {
+                        (Some(s), _, _) => format!("subject {s}"),
+                        (_, Some(h), _) => format!("key {h}"),
+                        (_, _, Some(san)) => format!("Sigstore {san}"),
+                        _ => String::new(),
+                    })
+                    .collect(),
                 name: c.name,
                 min_version: c.min_version,
                 version: c.row_version,
