@@ -39,6 +39,17 @@ pub enum SigstoreTrustError {
     /// Exactly one of `san` and `san_regex`.
     #[error("give exactly one of 'san' or 'san_regex'")]
     SanChoice,
+    /// A pattern that any signer could satisfy (`.*`, `.+`, or an open
+    /// prefix of a namespace anyone can register in).
+    #[error(
+        "san_regex '{pattern}' would accept anyone: it matches '{example}'; anchor it to the vendor's own project or account"
+    )]
+    MatchesAnyone {
+        /// The expression.
+        pattern: String,
+        /// A stranger's identity it matched.
+        example: String,
+    },
     /// A vendor key that is not a PEM public key.
     #[error("not a PEM public key: {0}")]
     NotPublicKey(String),
@@ -164,15 +175,30 @@ impl SigstoreIdentity {
             (Some(s), None) if !s.is_empty() => SanMatcher::Exact(s.to_string()),
             (None, Some(r)) => {
                 let anchored = format!("^(?:{r})$");
-                SanMatcher::Regex(
-                    regex::RegexBuilder::new(&anchored)
-                        .size_limit(1 << 20)
-                        .build()
-                        .map_err(|e| SigstoreTrustError::BadRegex {
-                            pattern: r.to_string(),
-                            detail: e.to_string(),
-                        })?,
-                )
+                let re = regex::RegexBuilder::new(&anchored)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| SigstoreTrustError::BadRegex {
+                        pattern: r.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                // Identities strangers can obtain from public issuers: a
+                // pattern matching one of them would accept anyone.
+                const STRANGERS: [&str; 6] = [
+                    "x",
+                    "attacker@example.com",
+                    "https://attacker.example/release.yml@refs/heads/main",
+                    "https://github.com/attacker/attacker/.github/workflows/release.yml@refs/heads/main",
+                    "https://gitlab.com/attacker/attacker//.gitlab-ci.yml@refs/heads/main",
+                    "attacker@gmail.com",
+                ];
+                if let Some(example) = STRANGERS.iter().find(|s| re.is_match(s)) {
+                    return Err(SigstoreTrustError::MatchesAnyone {
+                        pattern: r.to_string(),
+                        example: (*example).to_string(),
+                    });
+                }
+                SanMatcher::Regex(re)
             }
             _ => return Err(SigstoreTrustError::SanChoice),
         };

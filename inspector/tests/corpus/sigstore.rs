@@ -229,6 +229,38 @@ fn regex_identities_are_anchored_at_both_ends() {
     assert!(SigstoreIdentity::new("", Some("x"), None).is_err());
 }
 
+/// Issue 11: a pattern any signer could satisfy is refused: `.*`, `.+`,
+/// and open prefixes of namespaces anyone can register in.
+#[test]
+fn identity_patterns_that_accept_anyone_are_refused() {
+    use inspector::sigstore_trust::{SigstoreIdentity, SigstoreTrustError};
+    for pattern in [
+        ".*",
+        ".+",
+        "https://github\\.com/.*",
+        "https://.*",
+        ".*@gmail\\.com",
+        "[^@]+@[a-z.]+",
+    ] {
+        match SigstoreIdentity::new("https://issuer", None, Some(pattern)) {
+            Err(SigstoreTrustError::MatchesAnyone { example, .. }) => {
+                assert!(!example.is_empty(), "{pattern}")
+            }
+            other => panic!("{pattern}: {:?}", other.map(|i| i.describe())),
+        }
+    }
+    for pattern in [
+        "https://github\\.com/acme/.*",
+        "https://github\\.com/acme/fw/\\.github/workflows/release\\.yml@refs/tags/v[0-9.]+",
+        "release@acme\\.example",
+    ] {
+        assert!(
+            SigstoreIdentity::new("https://issuer", None, Some(pattern)).is_ok(),
+            "{pattern}"
+        );
+    }
+}
+
 fn flip_b64(v: &mut serde_json::Value) {
     let mut bytes = B64.decode(v.as_str().unwrap()).unwrap();
     let mid = bytes.len() / 2;

@@ -122,6 +122,11 @@ async fn sigstore_material_is_validated_stored_and_exported() {
                 "issuer",
             ),
             (
+                "/api/v1/vendors/vollprecht/sigstore-identities",
+                json!({"issuer": "https://token.actions.githubusercontent.com", "san_regex": ".*"}),
+                "would accept anyone",
+            ),
+            (
                 "/api/v1/vendors/keyco/sigstore-keys",
                 json!({"pem": pem("acme-root.pem")}),
                 "key refused",
