@@ -41,6 +41,10 @@ pub struct PolicyDocument {
     /// Sigstore trusted roots (public-good, private instances).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sigstore_trusted_roots: Vec<TrustedRootDocument>,
+    /// Revoked Sigstore signers: an identity (issuer and exact SAN) or a
+    /// key (SPKI SHA-256), for all time or from an instant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigstore_revocations: Vec<SigstoreRevocationDocument>,
     /// Products and their boot stages, for `verify --product`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<ProductDocument>,
@@ -50,6 +54,48 @@ pub struct PolicyDocument {
     /// was not rewritten (`tollgate-registry audit verify --checkpoint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointDocument>,
+}
+
+/// One revoked Sigstore signer: exactly one of `identity` or
+/// `key_spki_sha256`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SigstoreRevocationDocument {
+    /// A keyless identity: the exact issuer and SAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<RevokedIdentityDocument>,
+    /// A vendor key (keyed bundles): hex SHA-256 of its SubjectPublicKeyInfo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_spki_sha256: Option<String>,
+    /// RFC 5280 reason name.
+    pub reason: String,
+    /// From when (RFC 3339): bundles whose trusted time (RFC 3161 or the
+    /// log's integrated time) is earlier still verify. Absent: all time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_from: Option<String>,
+}
+
+/// A revoked keyless identity.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RevokedIdentityDocument {
+    /// OIDC issuer, exact.
+    pub issuer: String,
+    /// Certificate SAN, exact.
+    pub san: String,
+}
+
+/// A revoked Sigstore signer, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigstoreRevocation {
+    /// (issuer, SAN) of a keyless identity…
+    pub identity: Option<(String, String)>,
+    /// …or a key's SPKI SHA-256 (lower-case hex).
+    pub key_spki_sha256: Option<String>,
+    /// Reason.
+    pub reason: String,
+    /// From when; `None`: all time.
+    pub revoked_from: Option<OffsetDateTime>,
 }
 
 /// Heads of the registry's hash chains at one moment.
@@ -488,6 +534,8 @@ pub struct TrustPolicy {
     pub sigstore_roots: Vec<std::sync::Arc<crate::sigstore_trust::SigstoreRoot>>,
     /// Products and their boot stages.
     pub products: Vec<ProductDocument>,
+    /// Revoked Sigstore signers.
+    pub sigstore_revocations: Vec<SigstoreRevocation>,
 }
 
 /// Parses hexadecimal (colons and spaces allowed) into bytes.
@@ -844,6 +892,45 @@ impl TrustPolicy {
                 .map_err(|e| PolicyError::new(format!("{field}.trusted_root"), e.to_string()))?;
             sigstore_roots.push(std::sync::Arc::new(root));
         }
+        let mut sigstore_revocations = Vec::new();
+        for (j, r) in doc.sigstore_revocations.iter().enumerate() {
+            let at = |f: &str| format!("sigstore_revocations[{j}].{f}");
+            if !REVOCATION_REASONS.contains(&r.reason.as_str()) {
+                return Err(PolicyError::new(
+                    at("reason"),
+                    format!("unknown reason '{}'", r.reason),
+                ));
+            }
+            let revoked_from = match &r.revoked_from {
+                None => None,
+                Some(t) => Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
+                    PolicyError::new(
+                        at("revoked_from"),
+                        format!("'{t}' is not an RFC 3339 time: {e}"),
+                    )
+                })?),
+            };
+            let (identity, key) = match (&r.identity, &r.key_spki_sha256) {
+                (Some(i), None) if !i.issuer.is_empty() && !i.san.is_empty() => {
+                    (Some((i.issuer.clone(), i.san.clone())), None)
+                }
+                (None, Some(k)) if parse_hex(k).is_some_and(|b| b.len() == 32) => {
+                    (None, Some(k.to_ascii_lowercase()))
+                }
+                _ => {
+                    return Err(PolicyError::new(
+                        format!("sigstore_revocations[{j}]"),
+                        "give exactly one of 'identity' (issuer and san) or 'key_spki_sha256' (64 hex digits)",
+                    ));
+                }
+            };
+            sigstore_revocations.push(SigstoreRevocation {
+                identity,
+                key_spki_sha256: key,
+                reason: r.reason.clone(),
+                revoked_from,
+            });
+        }
         Ok(TrustPolicy {
             vendors,
             tsa_anchors,
@@ -852,6 +939,7 @@ impl TrustPolicy {
             expires_at,
             sigstore_roots,
             products: doc.products.clone(),
+            sigstore_revocations,
         })
     }
 

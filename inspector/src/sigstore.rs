@@ -42,6 +42,70 @@ pub fn looks_like_bundle(bytes: &[u8]) -> bool {
             })
 }
 
+/// A revoked identity or key: for all time, or from an instant the
+/// bundle's trusted time (RFC 3161 or the log's integrated time) is not
+/// before, fails the identity check; a bundle proven earlier keeps `ok`
+/// with the revocation noted. No trusted time: revoked.
+fn sigstore_revocation_check(
+    req: &VerifyRequest<'_>,
+    identity: Option<(&str, &str)>,
+    key_fp: Option<&str>,
+    signing_time: Option<OffsetDateTime>,
+    ok: Check,
+) -> Check {
+    let hit =
+        req.policy
+            .sigstore_revocations
+            .iter()
+            .find(|r| match (&r.identity, &r.key_spki_sha256) {
+                (Some((i, s)), _) => identity == Some((i.as_str(), s.as_str())),
+                (_, Some(k)) => key_fp.is_some_and(|f| f.eq_ignore_ascii_case(k)),
+                _ => false,
+            });
+    let Some(r) = hit else { return ok };
+    let who = match (identity, key_fp) {
+        (Some((i, s)), _) => format!("the identity {s} (issuer {i})"),
+        (_, Some(k)) => format!("the key with SPKI SHA-256 {k}"),
+        _ => "the signer".to_string(),
+    };
+    match (r.revoked_from, signing_time) {
+        (Some(from), Some(t)) if t < from => Check::pass(
+            CheckId::Identity,
+            format!(
+                "{}; {who} is revoked ({}) from {}, but the bundle's trusted time {} is before that",
+                ok.reason,
+                r.reason,
+                rfc3339(from),
+                rfc3339(t)
+            ),
+        ),
+        (Some(from), Some(t)) => Check::fail(
+            CheckId::Identity,
+            format!(
+                "{who} is revoked ({}) from {}; the bundle's trusted time {} is not before that",
+                r.reason,
+                rfc3339(from),
+                rfc3339(t)
+            ),
+        ),
+        (Some(from), None) => Check::fail(
+            CheckId::Identity,
+            format!(
+                "{who} is revoked ({}) from {} and no trusted time proves the bundle is older",
+                r.reason,
+                rfc3339(from)
+            ),
+        ),
+        (None, _) => Check::fail(
+            CheckId::Identity,
+            format!(
+                "{who} is revoked ({}) with no start date, so no bundle by it is trusted",
+                r.reason
+            ),
+        ),
+    }
+}
+
 /// A bundle must say what it is (`mediaType`, a string): without it, it
 /// would be read as v0.1 (sigstore-types' default), a guess that decides
 /// which fields are required.
@@ -540,9 +604,15 @@ fn evaluate(
                 .get(i)
                 .map(|k| k.1.clone())
                 .unwrap_or_default();
-            checks.push(Check::pass(
-                CheckId::Identity,
-                format!("signed with vendor '{}' key (SPKI SHA-256 {fp})", vendor.id),
+            checks.push(sigstore_revocation_check(
+                req,
+                None,
+                Some(&fp),
+                signing_time,
+                Check::pass(
+                    CheckId::Identity,
+                    format!("signed with vendor '{}' key (SPKI SHA-256 {fp})", vendor.id),
+                ),
             ));
             let spki = crate::policy::parse_hex(&fp);
             checks.push(crate::checks::signer_identity_check(
@@ -582,12 +652,18 @@ fn evaluate(
                 .iter()
                 .find(|i| i.matches(&san, &issuer))
             {
-                Some(i) => checks.push(Check::pass(
-                    CheckId::Identity,
-                    format!(
-                        "signed by {san} (issuer {issuer}) for vendor '{}', matching {}",
-                        vendor.id,
-                        i.describe()
+                Some(i) => checks.push(sigstore_revocation_check(
+                    req,
+                    Some((&issuer, &san)),
+                    None,
+                    signing_time,
+                    Check::pass(
+                        CheckId::Identity,
+                        format!(
+                            "signed by {san} (issuer {issuer}) for vendor '{}', matching {}",
+                            vendor.id,
+                            i.describe()
+                        ),
                     ),
                 )),
                 None => {

@@ -415,3 +415,30 @@ pub struct NewProductExport {
     pub published_at: Option<i64>,
     pub published_by: Option<String>,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = sigstore_revocations)]
+pub struct SigstoreRevocationRow {
+    pub id: i64,
+    pub vendor_id: String,
+    pub issuer: Option<String>,
+    pub san: Option<String>,
+    pub key_spki_sha256: Option<String>,
+    pub reason: String,
+    pub revoked_from: Option<i64>,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sigstore_revocations)]
+pub struct NewSigstoreRevocation {
+    pub vendor_id: String,
+    pub issuer: Option<String>,
+    pub san: Option<String>,
+    pub key_spki_sha256: Option<String>,
+    pub reason: String,
+    pub revoked_from: Option<i64>,
+    pub created_at: i64,
+    pub created_by: String,
+}

@@ -105,6 +105,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    sigstore_revocations (id) {
+        id -> BigInt,
+        vendor_id -> Text,
+        issuer -> Nullable<Text>,
+        san -> Nullable<Text>,
+        key_spki_sha256 -> Nullable<Text>,
+        reason -> Text,
+        revoked_from -> Nullable<BigInt>,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     bundle_serials (serial) {
         serial -> BigInt,
         issued_at -> BigInt,
@@ -281,6 +295,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     receipt_certs,
     station_keys,
     bundle_serials,
+    sigstore_revocations,
     api_tokens,
     audit_log,
     registry_state,

@@ -851,3 +851,100 @@ fn the_bundles_own_instance_explains_a_failure() {
     );
     assert!(reason.contains("trusted root 'github'"), "{reason}");
 }
+
+/// Issue 11, item 4: a Sigstore identity or key revoked from an instant:
+/// bundles whose trusted time is earlier still verify, later ones (and
+/// every one, without a date) are rejected, like CMS invalidity dates.
+#[test]
+fn revoked_sigstore_identities_and_keys_are_time_scoped() {
+    let base = spolicy();
+    let accepted = |case: usize, p: &TrustPolicy| {
+        let c = &scases()[case];
+        let bundle = std::fs::read(sfix().join(c.bundle)).unwrap();
+        run_s(p, &bundle, c.vendor, c.component, c.version, &c.art)
+    };
+    let reason_of = |r: &Report, id: CheckId| {
+        r.all_checks()
+            .find(|k| k.id == id)
+            .map(|k| k.reason.clone())
+            .unwrap()
+    };
+    // Keyless: the identity and trusted time of a real bundle.
+    let r = accepted(0, &base);
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let who = reason_of(&r, CheckId::Identity);
+    let san = who
+        .strip_prefix("signed by ")
+        .and_then(|s| s.split(" (issuer ").next())
+        .unwrap()
+        .to_string();
+    let issuer = who
+        .split(" (issuer ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap()
+        .to_string();
+    let when = reason_of(&r, CheckId::Timestamp);
+    let t = OffsetDateTime::parse(
+        when.strip_prefix("verified signing time ")
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let fmt = |t: OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let with = |entry: serde_json::Value| {
+        spolicy_with(|v| v["sigstore_revocations"] = serde_json::json!([entry]))
+    };
+    let identity = serde_json::json!({"issuer": issuer, "san": san});
+    // Revoked after the bundle's trusted time: still verifies, noted.
+    let r = accepted(
+        0,
+        &with(
+            serde_json::json!({"identity": identity, "reason": "keyCompromise", "revoked_from": fmt(t + time::Duration::days(1))}),
+        ),
+    );
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    assert!(reason_of(&r, CheckId::Identity).contains("is before that"));
+    // Revoked before it, or for all time: rejected.
+    for entry in [
+        serde_json::json!({"identity": identity, "reason": "keyCompromise", "revoked_from": fmt(t - time::Duration::days(1))}),
+        serde_json::json!({"identity": identity, "reason": "keyCompromise"}),
+    ] {
+        let r = accepted(0, &with(entry));
+        assert_eq!(r.verdict, Verdict::Reject);
+        let f = failing(&r);
+        assert!(
+            f.iter()
+                .any(|(id, why)| *id == CheckId::Identity && why.contains("is revoked")),
+            "{f:#?}"
+        );
+    }
+    // Keyed: the vendor key by its SPKI SHA-256.
+    let r = accepted(5, &base);
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let keyed = reason_of(&r, CheckId::Identity);
+    let fp = keyed
+        .split("SPKI SHA-256 ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')')
+        .to_string();
+    let r = accepted(
+        5,
+        &with(serde_json::json!({"key_spki_sha256": fp, "reason": "superseded"})),
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    // A malformed entry is refused with its field.
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix().join("trust.json")).unwrap()).unwrap();
+    v["sigstore_revocations"] = serde_json::json!([{"reason": "keyCompromise"}]);
+    let e =
+        TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap_err();
+    assert!(e.to_string().contains("sigstore_revocations[0]"), "{e}");
+}

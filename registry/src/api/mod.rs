@@ -106,6 +106,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(sigstore::list_identities)
         .service(sigstore::add_key)
         .service(sigstore::list_keys)
+        .service(sigstore::revoke)
+        .service(sigstore::list_revocations)
         .service(sigstore::add_root)
         .service(sigstore::list_roots)
         .service(products::create)

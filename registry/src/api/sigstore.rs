@@ -89,3 +89,36 @@ pub async fn list_roots(
     let rows = with_conn(&state, move |c| sigstore::roots(c, &caller)).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(root_view).collect::<Vec<_>>()))
 }
+
+/// Revokes a vendor's Sigstore identity (`{identity: {issuer, san}}`) or key
+/// (`{key_spki_sha256}`), for all time or from `revoked_from`: bundles whose
+/// trusted time is earlier still verify. Security; audited.
+#[utoipa::path(tag = "sigstore", params(("id" = String, Path)), request_body = sigstore::SigstoreRevocationRequest, responses((status = 201, body = sigstore::SigstoreRevocationView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/vendors/{id}/sigstore-revocations")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<sigstore::SigstoreRevocationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| sigstore::revoke(c, &caller, &id, body)).await?;
+    Ok(HttpResponse::Created().json(sigstore::revocation_view(&row)))
+}
+
+/// Lists a vendor's revoked Sigstore signers.
+#[utoipa::path(tag = "sigstore", params(("id" = String, Path)), responses((status = 200, body = Vec<sigstore::SigstoreRevocationView>)), security(("bearer" = [])))]
+#[get("/vendors/{id}/sigstore-revocations")]
+pub async fn list_revocations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let rows = with_conn(&state, move |c| sigstore::revocations(c, &caller, &id)).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(sigstore::revocation_view)
+            .collect::<Vec<_>>(),
+    ))
+}

@@ -196,6 +196,11 @@ pub fn build_document(
             })
             .collect();
         let expires = issued_at + ttl;
+        let sigstore_revs: Vec<schema::models::SigstoreRevocationRow> =
+            schema::schema::sigstore_revocations::table
+                .order(schema::schema::sigstore_revocations::id)
+                .select(schema::models::SigstoreRevocationRow::as_select())
+                .load(conn)?;
         let checkpoint = super::audit::checkpoint(conn)?;
         Ok((
             serial,
@@ -209,6 +214,20 @@ pub fn build_document(
                 expires_at: Some(rfc3339(expires)),
                 products: prods,
                 checkpoint: Some(checkpoint),
+                sigstore_revocations: sigstore_revs
+                    .iter()
+                    .map(|r| inspector::policy::SigstoreRevocationDocument {
+                        identity: r.issuer.clone().zip(r.san.clone()).map(|(issuer, san)| {
+                            inspector::policy::RevokedIdentityDocument { issuer, san }
+                        }),
+                        key_spki_sha256: r.key_spki_sha256.clone(),
+                        reason: r.reason.clone(),
+                        revoked_from: r
+                            .revoked_from
+                            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                            .map(rfc3339),
+                    })
+                    .collect(),
                 sigstore_trusted_roots: sroots
                     .iter()
                     .map(|r| TrustedRootDocument {

@@ -9,7 +9,10 @@ use inspector::digest::{DigestAlgorithm, hex};
 use schema::models::{
     NewSigstoreIdentity, NewSigstoreKey, SigstoreIdentity, SigstoreKey, SigstoreTrustedRoot,
 };
-use schema::schema::{sigstore_identities, sigstore_keys, sigstore_trusted_roots};
+use schema::models::{NewSigstoreRevocation, SigstoreRevocationRow};
+use schema::schema::{
+    sigstore_identities, sigstore_keys, sigstore_revocations, sigstore_trusted_roots,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -302,5 +305,153 @@ pub fn roots(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<SigstoreTrustedRo
     Ok(sigstore_trusted_roots::table
         .order(sigstore_trusted_roots::name)
         .select(SigstoreTrustedRoot::as_select())
+        .load(c)?)
+}
+
+/// Revoke a Sigstore signer of a vendor: exactly one of `identity` or
+/// `key_spki_sha256`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SigstoreRevocationRequest {
+    /// A keyless identity: `{issuer, san}` (both exact).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub identity: Option<inspector::policy::RevokedIdentityDocument>,
+    /// A vendor key: hex SHA-256 of its SubjectPublicKeyInfo (as listed
+    /// with the vendor's Sigstore keys).
+    #[serde(default)]
+    pub key_spki_sha256: Option<String>,
+    /// RFC 5280 reason (keyCompromise, superseded, …).
+    pub reason: String,
+    /// From when (RFC 3339): bundles proven earlier (RFC 3161 or the log's
+    /// integrated time) still verify. Absent: for all time.
+    #[serde(default)]
+    pub revoked_from: Option<String>,
+}
+
+/// A revoked Sigstore signer.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct SigstoreRevocationView {
+    /// Row id.
+    pub id: i64,
+    /// Vendor.
+    pub vendor_id: String,
+    /// Issuer of a revoked identity.
+    pub issuer: Option<String>,
+    /// SAN of a revoked identity.
+    pub san: Option<String>,
+    /// SPKI SHA-256 of a revoked key.
+    pub key_spki_sha256: Option<String>,
+    /// Reason.
+    pub reason: String,
+    /// From when (RFC 3339); absent: all time.
+    pub revoked_from: Option<String>,
+    /// Recorded (RFC 3339).
+    pub created_at: String,
+    /// By whom.
+    pub created_by: String,
+}
+
+/// Converts a row.
+pub fn revocation_view(r: &SigstoreRevocationRow) -> SigstoreRevocationView {
+    SigstoreRevocationView {
+        id: r.id,
+        vendor_id: r.vendor_id.clone(),
+        issuer: r.issuer.clone(),
+        san: r.san.clone(),
+        key_spki_sha256: r.key_spki_sha256.clone(),
+        reason: r.reason.clone(),
+        revoked_from: r.revoked_from.map(time_str),
+        created_at: time_str(r.created_at),
+        created_by: r.created_by.clone(),
+    }
+}
+
+/// Revokes a vendor's Sigstore identity or key (security; audited; in the
+/// bundle from the next serial).
+pub fn revoke(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+    body: SigstoreRevocationRequest,
+) -> ServiceResult<SigstoreRevocationRow> {
+    actor.require(SECURITY, "revoke Sigstore signers")?;
+    if !inspector::policy::REVOCATION_REASONS.contains(&body.reason.as_str()) {
+        return Err(ServiceError::Invalid(format!(
+            "reason '{}' must be one of {}",
+            body.reason,
+            inspector::policy::REVOCATION_REASONS.join(", ")
+        )));
+    }
+    let (issuer, san, key) = match (&body.identity, &body.key_spki_sha256) {
+        (Some(i), None) => {
+            super::bounded("identity.issuer", &i.issuer, 1024)?;
+            super::bounded("identity.san", &i.san, 1024)?;
+            if i.issuer.trim().is_empty() || i.san.trim().is_empty() {
+                return Err(ServiceError::Invalid(
+                    "identity needs an issuer and a san".into(),
+                ));
+            }
+            (Some(i.issuer.clone()), Some(i.san.clone()), None)
+        }
+        (None, Some(k)) if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            (None, None, Some(k.to_ascii_lowercase()))
+        }
+        _ => {
+            return Err(ServiceError::Invalid(
+                "give exactly one of identity ({issuer, san}) or key_spki_sha256 (64 hex digits)"
+                    .into(),
+            ));
+        }
+    };
+    let from = body
+        .revoked_from
+        .as_deref()
+        .map(|s| super::parse_time("revoked_from", s))
+        .transpose()?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        find_vendor(c, vendor)?;
+        diesel::insert_into(sigstore_revocations::table)
+            .values(NewSigstoreRevocation {
+                vendor_id: vendor.to_string(),
+                issuer: issuer.clone(),
+                san: san.clone(),
+                key_spki_sha256: key.clone(),
+                reason: body.reason.clone(),
+                revoked_from: from,
+                created_at: crate::now_unix(),
+                created_by: actor.label(),
+            })
+            .execute(c)?;
+        let row: SigstoreRevocationRow = sigstore_revocations::table
+            .order(sigstore_revocations::id.desc())
+            .select(SigstoreRevocationRow::as_select())
+            .first(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "revoke",
+            "sigstore-signer",
+            vendor,
+            None::<&()>,
+            Some(&revocation_view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
+/// A vendor's revoked Sigstore signers.
+pub fn revocations(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+) -> ServiceResult<Vec<SigstoreRevocationRow>> {
+    actor.require(READERS, "read Sigstore revocations")?;
+    find_vendor(c, vendor)?;
+    Ok(sigstore_revocations::table
+        .filter(sigstore_revocations::vendor_id.eq(vendor))
+        .order(sigstore_revocations::id)
+        .select(SigstoreRevocationRow::as_select())
         .load(c)?)
 }

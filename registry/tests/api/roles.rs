@@ -103,6 +103,18 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             ("GET", "/api/v1/stations", None, ALL),
             (
+                "GET",
+                "/api/v1/vendors/acme/sigstore-revocations",
+                None,
+                ALL,
+            ),
+            (
+                "POST",
+                "/api/v1/vendors/acme/sigstore-revocations",
+                Some(json!({"key_spki_sha256": "cd".repeat(32), "reason": "superseded"})),
+                &[Admin, Security],
+            ),
+            (
                 "PUT",
                 "/api/v1/components/acme-wifi-fw/signers",
                 Some(json!({"allowed_signers": []})),

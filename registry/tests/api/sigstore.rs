@@ -239,3 +239,76 @@ async fn sigstore_material_is_validated_stored_and_exported() {
         );
     }
 }
+
+/// Issue 11, item 4: Sigstore identities and keys can be revoked (security,
+/// audited), for all time or from an instant, and the bundle carries it.
+#[actix_rt::test]
+async fn sigstore_signers_are_revoked_into_the_bundle() {
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "keyco", "name": "Key Co"})),
+            &[],
+        )
+        .await;
+        let uri = "/api/v1/vendors/keyco/sigstore-revocations";
+        let ident = json!({"identity": {"issuer": "https://token.actions.githubusercontent.com", "san": "https://github.com/keyco/fw/.github/workflows/release.yml@refs/heads/main"},
+            "reason": "keyCompromise", "revoked_from": "2026-09-01T00:00:00Z"});
+        let insp = h.token(Role::Inspector);
+        assert_eq!(
+            call(&app, "POST", uri, Some(&insp), Some(ident.clone()), &[])
+                .await
+                .0,
+            403
+        );
+        for bad in [
+            json!({"reason": "keyCompromise"}),
+            json!({"key_spki_sha256": "abc", "reason": "keyCompromise"}),
+            json!({"key_spki_sha256": "00".repeat(32), "reason": "because"}),
+            json!({"key_spki_sha256": "00".repeat(32), "reason": "superseded", "revoked_from": "soon"}),
+        ] {
+            assert_eq!(
+                call(&app, "POST", uri, a, Some(bad.clone()), &[]).await.0,
+                400,
+                "{bad}"
+            );
+        }
+        let (s, _, r) = call(&app, "POST", uri, a, Some(ident), &[]).await;
+        assert_eq!(s, 201, "{db:?} {r}");
+        assert_eq!(r["revoked_from"], "2026-09-01T00:00:00Z");
+        let (s, _, _) = call(
+            &app,
+            "POST",
+            uri,
+            a,
+            Some(json!({"key_spki_sha256": "ab".repeat(32), "reason": "superseded"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201);
+        let (_, _, list) = call(&app, "GET", uri, Some(&insp), None, &[]).await;
+        assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+        let (_, _, bundle) = call(&app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
+        let payload: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                bundle["payload"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let revs = payload["sigstore_revocations"].as_array().unwrap();
+        assert_eq!(revs.len(), 2, "{payload}");
+        assert_eq!(revs[0]["revoked_from"], "2026-09-01T00:00:00Z");
+        assert_eq!(revs[1]["key_spki_sha256"], "ab".repeat(32));
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=1", a, None, &[]).await;
+        assert_eq!(log[0]["entity"], "sigstore-signer", "{log}");
+    }
+}
