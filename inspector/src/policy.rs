@@ -45,6 +45,11 @@ pub struct PolicyDocument {
     /// key (SPKI SHA-256), for all time or from an instant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sigstore_revocations: Vec<SigstoreRevocationDocument>,
+    /// CA keys several vendors registered on purpose (recorded by product
+    /// security with a reason). Informational: each vendor lists the CA
+    /// among its own anchors or intermediates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_cas: Vec<SharedCaDocument>,
     /// Products and their boot stages, for `verify --product`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<ProductDocument>,
@@ -73,6 +78,20 @@ pub struct SigstoreRevocationDocument {
     /// log's integrated time) is earlier still verify. Absent: all time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_from: Option<String>,
+}
+
+/// A CA key shared by several vendors, on purpose.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SharedCaDocument {
+    /// Hex SHA-256 of the CA's SubjectPublicKeyInfo.
+    pub spki_sha256: String,
+    /// The CA's subject.
+    pub subject: String,
+    /// The vendors that share it.
+    pub vendors: Vec<String>,
+    /// Why.
+    pub reason: String,
 }
 
 /// A revoked keyless identity.

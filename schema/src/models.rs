@@ -442,3 +442,26 @@ pub struct NewSigstoreRevocation {
     pub created_at: i64,
     pub created_by: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = shared_cas)]
+pub struct SharedCa {
+    pub id: i64,
+    pub spki_sha256: String,
+    pub subject: String,
+    pub vendors: String,
+    pub reason: String,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = shared_cas)]
+pub struct NewSharedCa {
+    pub spki_sha256: String,
+    pub subject: String,
+    pub vendors: String,
+    pub reason: String,
+    pub created_at: i64,
+    pub created_by: String,
+}

@@ -119,6 +119,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    shared_cas (id) {
+        id -> BigInt,
+        spki_sha256 -> Text,
+        subject -> Text,
+        vendors -> Text,
+        reason -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
     bundle_serials (serial) {
         serial -> BigInt,
         issued_at -> BigInt,
@@ -296,6 +308,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     station_keys,
     bundle_serials,
     sigstore_revocations,
+    shared_cas,
     api_tokens,
     audit_log,
     registry_state,

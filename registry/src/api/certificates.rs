@@ -69,3 +69,36 @@ pub async fn expiring(
     let rows = with_conn(&state, move |c| certificates::expiring(c, &caller, days)).await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
+
+/// Records a CA key several vendors may register (`{pem, vendors, reason}`;
+/// without it a key belongs to one vendor). Security; audited; shown on
+/// each vendor's page and carried in the bundle.
+#[utoipa::path(tag = "certificates", request_body = certificates::SharedCaRequest, responses((status = 201, body = certificates::SharedCaView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/shared-cas")]
+pub async fn record_shared(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<certificates::SharedCaRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let row = with_conn(&state, move |c| {
+        certificates::record_shared_ca(c, &caller, body)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(certificates::shared_view(&row)))
+}
+
+/// Lists the shared-CA records.
+#[utoipa::path(tag = "certificates", responses((status = 200, body = Vec<certificates::SharedCaView>)), security(("bearer" = [])))]
+#[get("/shared-cas")]
+pub async fn list_shared(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let rows = with_conn(&state, move |c| certificates::shared_cas(c, &caller, None)).await?;
+    Ok(HttpResponse::Ok().json(
+        rows.iter()
+            .map(certificates::shared_view)
+            .collect::<Vec<_>>(),
+    ))
+}

@@ -196,6 +196,10 @@ pub fn build_document(
             })
             .collect();
         let expires = issued_at + ttl;
+        let shared: Vec<schema::models::SharedCa> = schema::schema::shared_cas::table
+            .order(schema::schema::shared_cas::id)
+            .select(schema::models::SharedCa::as_select())
+            .load(conn)?;
         let sigstore_revs: Vec<schema::models::SigstoreRevocationRow> =
             schema::schema::sigstore_revocations::table
                 .order(schema::schema::sigstore_revocations::id)
@@ -214,6 +218,15 @@ pub fn build_document(
                 expires_at: Some(rfc3339(expires)),
                 products: prods,
                 checkpoint: Some(checkpoint),
+                shared_cas: shared
+                    .iter()
+                    .map(|r| inspector::policy::SharedCaDocument {
+                        spki_sha256: r.spki_sha256.clone(),
+                        subject: r.subject.clone(),
+                        vendors: r.vendors.split(',').map(str::to_string).collect(),
+                        reason: r.reason.clone(),
+                    })
+                    .collect(),
                 sigstore_revocations: sigstore_revs
                     .iter()
                     .map(|r| inspector::policy::SigstoreRevocationDocument {

@@ -248,9 +248,10 @@ fn isolation_check(
         let Ok(p) = ParsedCert::from_der(r.der.clone()) else {
             continue;
         };
-        if p.spki_der() == spki && r.vendor_id != vendor {
+        if p.spki_der() == spki && r.vendor_id != vendor && !shared(c, &spki, vendor, &r.vendor_id)?
+        {
             return Err(ServiceError::Conflict(format!(
-                "certificate refused: its key is already registered for vendor '{}' ('{}', SHA-256 {}); a key belongs to one vendor, so another vendor's CA cannot vouch for '{vendor}'",
+                "certificate refused: its key is already registered for vendor '{}' ('{}', SHA-256 {}); a key belongs to one vendor, so another vendor's CA cannot vouch for '{vendor}' (unless product security records it as a CA both share: POST /api/v1/shared-cas)",
                 r.vendor_id, r.subject, r.sha256
             )));
         }
@@ -366,4 +367,139 @@ pub fn expiring(c: &mut Conn, actor: &Actor, days: Option<i64>) -> ServiceResult
         .order(certificates::not_after)
         .select(Certificate::as_select())
         .load(c)?)
+}
+
+/// Whether a shared-CA record lets vendors `a` and `b` both register the
+/// key `spki`.
+fn shared(c: &mut Conn, spki: &[u8], a: &str, b: &str) -> ServiceResult<bool> {
+    use schema::schema::shared_cas;
+    let fp = inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(spki));
+    let rows: Vec<String> = shared_cas::table
+        .filter(shared_cas::spki_sha256.eq(&fp))
+        .select(shared_cas::vendors)
+        .load(c)?;
+    Ok(rows.iter().any(|v| {
+        let set: Vec<&str> = v.split(',').collect();
+        set.contains(&a) && set.contains(&b)
+    }))
+}
+
+/// Record a CA key several vendors may register.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SharedCaRequest {
+    /// The CA certificate (PEM).
+    pub pem: String,
+    /// The vendors that share it (at least two, existing).
+    pub vendors: Vec<String>,
+    /// Why (audited, shown on each vendor's page).
+    pub reason: String,
+}
+
+/// A recorded shared CA.
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
+pub struct SharedCaView {
+    /// Row id.
+    pub id: i64,
+    /// Hex SHA-256 of the CA's SubjectPublicKeyInfo.
+    pub spki_sha256: String,
+    /// The CA's subject.
+    pub subject: String,
+    /// The vendors that share it.
+    pub vendors: Vec<String>,
+    /// Why.
+    pub reason: String,
+    /// Recorded (RFC 3339).
+    pub created_at: String,
+    /// By whom.
+    pub created_by: String,
+}
+
+/// Converts a row.
+pub fn shared_view(r: &schema::models::SharedCa) -> SharedCaView {
+    SharedCaView {
+        id: r.id,
+        spki_sha256: r.spki_sha256.clone(),
+        subject: r.subject.clone(),
+        vendors: r.vendors.split(',').map(str::to_string).collect(),
+        reason: r.reason.clone(),
+        created_at: time_str(r.created_at),
+        created_by: r.created_by.clone(),
+    }
+}
+
+/// Records a CA key that several vendors may register (product security;
+/// audited; the bundle serial moves). Each vendor still registers the
+/// certificate itself.
+pub fn record_shared_ca(
+    c: &mut Conn,
+    actor: &Actor,
+    body: SharedCaRequest,
+) -> ServiceResult<schema::models::SharedCa> {
+    use schema::schema::shared_cas;
+    actor.require(super::SECURITY, "record shared CAs")?;
+    if body.reason.trim().is_empty() {
+        return Err(ServiceError::Invalid("reason must not be empty".into()));
+    }
+    super::bounded("reason", &body.reason, 1000)?;
+    let cert = decode_one(Some(&body.pem), None)?;
+    let mut vendors = body.vendors.clone();
+    vendors.sort();
+    vendors.dedup();
+    if vendors.len() < 2 || vendors.len() > 20 {
+        return Err(ServiceError::Invalid(
+            "vendors: name 2 to 20 different vendors".into(),
+        ));
+    }
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        for v in &vendors {
+            super::vendors::find_vendor(c, v)?;
+        }
+        let fp = inspector::digest::hex(
+            &inspector::digest::DigestAlgorithm::Sha256.hash(&cert.spki_der()),
+        );
+        diesel::insert_into(shared_cas::table)
+            .values(schema::models::NewSharedCa {
+                spki_sha256: fp.clone(),
+                subject: cert.subject(),
+                vendors: vendors.join(","),
+                reason: body.reason.clone(),
+                created_at: crate::now_unix(),
+                created_by: actor.label(),
+            })
+            .execute(c)?;
+        let row: schema::models::SharedCa = shared_cas::table
+            .order(shared_cas::id.desc())
+            .select(schema::models::SharedCa::as_select())
+            .first(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "share",
+            "certificate",
+            &fp,
+            None::<&()>,
+            Some(&shared_view(&row)),
+        )?;
+        Ok(row)
+    })
+}
+
+/// Every shared-CA record (or those naming `vendor`).
+pub fn shared_cas(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: Option<&str>,
+) -> ServiceResult<Vec<schema::models::SharedCa>> {
+    use schema::schema::shared_cas;
+    actor.require(READERS, "read shared CAs")?;
+    let rows: Vec<schema::models::SharedCa> = shared_cas::table
+        .order(shared_cas::id)
+        .select(schema::models::SharedCa::as_select())
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| vendor.is_none_or(|v| r.vendors.split(',').any(|x| x == v)))
+        .collect())
 }

@@ -725,5 +725,105 @@ async fn one_vendors_keys_cannot_become_anothers_anchor() {
                 .0,
             201
         );
+
+        // A CA both vendors share on purpose: product security records it
+        // (procurement cannot), then Globex may register Acme's root.
+        let share = json!({"pem": pem("acme-root.pem"), "vendors": ["acme", "globex"], "reason": "joint venture PKI (contract C-77)"});
+        let proc = h.token(registry::auth::Role::Procurement);
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/shared-cas",
+                Some(&proc),
+                Some(share.clone()),
+                &[]
+            )
+            .await
+            .0,
+            403
+        );
+        for bad in [
+            json!({"pem": pem("acme-root.pem"), "vendors": ["acme"], "reason": "x"}),
+            json!({"pem": pem("acme-root.pem"), "vendors": ["acme", "nobody"], "reason": "x"}),
+            json!({"pem": pem("acme-root.pem"), "vendors": ["acme", "globex"], "reason": " "}),
+        ] {
+            let s = call(
+                &app,
+                "POST",
+                "/api/v1/shared-cas",
+                a,
+                Some(bad.clone()),
+                &[],
+            )
+            .await
+            .0;
+            assert!(s == 400 || s == 404, "{bad}: {s}");
+        }
+        let (s, _, rec) = call(&app, "POST", "/api/v1/shared-cas", a, Some(share), &[]).await;
+        assert_eq!(s, 201, "{db:?} {rec}");
+        // (The re-keyed root registered above has the same name, so this
+        // is a lookalike of it too, and needs its reason.)
+        let (s, _, e) = register("globex", "anchor", "acme-root.pem", None).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("lookalike"),
+            "{e}"
+        );
+        let (s, _, e) = register(
+            "globex",
+            "anchor",
+            "acme-root.pem",
+            Some("the shared joint-venture root"),
+        )
+        .await;
+        assert_eq!(s, 201, "{e}");
+        // Shown on both vendor pages, carried in the bundle.
+        let (cookie, _, _) = super::ui::sign_in(&app, &h.admin, false).await;
+        for v in ["acme", "globex"] {
+            let p =
+                super::ui::page(&app, "GET", &format!("/vendors/{v}"), &cookie, None, &[]).await;
+            assert!(
+                p.body.contains("joint venture PKI (contract C-77)"),
+                "{v}: {}",
+                p.body
+            );
+        }
+        let (_, _, bundle) = call(&app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
+        let payload: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                bundle["payload"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            payload["shared_cas"][0]["vendors"],
+            json!(["acme", "globex"]),
+            "{payload}"
+        );
+        // The record covers those two vendors only.
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "initech", "name": "Initech"})),
+            &[],
+        )
+        .await;
+        let (s, _, e) = register("initech", "anchor", "acme-root.pem", Some("x")).await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already registered for vendor"),
+            "{e}"
+        );
     }
 }

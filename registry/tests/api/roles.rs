@@ -102,6 +102,15 @@ async fn every_endpoint_with_every_role_and_none() {
                 &[Admin, Inspector],
             ),
             ("GET", "/api/v1/stations", None, ALL),
+            ("GET", "/api/v1/shared-cas", None, ALL),
+            (
+                "POST",
+                "/api/v1/shared-cas",
+                Some(
+                    json!({"pem": pem("acme-root.pem"), "vendors": ["acme", "nobody"], "reason": "x"}),
+                ),
+                &[Admin, Security],
+            ),
             (
                 "GET",
                 "/api/v1/vendors/acme/sigstore-revocations",

@@ -115,6 +115,8 @@ struct VendorPage {
     v: VendorView,
     certs: Vec<CertRow>,
     components: Vec<CompRow>,
+    /// CA keys this vendor shares with others, on record.
+    shared: Vec<certificates::SharedCaView>,
     identities: Vec<SigstoreIdentity>,
     keys: Vec<SigstoreKey>,
     can_procure: bool,
@@ -145,8 +147,10 @@ pub(super) async fn vendor_page(
     status: StatusCode,
 ) -> PageResult {
     let actor = user.actor();
-    let d = db(state, &user, move |c| {
-        overview::vendor_detail(c, &actor, &id)
+    let (d, shared) = db(state, &user, move |c| {
+        let d = overview::vendor_detail(c, &actor, &id)?;
+        let shared = certificates::shared_cas(c, &actor, Some(&id))?;
+        Ok((d, shared))
     })
     .await?;
     let now = crate::now_unix();
@@ -197,6 +201,7 @@ pub(super) async fn vendor_page(
             })
             .collect(),
         identities: d.identities,
+        shared: shared.iter().map(certificates::shared_view).collect(),
         keys: d.keys,
     };
     Ok(html(status, page.render()))
