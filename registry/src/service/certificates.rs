@@ -454,7 +454,14 @@ pub fn record_shared_ca(
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         for v in &vendors {
-            super::vendors::find_vendor(c, v)?;
+            // A vendor named in the body that does not exist is a bad
+            // value of that field (400), not a missing resource.
+            super::vendors::find_vendor(c, v).map_err(|e| match e {
+                ServiceError::NotFound(_) => {
+                    ServiceError::Invalid(format!("vendors: no vendor '{v}'"))
+                }
+                other => other,
+            })?;
         }
         let fp = inspector::digest::hex(
             &inspector::digest::DigestAlgorithm::Sha256.hash(&cert.spki_der()),
