@@ -669,34 +669,49 @@ fn a_closed_stdout_is_not_a_panic() {
     }
 }
 
+/// The reference trust policy as JSON, to edit in a test.
+fn trust_doc() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap()
+}
+
+/// Resolves an edited policy document (the error as text).
+fn policy_of(doc: &serde_json::Value) -> Result<TrustPolicy, String> {
+    TrustPolicy::from_json(&serde_json::to_vec(doc).unwrap(), &mut Files(fixtures()))
+        .map_err(|e| e.to_string())
+}
+
+/// Verifies `fw.bin` with the signature file `sig` as acme's
+/// acme-wifi-fw 1.5.0 under `p`, at the corpus time.
+fn verify_fw(p: &TrustPolicy, sig: &str) -> Report {
+    let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
+    let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
+    let limits = Limits::default();
+    let req = VerifyRequest {
+        policy: p,
+        vendor: "acme",
+        component: "acme-wifi-fw",
+        version: "1.5.0",
+        signature: &sig,
+        time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+        limits: &limits,
+        cache: None,
+        existed_at: None,
+    };
+    inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+}
+
 /// Issue 15: revocations apply to every certificate of the TSA's path at
 /// genTime. A revoked TSA's token is not trusted, so it can no longer
 /// backdate a signature past the signer's own revocation.
 #[test]
 fn a_revoked_tsa_vouches_for_nothing() {
     let run = |revocation: Option<serde_json::Value>, sig: &str| {
-        let mut doc: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        let mut doc = trust_doc();
         if let Some(r) = revocation {
             doc["revocations"].as_array_mut().unwrap().push(r);
         }
-        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
-            .unwrap();
-        let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
-        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
-        let limits = Limits::default();
-        let req = VerifyRequest {
-            policy: &p,
-            vendor: "acme",
-            component: "acme-wifi-fw",
-            version: "1.5.0",
-            signature: &sig,
-            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
-            limits: &limits,
-            cache: None,
-            existed_at: None,
-        };
-        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+        let p = policy_of(&doc).unwrap();
+        verify_fw(&p, sig)
     };
     let tsa = |date: Option<&str>| {
         let mut r = serde_json::json!({"certificate": "certs/tsa.pem", "reason": "keyCompromise"});
@@ -753,30 +768,14 @@ fn a_revoked_tsa_vouches_for_nothing() {
 #[test]
 fn among_rolled_over_anchors_the_valid_one_is_used() {
     let run = |anchors: &[&str]| {
-        let mut doc: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        let mut doc = trust_doc();
         for v in doc["vendors"].as_array_mut().unwrap() {
             if v["id"] == "acme" {
                 v["anchors"] = serde_json::json!(anchors);
             }
         }
-        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
-            .unwrap();
-        let sig = std::fs::read(fixtures().join("sigs/p256-detached.der")).unwrap();
-        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
-        let limits = Limits::default();
-        let req = VerifyRequest {
-            policy: &p,
-            vendor: "acme",
-            component: "acme-wifi-fw",
-            version: "1.5.0",
-            signature: &sig,
-            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
-            limits: &limits,
-            cache: None,
-            existed_at: None,
-        };
-        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+        let p = policy_of(&doc).unwrap();
+        verify_fw(&p, "p256-detached.der")
     };
     for anchors in [
         ["certs/acme-root-2024.pem", "certs/acme-root.pem"],
@@ -797,30 +796,14 @@ fn among_rolled_over_anchors_the_valid_one_is_used() {
 #[test]
 fn nothing_is_accepted_after_the_vendors_contract_ends() {
     let run = |ends: &str| {
-        let mut doc: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        let mut doc = trust_doc();
         for v in doc["vendors"].as_array_mut().unwrap() {
             if v["id"] == "acme" {
                 v["contract_ends"] = ends.into();
             }
         }
-        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
-            .unwrap();
-        let sig = std::fs::read(fixtures().join("sigs/p256-detached.der")).unwrap();
-        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
-        let limits = Limits::default();
-        let req = VerifyRequest {
-            policy: &p,
-            vendor: "acme",
-            component: "acme-wifi-fw",
-            version: "1.5.0",
-            signature: &sig,
-            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
-            limits: &limits,
-            cache: None,
-            existed_at: None,
-        };
-        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+        let p = policy_of(&doc).unwrap();
+        verify_fw(&p, "p256-detached.der")
     };
     let r = run("2026-12-31T00:00:00Z");
     assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
@@ -848,8 +831,7 @@ fn a_component_accepts_only_its_allowed_signers() {
         inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&c.spki_der()))
     };
     let run = |allowed: serde_json::Value, sig: &str| {
-        let mut doc: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(fixtures().join("trust.json")).unwrap()).unwrap();
+        let mut doc = trust_doc();
         for v in doc["vendors"].as_array_mut().unwrap() {
             for c in v["components"].as_array_mut().unwrap() {
                 if c["name"] == "acme-wifi-fw" {
@@ -857,23 +839,8 @@ fn a_component_accepts_only_its_allowed_signers() {
                 }
             }
         }
-        let p = TrustPolicy::from_json(&serde_json::to_vec(&doc).unwrap(), &mut Files(fixtures()))
-            .map_err(|e| e.to_string())?;
-        let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
-        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
-        let limits = Limits::default();
-        let req = VerifyRequest {
-            policy: &p,
-            vendor: "acme",
-            component: "acme-wifi-fw",
-            version: "1.5.0",
-            signature: &sig,
-            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
-            limits: &limits,
-            cache: None,
-            existed_at: None,
-        };
-        Ok::<_, String>(inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap())
+        let p = policy_of(&doc)?;
+        Ok::<_, String>(verify_fw(&p, sig))
     };
     let by_subject = serde_json::json!([{"subject": "O=Acme Chips, CN=Acme WiFi FW Signer P-256"}]);
     let r = run(by_subject.clone(), "p256-detached.der").unwrap();

@@ -177,6 +177,26 @@ pub fn verify(
     signature: &[u8],
     time: OffsetDateTime,
 ) -> Verification {
+    verify_artifact(
+        policy,
+        paths,
+        claims,
+        signature,
+        time,
+        Artifact::Digests(claims.digests()),
+    )
+}
+
+/// [`verify`] over a given artifact (the blob itself, when a station
+/// uploads it to settle station-asserted evidence).
+pub fn verify_artifact(
+    policy: &TrustPolicy,
+    paths: Option<&inspector::chain::PathCache>,
+    claims: &Claims,
+    signature: &[u8],
+    time: OffsetDateTime,
+    artifact: Artifact<'_>,
+) -> Verification {
     let limits = Limits::default();
     let req = VerifyRequest {
         policy,
@@ -191,7 +211,7 @@ pub fn verify(
         // dated later leaves it standing.
         existed_at: Some(time),
     };
-    match inspector::verify(&req, Artifact::Digests(claims.digests())) {
+    match inspector::verify(&req, artifact) {
         Ok(report) => Verification {
             verdict: if report.verdict == Verdict::Accept {
                 ACCEPT
