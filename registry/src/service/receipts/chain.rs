@@ -3,35 +3,44 @@
 
 use super::*;
 
-/// The chain hash of one receipt: the previous hash, what was received
+/// The chain hash of a receipt value `$r` (a row to insert or a stored
+/// one: both have these fields): the previous hash, what was received
 /// (claims, station report, who recorded it, the evidence's SHA-256 and
 /// the station key), never the registry's later re-judgement.
+macro_rules! chain_hash_of {
+    ($prev:expr, $r:expr, $evidence:expr) => {{
+        let r = $r;
+        let (received, size, serial) = (
+            r.received_at.to_string(),
+            r.blob_size.to_string(),
+            r.bundle_serial.to_string(),
+        );
+        crate::service::audit::chain_hash(
+            $prev,
+            &[
+                Some(&r.uid),
+                Some(&received),
+                Some(&r.station),
+                Some(&r.lot),
+                Some(&r.vendor),
+                Some(&r.component),
+                Some(&r.version),
+                Some(&r.verdict),
+                Some(&r.blob_sha256),
+                Some(&size),
+                Some(&serial),
+                Some(&r.report),
+                Some(&r.recorded_by),
+                Some($evidence),
+                r.station_key.as_deref(),
+            ],
+        )
+    }};
+}
+
+/// The chain hash of a receipt about to be stored.
 pub fn receipt_hash(prev: &str, r: &NewReceipt, evidence_sha256: &str) -> String {
-    let (received, size, serial) = (
-        r.received_at.to_string(),
-        r.blob_size.to_string(),
-        r.bundle_serial.to_string(),
-    );
-    crate::service::audit::chain_hash(
-        prev,
-        &[
-            Some(&r.uid),
-            Some(&received),
-            Some(&r.station),
-            Some(&r.lot),
-            Some(&r.vendor),
-            Some(&r.component),
-            Some(&r.version),
-            Some(&r.verdict),
-            Some(&r.blob_sha256),
-            Some(&size),
-            Some(&serial),
-            Some(&r.report),
-            Some(&r.recorded_by),
-            Some(evidence_sha256),
-            r.station_key.as_deref(),
-        ],
-    )
+    chain_hash_of!(prev, r, evidence_sha256)
 }
 
 /// The hash of the newest chained receipt (the genesis hash before any).
@@ -80,36 +89,7 @@ pub fn verify_chain(c: &mut Conn) -> ServiceResult<crate::service::audit::ChainV
                     inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(s))
                 })
                 .unwrap_or_default();
-            let row = NewReceipt {
-                received_at: r.received_at,
-                station: r.station.clone(),
-                lot: r.lot.clone(),
-                vendor: r.vendor.clone(),
-                component: r.component.clone(),
-                version: r.version.clone(),
-                verdict: r.verdict.clone(),
-                blob_sha256: r.blob_sha256.clone(),
-                blob_size: r.blob_size,
-                bundle_serial: r.bundle_serial,
-                report: r.report.clone(),
-                recorded_by: r.recorded_by.clone(),
-                uid: r.uid.clone(),
-                summary: String::new(),
-                blob_sha384: None,
-                blob_sha512: None,
-                registry_verdict: String::new(),
-                registry_summary: String::new(),
-                verified_at: 0,
-                verified_serial: 0,
-                ever_accepted: false,
-                disagreement: false,
-                station_key: r.station_key.clone(),
-                prev_hash: String::new(),
-                hash: String::new(),
-                late: false,
-                station_time: None,
-            };
-            if receipt_hash(&r.prev_hash, &row, &evidence_sha) != r.hash {
+            if chain_hash_of!(&r.prev_hash, r, evidence_sha.as_str()) != r.hash {
                 problems.push(ChainProblem {
                     id: r.id,
                     problem: "receipt: its content or evidence does not match its hash: the receipt was edited".into(),
