@@ -315,7 +315,7 @@ impl ParsedCert {
             _ => return false,
         };
         let key = issuer.key_algorithm();
-        let Ok(scheme) = crate::signature::resolve_scheme(alg, digest, &key) else {
+        let Ok(scheme) = crate::signature::resolve_scheme_for(alg, digest, issuer) else {
             return false;
         };
         let Some(sig) = self.cert.signature().as_bytes() else {

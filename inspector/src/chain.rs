@@ -130,6 +130,12 @@ pub enum ChainError {
         /// What is wrong.
         problem: String,
     },
+    /// A certificate of the path breaks the strict profile.
+    #[error("{0}")]
+    Profile(#[from] crate::profile::Violation),
+    /// A supplied CRL breaks the profile's CRL rules.
+    #[error("{0}")]
+    Crl(#[from] crate::profile::CrlViolation),
     /// Anything else webpki reports.
     #[error("{0}")]
     Other(String),
@@ -268,8 +274,22 @@ pub fn validate_cached(
     result
 }
 
-/// Validates a path from `leaf` to one of `anchors` at `time`.
+/// Validates a path from `leaf` to one of `anchors` at `time`, then holds
+/// every certificate of it to the strict profile ([`crate::profile`]).
+///
+/// Validity is compared at whole seconds, the granularity certificates
+/// encode (RFC 5280 section 4.1.2.5): an instant 5 ms after notAfter is
+/// still within that second.
 pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
+    let truncated = ChainRequest {
+        leaf: req.leaf,
+        anchors: req.anchors,
+        intermediates: req.intermediates,
+        time: req.time.replace_nanosecond(0).unwrap_or(req.time),
+        eku: req.eku.clone(),
+        crls: req.crls,
+    };
+    let req = &truncated;
     let anchors: Vec<TrustAnchor<'_>> = req
         .anchors
         .iter()
@@ -384,6 +404,17 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
                 });
             }
         }
+    }
+    crate::profile::check_path(&path.certificates)?;
+    for crl in req.crls {
+        let issuer_name = crate::profile::crl_issuer(crl);
+        let issuer = path
+            .certificates
+            .iter()
+            .chain(req.anchors)
+            .chain(req.intermediates.iter().copied())
+            .find(|c| Some(c.subject_der()) == issuer_name);
+        crate::profile::check_crl(crl, issuer)?;
     }
     if let EkuRequirement::Oid(required) = &req.eku {
         let ekus = req

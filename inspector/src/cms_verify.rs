@@ -323,8 +323,7 @@ fn evaluate_signer(
     let digest_alg = signer::digest_algorithm(si);
 
     // Algorithms allowed by the vendor's contract.
-    let key = cert.map(|c| c.key_algorithm());
-    match (&digest_alg, &key) {
+    match (&digest_alg, cert) {
         (Err(e), _) => checks.push(Check::fail(CheckId::Algorithm, e.to_string())),
         (Ok(DigestAlgorithm::Sha1), _) => checks.push(Check::fail(
             CheckId::Algorithm,
@@ -344,7 +343,7 @@ fn evaluate_signer(
                     .join(", ")
             ),
         )),
-        (Ok(a), Some(k)) => match signature::resolve_scheme(&si.signature_algorithm, *a, k) {
+        (Ok(a), Some(c)) => match signature::resolve_scheme_for(&si.signature_algorithm, *a, c) {
             Ok(s) => checks.push(Check::pass(CheckId::Algorithm, format!("{s} with {a}"))),
             Err(e) => checks.push(Check::fail(CheckId::Algorithm, e.to_string())),
         },

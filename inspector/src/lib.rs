@@ -24,6 +24,7 @@ pub mod dsse;
 pub mod limits;
 pub mod oids;
 pub mod policy;
+pub mod profile;
 pub mod report;
 pub mod request;
 pub mod signature;

@@ -107,6 +107,19 @@ pub enum SignatureError {
     /// RFC 4055 section 3.1: the trailer field is 1.
     #[error("RSA-PSS trailer field is not 1 (RFC 4055)")]
     PssTrailer,
+    /// An RSA key restricted to RSA-PSS used for another scheme.
+    #[error(
+        "the signer's RSA key is restricted to RSA-PSS (its certificate names id-RSASSA-PSS, RFC 4055 section 1.2), so a {scheme} signature by it is refused"
+    )]
+    PssOnlyKey {
+        /// The scheme the signature uses.
+        scheme: String,
+    },
+    /// A PSS signature outside the key's PSS restrictions.
+    #[error(
+        "the RSA-PSS signature does not meet its key's restrictions: {0} (RFC 4055 section 3.3)"
+    )]
+    PssKeyRestriction(String),
     /// RFC 8419 section 2.3: Ed25519 has absent parameters.
     #[error("Ed25519 signature algorithm must have absent parameters (RFC 8419)")]
     Ed25519Parameters,
@@ -257,6 +270,78 @@ pub fn resolve_scheme(
     }
 }
 
+/// [`resolve_scheme`] for a signature by `cert`'s key, honouring the key's
+/// own restrictions: a key whose SubjectPublicKeyInfo names id-RSASSA-PSS
+/// may make RSA-PSS signatures only, and when it carries RSASSA-PSS-params
+/// the signature must use the same hash and MGF1 hash and a salt at least
+/// as long (RFC 4055 sections 1.2 and 3.3).
+pub fn resolve_scheme_for(
+    sig_alg: &AlgorithmIdentifierOwned,
+    digest: DigestAlgorithm,
+    cert: &crate::cert::ParsedCert,
+) -> Result<Scheme, SignatureError> {
+    let scheme = resolve_scheme(sig_alg, digest, &cert.key_algorithm())?;
+    let key_alg = &cert
+        .cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .algorithm;
+    if key_alg.oid != oids::RSASSA_PSS {
+        return Ok(scheme);
+    }
+    let Scheme::RsaPss { salt_len } = scheme else {
+        return Err(SignatureError::PssOnlyKey {
+            scheme: scheme.to_string(),
+        });
+    };
+    let Some(params) = key_alg.parameters.as_ref() else {
+        return Ok(scheme);
+    };
+    let restrict = |what: String| SignatureError::PssKeyRestriction(what);
+    let key: PssParams = params.decode_as().map_err(|e: der::Error| {
+        restrict(format!("the key's RSA-PSS parameters are malformed ({e})"))
+    })?;
+    let key_hash = match &key.hash {
+        Some(h) => DigestAlgorithm::from_oid(&h.oid)
+            .ok_or_else(|| restrict(format!("the key names the unsupported hash {}", h.oid)))?,
+        None => DigestAlgorithm::Sha1,
+    };
+    if key_hash != digest {
+        return Err(restrict(format!(
+            "the key allows {key_hash} only, the signature uses {digest}"
+        )));
+    }
+    let key_mgf = match &key.mask_gen {
+        Some(mgf) if mgf.oid == oids::MGF1 => mgf
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
+            .and_then(|a| DigestAlgorithm::from_oid(&a.oid))
+            .ok_or_else(|| restrict("the key's MGF1 hash is unsupported".into()))?,
+        Some(mgf) => {
+            return Err(restrict(format!(
+                "the key's mask generation {} is not MGF1",
+                mgf.oid
+            )));
+        }
+        None => DigestAlgorithm::Sha1,
+    };
+    // resolve_scheme has already required the signature's MGF1 hash to be
+    // its digest.
+    if key_mgf != digest {
+        return Err(restrict(format!(
+            "the key allows MGF1 with {key_mgf} only, the signature uses {digest}"
+        )));
+    }
+    let min_salt = key.salt_len.unwrap_or(20) as usize;
+    if salt_len < min_salt {
+        return Err(restrict(format!(
+            "salt of {salt_len} bytes, below the key's minimum of {min_salt}"
+        )));
+    }
+    Ok(scheme)
+}
+
 /// What the signature covers: a digest for schemes that accept one, or the
 /// message itself for Ed25519.
 pub struct SignedMessage<'a> {
@@ -301,13 +386,23 @@ pub fn verify(
             vk.verify_prehash(msg.digest, &sig).map_err(bad_signature)
         }
         (Scheme::RsaPkcs1 | Scheme::RsaPss { .. }, KeyAlgorithm::Rsa { .. }) => {
-            use rsa::pkcs8::DecodePublicKey;
-            let pk = rsa::PublicKey::from_public_key_der(spki_der).map_err(|e| {
-                SignatureError::MalformedKey {
-                    kind: "RSA",
-                    detail: e.to_string(),
-                }
-            })?;
+            // The RSAPublicKey inside the SPKI, whether the SPKI names
+            // rsaEncryption or id-RSASSA-PSS (RFC 4055 section 1.2; the
+            // `rsa` crate's SPKI decoder knows only the first; the key's
+            // PSS restrictions are enforced by `resolve_scheme_for`).
+            use rsa::pkcs1::DecodeRsaPublicKey;
+            let malformed = |detail: String| SignatureError::MalformedKey {
+                kind: "RSA",
+                detail,
+            };
+            let spki = spki::SubjectPublicKeyInfoRef::try_from(spki_der)
+                .map_err(|e| malformed(e.to_string()))?;
+            let key_bits = spki
+                .subject_public_key
+                .as_bytes()
+                .ok_or_else(|| malformed("the key's bit string has unused bits".into()))?;
+            let pk =
+                rsa::PublicKey::from_pkcs1_der(key_bits).map_err(|e| malformed(e.to_string()))?;
             match (scheme, digest_alg) {
                 (Scheme::RsaPkcs1, DigestAlgorithm::Sha256) => pk.verify(
                     rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),

@@ -160,7 +160,7 @@ pub fn verify_signature(
     content: Option<&[u8]>,
 ) -> Result<Scheme, SignerError> {
     let key = cert.key_algorithm();
-    let scheme = signature::resolve_scheme(&si.signature_algorithm, digest_alg, &key)?;
+    let scheme = signature::resolve_scheme_for(&si.signature_algorithm, digest_alg, cert)?;
     let attrs_digest;
     let msg = match attrs_der {
         Some(der) => {

@@ -100,6 +100,14 @@ fn cases() -> Vec<Case> {
         ok("rsa-pkcs1-sha256.der"),
         ok("rsa-pkcs1-sha512.der"),
         ok("rsa-pss-maxsalt.der"),
+        // RFC 4055 section 1.2 (gen-pss-only.sh): a key restricted to
+        // RSA-PSS makes PSS signatures within its parameters only.
+        ok("pss-only-pss.der"),
+        bad(
+            "pss-only-pkcs1.der",
+            Algorithm,
+            "restricted to RSA-PSS (its certificate names id-RSASSA-PSS, RFC 4055 section 1.2), so a RSA PKCS#1 v1.5",
+        ),
         ok("rsa-pss-digestsalt.der"),
         ok("rsa-pss-noattr.der"),
         ok("ed25519.der"),

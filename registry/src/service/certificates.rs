@@ -138,6 +138,15 @@ pub fn check_ca(cert: &ParsedCert, role: &str, min_rsa_bits: i32) -> ServiceResu
             cert.subject()
         )));
     }
+    // The strict certificate profile (RFC 5280 MUSTs and key rules), the
+    // same rules verification applies to every path; an intermediate is
+    // held to the intermediate rules, anything else to the anchor rules.
+    let profile = if role == "intermediate" {
+        inspector::profile::check_ca(cert)
+    } else {
+        inspector::profile::check_anchor(cert)
+    };
+    profile.map_err(|e| ServiceError::Invalid(format!("certificate refused: {e}")))?;
     match cert.key_algorithm() {
         KeyAlgorithm::Rsa { bits } if i64::from(bits) < i64::from(min_rsa_bits) => {
             Err(ServiceError::Invalid(format!(

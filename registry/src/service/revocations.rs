@@ -229,6 +229,10 @@ pub fn import_crl(c: &mut Conn, actor: &Actor, body: CrlImport) -> ServiceResult
                     crl.tbs_cert_list.issuer
                 ))
             })?;
+        // The profile's CRL rules (RFC 5280 section 5.2.3 CRL number, the
+        // issuer's cRLSign), as verification applies them to CRLs it is given.
+        inspector::profile::check_crl(&der, Some(&issuer))
+            .map_err(|e| ServiceError::Invalid(format!("CRL refused: {e}")))?;
         // The serials already revoked for this issuer (one query, one set:
         // a 100,000-entry CRL must not compare every entry with every row).
         let mut existing: std::collections::HashSet<String> = revocations::table

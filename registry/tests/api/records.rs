@@ -827,3 +827,178 @@ async fn one_vendors_keys_cannot_become_anothers_anchor() {
         );
     }
 }
+
+/// A root made by OpenSSL at test time with the given `[v3]` extensions
+/// (PEM).
+fn openssl_root(dir: &std::path::Path, name: &str, extensions: &str) -> String {
+    let cnf = dir.join(format!("{name}.cnf"));
+    std::fs::write(
+        &cnf,
+        format!("[req]\ndistinguished_name = dn\nx509_extensions = v3\nprompt = no\n[dn]\nCN = {name}\nO = Profile Test\n[v3]\n{extensions}\n"),
+    )
+    .unwrap();
+    let out = dir.join(format!("{name}.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(dir.join(format!("{name}.key")))
+        .arg("-out")
+        .arg(&out)
+        .args(["-days", "3650", "-config"])
+        .arg(&cnf)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// The strict certificate profile at registration: each rule refuses with
+/// its RFC section named, and the same certificate with the rule obeyed is
+/// accepted. CRLs without a CRL number are refused on import.
+#[actix_rt::test]
+async fn registration_holds_anchors_and_crls_to_the_strict_profile() {
+    let dir = tempdir();
+    let ok = "basicConstraints = critical, CA:TRUE\nkeyUsage = keyCertSign, cRLSign\nsubjectKeyIdentifier = hash";
+    let cases = [
+        ("Strict Root", ok.to_string(), None),
+        (
+            "Loose BC Root",
+            "basicConstraints = CA:TRUE\nkeyUsage = keyCertSign, cRLSign\nsubjectKeyIdentifier = hash".into(),
+            Some("basicConstraints are not marked critical; they MUST be (RFC 5280 section 4.2.1.9)"),
+        ),
+        (
+            "No SKI Root",
+            "basicConstraints = critical, CA:TRUE\nkeyUsage = keyCertSign, cRLSign\nsubjectKeyIdentifier = none".into(),
+            Some("without a subjectKeyIdentifier; CA certificates MUST carry it (RFC 5280 section 4.2.1.2)"),
+        ),
+        (
+            "Unknown Critical Root",
+            format!("{ok}\n1.3.6.1.4.1.55555.1 = critical, ASN1:NULL"),
+            Some("critical extension this verifier does not recognise (1.3.6.1.4.1.55555.1)"),
+        ),
+        (
+            "EKU Root",
+            format!("{ok}\nextendedKeyUsage = codeSigning"),
+            Some("is a root with an extended key usage extension"),
+        ),
+    ];
+    let roots: Vec<(String, Option<&str>)> = cases
+        .iter()
+        .map(|(name, ext, want)| (openssl_root(&dir, &name.replace(' ', "-"), ext), *want))
+        .collect();
+    // A CRL without a CRL number, signed by the registered Acme intermediate
+    // (Python `cryptography`, as OpenSSL's `ca -gencrl` always numbers CRLs
+    // when configured to).
+    let crl_path = dir.join("no-number.crl.pem");
+    let script = format!(
+        r#"
+import datetime
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+key = serialization.load_pem_private_key(open("{k}", "rb").read(), None)
+ca = x509.load_pem_x509_certificate(open("{c}", "rb").read())
+now = datetime.datetime(2026, 9, 1, tzinfo=datetime.timezone.utc)
+entry = x509.RevokedCertificateBuilder().serial_number(0x5151).revocation_date(now).build()
+crl = (x509.CertificateRevocationListBuilder().issuer_name(ca.subject)
+       .last_update(now).next_update(now + datetime.timedelta(days=3650))
+       .add_revoked_certificate(entry).sign(key, hashes.SHA256()))
+open("{o}", "wb").write(crl.public_bytes(serialization.Encoding.PEM))
+"#,
+        k = fixtures().join("keys/acme-int.key").display(),
+        c = fixtures().join("certs/acme-int.pem").display(),
+        o = crl_path.display()
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success(), "python cryptography builds the CRL");
+    let unnumbered = std::fs::read_to_string(&crl_path).unwrap();
+
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "acme", "name": "Acme"})),
+            &[],
+        )
+        .await;
+        for (pem_text, want) in &roots {
+            let (s, _, body) = call(
+                &app,
+                "POST",
+                "/api/v1/vendors/acme/certificates",
+                a,
+                Some(json!({"role": "anchor", "pem": pem_text})),
+                &[],
+            )
+            .await;
+            match want {
+                None => assert_eq!(s, 201, "{db:?} {body}"),
+                Some(text) => {
+                    assert_eq!(s, 400, "{db:?} {body}");
+                    let msg = body["error"]["message"].as_str().unwrap();
+                    assert!(msg.contains(text), "{db:?}: expected '{text}' in {msg}");
+                }
+            }
+        }
+        for (role, name) in [
+            ("anchor", "acme-root.pem"),
+            ("intermediate", "acme-int.pem"),
+        ] {
+            let (s, _, b) = call(
+                &app,
+                "POST",
+                "/api/v1/vendors/acme/certificates",
+                a,
+                Some(json!({"role": role, "pem": pem(name)})),
+                &[],
+            )
+            .await;
+            assert_eq!(s, 201, "{b}");
+        }
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            a,
+            Some(json!({"pem": unnumbered})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400, "{db:?} {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("has no CRL number"),
+            "{e}"
+        );
+        // Nothing of the refused CRL was recorded; the numbered one imports.
+        let crl = std::fs::read_to_string(fixtures().join("certs/acme-int.crl.pem")).unwrap();
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/revocations/crl",
+            a,
+            Some(json!({"pem": crl})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{db:?} {r}");
+        assert!(r["imported"].as_u64().unwrap() >= 1, "{r}");
+    }
+}
