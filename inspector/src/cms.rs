@@ -76,11 +76,71 @@ impl std::fmt::Display for Encoding {
     }
 }
 
+/// How one signer's signed attributes were encoded in the file. RFC 5652
+/// section 5.3: "SignedAttributes MUST be DER encoded, even if the rest of
+/// the structure is BER encoded".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttrsEncoding {
+    /// The signer has no signed attributes.
+    Absent,
+    /// The attributes appear in the file exactly as their DER encoding.
+    Der,
+    /// The `[0]` tag is primitive; signed attributes are a constructed SET.
+    PrimitiveTag,
+    /// Otherwise not DER: attributes out of DER (sorted) order, or
+    /// non-minimal lengths.
+    NotDer,
+}
+
+impl AttrsEncoding {
+    /// Why the encoding is refused, or `None` for DER (or absent).
+    pub fn problem(self) -> Option<&'static str> {
+        match self {
+            AttrsEncoding::Absent | AttrsEncoding::Der => None,
+            AttrsEncoding::PrimitiveTag => Some(
+                "the signed attributes are encoded with a primitive [0] tag; they are a SET and MUST be DER encoded (constructed), RFC 5652 section 5.3",
+            ),
+            AttrsEncoding::NotDer => Some(
+                "the signed attributes are not DER encoded (their elements are not in DER sorted order, or a length is not minimal); RFC 5652 section 5.3 requires DER, and the signature covers the DER encoding",
+            ),
+        }
+    }
+}
+
+/// Classifies how `si`'s signed attributes appear in `file` (the decoded
+/// signature bytes): their DER encoding with the `[0]` tag must occur there
+/// verbatim.
+fn attrs_encoding(si: &SignerInfo, file: &[u8]) -> AttrsEncoding {
+    let Some(attrs) = &si.signed_attrs else {
+        return AttrsEncoding::Absent;
+    };
+    let Ok(mut der) = attrs.to_der() else {
+        return AttrsEncoding::NotDer;
+    };
+    let Some(first) = der.first_mut() else {
+        return AttrsEncoding::NotDer;
+    };
+    *first = 0xa0; // [0] IMPLICIT, constructed
+    if memchr::memmem::find(file, &der).is_some() {
+        return AttrsEncoding::Der;
+    }
+    if let Some(first) = der.first_mut() {
+        *first = 0x80; // [0] IMPLICIT, primitive
+    }
+    if memchr::memmem::find(file, &der).is_some() {
+        AttrsEncoding::PrimitiveTag
+    } else {
+        AttrsEncoding::NotDer
+    }
+}
+
 /// A parsed SignedData with its certificates decoded.
 #[derive(Clone, Debug)]
 pub struct ParsedSignedData {
     /// Encoding of the outer file.
     pub encoding: Encoding,
+    /// How each signer's signed attributes were encoded, in signer order.
+    pub attrs_encoding: Vec<AttrsEncoding>,
     /// The SignedData.
     pub signed_data: SignedData,
     /// Certificates carried in the SignedData (untrusted: path-building help only).
@@ -215,8 +275,15 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData, CmsError
             }
         }
     }
+    let attrs_encoding = signed_data
+        .signer_infos
+        .0
+        .iter()
+        .map(|si| attrs_encoding(si, &bytes))
+        .collect();
     Ok(ParsedSignedData {
         encoding,
+        attrs_encoding,
         signed_data,
         certificates,
     })

@@ -397,7 +397,17 @@ fn evaluate_signer(
         Ok(alg) if alg != DigestAlgorithm::Sha1 => {
             let content_digest = digests.get(alg).unwrap_or(&[]);
             let attrs = if si.signed_attrs.is_some() {
-                match signer::check_signed_attributes(si, p.content_type(), content_digest) {
+                let encoding = p
+                    .attrs_encoding
+                    .get(index)
+                    .copied()
+                    .unwrap_or(crate::cms::AttrsEncoding::NotDer);
+                match signer::check_signed_attributes(
+                    si,
+                    encoding,
+                    p.content_type(),
+                    content_digest,
+                ) {
                     Ok(der) => {
                         checks.push(Check::pass(
                             CheckId::SignedAttributes,

@@ -92,6 +92,9 @@ pub enum SignerError {
         /// The content's digest (hex).
         actual: String,
     },
+    /// The attributes were not DER encoded in the file.
+    #[error("{0}")]
+    AttributesEncoding(&'static str),
     /// The attributes cannot be DER-encoded for hashing.
     #[error("signed attributes cannot be encoded as DER: {0}")]
     AttributesNotDer(String),
@@ -109,14 +112,22 @@ pub fn digest_algorithm(si: &SignerInfo) -> Result<DigestAlgorithm, SignerError>
 /// Checks the signed attributes (RFC 5652 section 5.3): contentType equals
 /// the eContentType and messageDigest equals the content digest. Returns the
 /// DER of the attribute SET, which is what the signature covers.
+///
+/// `encoding` is how the attributes appeared in the file
+/// ([`crate::cms::ParsedSignedData::attrs_encoding`]): anything but DER is
+/// refused with the reason, before any attribute is read.
 pub fn check_signed_attributes(
     si: &SignerInfo,
+    encoding: crate::cms::AttrsEncoding,
     econtent_type: ObjectIdentifier,
     content_digest: &[u8],
 ) -> Result<Vec<u8>, SignerError> {
     let Some(attrs) = &si.signed_attrs else {
         return Err(SignerError::NoSignedAttributes);
     };
+    if let Some(problem) = encoding.problem() {
+        return Err(SignerError::AttributesEncoding(problem));
+    }
     let ct =
         single_attribute(attrs, oids::ATTR_CONTENT_TYPE)?.ok_or(SignerError::MissingContentType)?;
     let ct: ObjectIdentifier = ct

@@ -134,7 +134,7 @@ pub enum TimestampError {
     #[error("the TSA signature on the token is invalid: {0}")]
     Signature(crate::signer::SignerError),
     /// The TSTInfo does not decode.
-    #[error("malformed TSTInfo: {0}")]
+    #[error("the TSTInfo is not valid DER (RFC 3161 section 2.4.2 requires DER): {0}")]
     MalformedTstInfo(String),
     /// The messageImprint's hash is not accepted.
     #[error("messageImprint hash {0} is not accepted")]
@@ -212,12 +212,24 @@ pub fn verify_token(
         return Err(E::Sha1);
     }
     let content_digest = digest_alg.hash(content);
-    let attrs = signer::check_signed_attributes(si, oids::TST_INFO, &content_digest)
+    let encoding = parsed
+        .attrs_encoding
+        .first()
+        .copied()
+        .unwrap_or(cms::AttrsEncoding::NotDer);
+    let attrs = signer::check_signed_attributes(si, encoding, oids::TST_INFO, &content_digest)
         .map_err(E::SignedAttributes)?;
     signer::verify_signature(si, tsa, digest_alg, Some(&attrs), &content_digest, None)
         .map_err(E::Signature)?;
 
     let tst = TstInfo::from_der(content).map_err(|e| E::MalformedTstInfo(e.to_string()))?;
+    // RFC 3161 section 2.4.2: the TSTInfo is DER encoded; a token whose
+    // TSTInfo re-encodes differently is refused.
+    if der::Encode::to_der(&tst).ok().as_deref() != Some(content) {
+        return Err(E::MalformedTstInfo(
+            "it does not re-encode to the same bytes".into(),
+        ));
+    }
     let imprint_alg = DigestAlgorithm::from_oid(&tst.message_imprint.hash_algorithm.oid)
         .filter(|a| *a != DigestAlgorithm::Sha1)
         .ok_or(E::ImprintHash(tst.message_imprint.hash_algorithm.oid))?;

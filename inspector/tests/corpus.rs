@@ -207,6 +207,25 @@ fn cases() -> Vec<Case> {
             "lists timeStamping, codeSigning",
         ),
         bad("ts-wrong-imprint.der", Timestamp, "messageImprint"),
+        // RFC 5652 section 5.3 and RFC 3161 section 2.4.2 (gen-strict-der.sh):
+        // signed attributes and the TSTInfo must be DER in the file, even
+        // though the signature covers the DER form either way.
+        bad(
+            "attrs-primitive-tag.der",
+            SignedAttributes,
+            "primitive [0] tag",
+        ),
+        bad(
+            "attrs-unsorted.der",
+            SignedAttributes,
+            "not in DER sorted order",
+        ),
+        bad("ts-attrs-primitive-tag.der", Timestamp, "primitive [0] tag"),
+        bad(
+            "ts-tstinfo-not-der.der",
+            Timestamp,
+            "the TSTInfo is not valid DER (RFC 3161 section 2.4.2",
+        ),
         Case {
             trust: "trust-no-tsa.json",
             ..bad("ts-good.der", Timestamp, "no TSA anchors")
