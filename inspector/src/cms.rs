@@ -3,7 +3,9 @@
 //! The `cms` crate types the encapsulated content as `Any`, which under BER
 //! keeps the segment headers of a constructed OCTET STRING inside the data.
 //! [`SignedData`] here is a local copy of its struct with the content typed
-//! as `OctetString`, which `der` reassembles byte-exact.
+//! as [`BerOctetString`], which reassembles every BER form of the content
+//! byte-exact (the `der` crate alone reassembles only indefinite-length
+//! strings of primitive segments).
 
 use crate::cert::ParsedCert;
 use crate::limits::Limits;
@@ -13,7 +15,6 @@ use cms::content_info::CmsVersion;
 use cms::revocation::RevocationInfoChoices;
 use cms::signed_data::{CertificateSet, DigestAlgorithmIdentifiers, SignerInfo, SignerInfos};
 use const_oid::ObjectIdentifier;
-use der::asn1::OctetString;
 use der::{Any, Decode, Encode, Sequence};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,97 @@ struct ContentInfo {
     content: Any,
 }
 
+/// An OCTET STRING in any BER form (X.690 section 8.7): primitive, or
+/// constructed with definite or indefinite length from segments that may
+/// themselves be constructed (nested at most [`BerOctetString::MAX_DEPTH`]
+/// deep). Under DER only the primitive form is accepted. Encodes as a
+/// primitive (DER) OCTET STRING.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BerOctetString(Vec<u8>);
+
+impl BerOctetString {
+    /// Deepest segment nesting accepted (real producers nest once at most).
+    pub const MAX_DEPTH: u8 = 8;
+
+    /// The reassembled bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Appends the bytes of one OCTET STRING value. `nested_indefinite`:
+    /// the value is an indefinite-length segment inside another, whose
+    /// reader still holds its end-of-contents octets (the `der` crate strips
+    /// them only at the outermost level).
+    fn collect<'a, R: der::Reader<'a>>(
+        reader: &mut R,
+        header: der::Header,
+        out: &mut Vec<u8>,
+        depth: u8,
+        nested_indefinite: bool,
+    ) -> der::Result<()> {
+        if !header.is_constructed() {
+            let len = usize::try_from(header.length())?;
+            let start = out.len();
+            out.resize(start + len, 0);
+            reader.read_into(out.get_mut(start..).unwrap_or_default())?;
+            return Ok(());
+        }
+        if !reader.encoding_rules().is_ber() {
+            return Err(reader.error(der::ErrorKind::Noncanonical {
+                tag: der::Tag::OctetString,
+            }));
+        }
+        let depth = depth
+            .checked_sub(1)
+            .ok_or_else(|| reader.error(der::ErrorKind::Overlength))?;
+        while !reader.is_finished() {
+            if nested_indefinite && reader.peek_byte() == Some(0) {
+                let mut eoc = [0u8; 2];
+                reader.read_into(&mut eoc)?;
+                if eoc != [0, 0] || !reader.is_finished() {
+                    return Err(reader.error(der::ErrorKind::IndefiniteLength));
+                }
+                break;
+            }
+            // A segment's tag is one octet (universal 4); a first length
+            // octet 0x80 marks the indefinite form.
+            let mut tag_and_length = [0u8; 2];
+            reader.peek_into(&mut tag_and_length)?;
+            let [_, first_length_octet] = tag_and_length;
+            let h = der::Header::decode(reader)?;
+            h.tag().assert_eq(der::Tag::OctetString)?;
+            reader.read_nested(h.length(), |r| {
+                Self::collect(r, h, out, depth, first_length_octet == 0x80)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> der::DecodeValue<'a> for BerOctetString {
+    type Error = der::Error;
+
+    fn decode_value<R: der::Reader<'a>>(reader: &mut R, header: der::Header) -> der::Result<Self> {
+        let mut out = Vec::new();
+        Self::collect(reader, header, &mut out, Self::MAX_DEPTH, false)?;
+        Ok(Self(out))
+    }
+}
+
+impl der::EncodeValue for BerOctetString {
+    fn value_len(&self) -> der::Result<der::Length> {
+        der::Length::try_from(self.0.len())
+    }
+
+    fn encode_value(&self, writer: &mut impl der::Writer) -> der::Result<()> {
+        writer.write(&self.0)
+    }
+}
+
+impl der::FixedTag for BerOctetString {
+    const TAG: der::Tag = der::Tag::OctetString;
+}
+
 /// EncapsulatedContentInfo with the content as an OCTET STRING.
 #[derive(Clone, Debug, Sequence)]
 pub struct EncapsulatedContent {
@@ -32,7 +124,7 @@ pub struct EncapsulatedContent {
     pub econtent_type: ObjectIdentifier,
     /// eContent, reassembled if it was a constructed (segmented) string.
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    pub econtent: Option<OctetString>,
+    pub econtent: Option<BerOctetString>,
 }
 
 /// SignedData (RFC 5652 section 5.1).
@@ -351,4 +443,84 @@ pub fn single_attribute(
         return Err(AttributeError::NotOneValue(oid));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod ber_tests {
+    use super::BerOctetString;
+    use der::Decode;
+
+    fn bytes(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    const HELLO: &[u8] = b"Hello, world";
+
+    /// Every BER form of an OCTET STRING reassembles to the same bytes.
+    #[test]
+    fn every_ber_form_reassembles() {
+        for (form, hex) in [
+            ("primitive", "040c48656c6c6f2c20776f726c64"),
+            (
+                "constructed, definite length",
+                "2410040648656c6c6f2c040620776f726c64",
+            ),
+            (
+                "constructed, indefinite length",
+                "2480040648656c6c6f2c040620776f726c640000",
+            ),
+            (
+                "nested definite in definite",
+                "2414240a040348656c04036c6f2c040620776f726c64",
+            ),
+            (
+                "definite segments in indefinite",
+                "2480240a040348656c04036c6f2c040620776f726c640000",
+            ),
+            (
+                "indefinite nested in indefinite",
+                "24802480040648656c6c6f2c0000040620776f726c640000",
+            ),
+            (
+                "indefinite nested in definite",
+                "24142480040648656c6c6f2c0000040620776f726c64",
+            ),
+        ] {
+            let got =
+                BerOctetString::from_ber(&bytes(hex)).unwrap_or_else(|e| panic!("{form}: {e}"));
+            assert_eq!(got.as_bytes(), HELLO, "{form}");
+        }
+    }
+
+    /// DER allows the primitive form only; segments must be OCTET STRINGs;
+    /// nesting is bounded.
+    #[test]
+    fn non_ber_and_hostile_forms_are_refused() {
+        assert!(BerOctetString::from_der(&bytes("2410040648656c6c6f2c040620776f726c64")).is_err());
+        assert!(BerOctetString::from_der(&bytes("040c48656c6c6f2c20776f726c64")).is_ok());
+        // A segment that is not an OCTET STRING.
+        assert!(BerOctetString::from_ber(&bytes("2410040648656c6c6f2c0c0620776f726c64")).is_err());
+        // A segment longer than its parent.
+        assert!(BerOctetString::from_ber(&bytes("2408040648656c6c6f2c040620776f726c64")).is_err());
+        // Nested nine deep (one more than MAX_DEPTH).
+        let mut hex = String::from("040148");
+        for _ in 0..9 {
+            let inner_len = hex.len() / 2;
+            hex = format!("24{inner_len:02x}{hex}");
+        }
+        assert!(BerOctetString::from_ber(&bytes(&hex)).is_err());
+        let mut hex = String::from("040148");
+        for _ in 0..8 {
+            let inner_len = hex.len() / 2;
+            hex = format!("24{inner_len:02x}{hex}");
+        }
+        assert_eq!(
+            BerOctetString::from_ber(&bytes(&hex)).unwrap().as_bytes(),
+            b"H"
+        );
+    }
 }

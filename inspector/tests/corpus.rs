@@ -73,6 +73,20 @@ fn cases() -> Vec<Case> {
         ok("p256-detached.pem"),
         ok("p256-attached.der"),
         ok("p256-attached-ber.der"),
+        // Other CMS producers and every BER form of the attached content
+        // (gen-producers.sh): GnuTLS, Python cryptography, BouncyCastle
+        // (indefinite segments and DL), definite-length and nested segments.
+        ok("gnutls-attached.der"),
+        ok("pyca-attached.der"),
+        ok("bc-attached-ber.der"),
+        ok("bc-attached-dl.der"),
+        ok("ber-definite-segments.der"),
+        ok("ber-nested-segments.der"),
+        bad(
+            "ber-definite-tampered.der",
+            Content,
+            "the content attached to the signature is not the blob",
+        ),
         bad(
             "attached-other.der",
             Content,
