@@ -446,7 +446,12 @@ pub fn single_attribute(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod ber_tests {
     use super::BerOctetString;
     use der::Decode;
