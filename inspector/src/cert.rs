@@ -336,6 +336,33 @@ impl ParsedCert {
         .is_ok()
     }
 
+    /// The UTF8String values of the subjectAltName's OtherName entries of
+    /// type `type_id` (e.g. Fulcio's username identity,
+    /// 1.3.6.1.4.1.57264.1.7). Entries of that type whose value is not a
+    /// UTF8String are skipped; a malformed SAN gives none.
+    pub fn other_name_sans(&self, type_id: &ObjectIdentifier) -> Vec<String> {
+        use x509_cert::ext::pkix::SubjectAltName;
+        use x509_cert::ext::pkix::name::GeneralName;
+        let Ok(Some((_, san))) = self
+            .cert
+            .tbs_certificate()
+            .get_extension::<SubjectAltName>()
+        else {
+            return Vec::new();
+        };
+        san.0
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::OtherName(o) if &o.type_id == type_id => o
+                    .value
+                    .decode_as::<der::asn1::Utf8StringRef<'_>>()
+                    .ok()
+                    .map(|v| v.as_str().to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether the certificate is self-issued (subject equals issuer).
     pub fn is_self_issued(&self) -> bool {
         self.subject_der() == self.issuer_der()

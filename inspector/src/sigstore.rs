@@ -634,9 +634,15 @@ fn evaluate(
             }
             let leaf = leaf_certificate(bundle);
             cert_summary = leaf.as_ref().map(|c| c.summary());
+            // The identity sigstore-verify extracts (URI or email SAN), or
+            // else the OtherName SAN private Fulcio deployments issue.
             let san = result
                 .identity()
                 .map(|s| s.as_str().to_string())
+                .or_else(|| {
+                    leaf.as_ref()
+                        .and_then(|c| c.other_name_sans(&FULCIO_OTHERNAME_SAN).into_iter().next())
+                })
                 .unwrap_or_default();
             checks.push(crate::checks::signer_identity_check(
                 vendor,
@@ -700,6 +706,11 @@ fn evaluate(
         path: Vec::new(),
     }
 }
+
+/// Fulcio's OtherName SAN type for a username identity (Fulcio's
+/// certificate specification, OID 1.3.6.1.4.1.57264.1.7).
+const FULCIO_OTHERNAME_SAN: const_oid::ObjectIdentifier =
+    const_oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 
 fn leaf_certificate(bundle: &Bundle) -> Option<ParsedCert> {
     use sigstore_types::VerificationMaterialContent as V;

@@ -41,6 +41,7 @@ struct SCase {
 
 const SHA256_WHL: &str = "c4e92e9ecc828bef2aa7dba1de8ac983511f7532a0df11c770d39099a25cf201";
 const SHA512_SIGJS: &str = "46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c";
+const SHA256_OTHERNAME: &str = "bc103b4a84971ef6459b294a2b98568a2bfb72cded09d4acd1e16366a401f95b";
 const SHA512_DSSE: &str = "bbfd372fc9beeb777fe35d05bb10c0c70a9733d366a75fed7dd18866c7391de3ee7e88ba74dd47abf3e15c845e547fcf0e5c3da80854c751554224d3a6d4e55f";
 
 fn scases() -> Vec<SCase> {
@@ -91,6 +92,16 @@ fn scases() -> Vec<SCase> {
             component: "keyco-fw",
             version: "1.0.0",
             art: Art::Blob("managed-key-artifact.txt"),
+            wrong_vendor: "vollprecht",
+        },
+        // A private deployment whose Fulcio puts the identity in an
+        // OtherName SAN (1.3.6.1.4.1.57264.1.7, sigstore-go test data).
+        SCase {
+            bundle: "othername.sigstore.json",
+            vendor: "oidclocal",
+            component: "local-fw",
+            version: "1.0.0",
+            art: Art::Digest(DigestAlgorithm::Sha256, SHA256_OTHERNAME),
             wrong_vendor: "vollprecht",
         },
     ]
