@@ -201,78 +201,7 @@ pub fn unix_time(t: OffsetDateTime) -> UnixTime {
     ))
 }
 
-/// Memoises [`validate`] across the blobs of a lot.
-///
-/// Path validation is a pure function of the leaf, the anchors, the pool of
-/// intermediates, the time, the EKU and the CRLs, so its result can be
-/// reused when all of those are identical (the key hashes every one of
-/// them). Thousands of blobs signed by the same certificate then cost one
-/// path validation. Bounded: past [`PathCache::CAPACITY`] entries it stops
-/// storing.
-#[derive(Default)]
-pub struct PathCache {
-    entries: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Result<ValidPath, ChainError>>>,
-}
-
-impl PathCache {
-    /// Most results kept.
-    pub const CAPACITY: usize = 4096;
-
-    /// Whether it stopped storing (a long-lived owner then starts a new one).
-    pub fn is_full(&self) -> bool {
-        self.entries
-            .lock()
-            .map(|m| m.len() >= Self::CAPACITY)
-            .unwrap_or(true)
-    }
-
-    fn key(req: &ChainRequest<'_>) -> Vec<u8> {
-        let mut parts: Vec<u8> = Vec::new();
-        parts.extend_from_slice(&req.leaf.sha256);
-        parts.push(b'a');
-        for a in req.anchors {
-            parts.extend_from_slice(&a.sha256);
-        }
-        parts.push(b'i');
-        for i in req.intermediates {
-            parts.extend_from_slice(&i.sha256);
-        }
-        parts.push(b't');
-        parts.extend_from_slice(&req.time.unix_timestamp().to_be_bytes());
-        parts.push(b'e');
-        if let EkuRequirement::Oid(o) = &req.eku {
-            parts.extend_from_slice(o.as_bytes());
-        }
-        parts.push(b'c');
-        for c in req.crls {
-            parts.extend_from_slice(&crate::digest::DigestAlgorithm::Sha256.hash(c));
-        }
-        crate::digest::DigestAlgorithm::Sha256.hash(&parts)
-    }
-}
-
-/// [`validate`] through an optional cache.
-pub fn validate_cached(
-    req: &ChainRequest<'_>,
-    cache: Option<&PathCache>,
-) -> Result<ValidPath, ChainError> {
-    let Some(cache) = cache else {
-        return validate(req);
-    };
-    let key = PathCache::key(req);
-    if let Ok(map) = cache.entries.lock()
-        && let Some(hit) = map.get(&key)
-    {
-        return hit.clone();
-    }
-    let result = validate(req);
-    if let Ok(mut map) = cache.entries.lock()
-        && map.len() < PathCache::CAPACITY
-    {
-        map.insert(key, result.clone());
-    }
-    result
-}
+pub use crate::chain_memo::{PathCache, validate_cached};
 
 /// Validates a path from `leaf` to one of `anchors` at `time`, then holds
 /// every certificate of it to the strict profile ([`crate::profile`]).
@@ -281,15 +210,33 @@ pub fn validate_cached(
 /// encode (RFC 5280 section 4.1.2.5): an instant 5 ms after notAfter is
 /// still within that second.
 pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
-    let truncated = ChainRequest {
+    validate_with(req, None)
+}
+
+/// The request with its time truncated to whole seconds.
+pub(crate) fn truncated<'a>(req: &ChainRequest<'a>) -> ChainRequest<'a> {
+    ChainRequest {
         leaf: req.leaf,
         anchors: req.anchors,
         intermediates: req.intermediates,
         time: req.time.replace_nanosecond(0).unwrap_or(req.time),
         eku: req.eku.clone(),
         crls: req.crls,
-    };
-    let req = &truncated;
+    }
+}
+
+pub(crate) fn validate_with(
+    req: &ChainRequest<'_>,
+    memo: Option<&crate::profile::ProfileMemo>,
+) -> Result<ValidPath, ChainError> {
+    let req = &truncated(req);
+    let path = build(req)?;
+    finish(req, path, memo)
+}
+
+/// webpki's path from the leaf to one of the request's anchors (time
+/// already truncated), mapped back to our certificates.
+pub(crate) fn build(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
     let anchors: Vec<TrustAnchor<'_>> = req
         .anchors
         .iter()
@@ -380,7 +327,17 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
         }
         Err(e) => return Err(explain(e, req)),
     };
+    Ok(path)
+}
 
+/// The checks on top of webpki's path: the anchor's own validity,
+/// keyCertSign on CAs, the strict profile, the CRLs' profile, the leaf's
+/// explicit EKU.
+pub(crate) fn finish(
+    req: &ChainRequest<'_>,
+    path: ValidPath,
+    memo: Option<&crate::profile::ProfileMemo>,
+) -> Result<ValidPath, ChainError> {
     // What webpki does not check: the anchor's own validity, KeyUsage on
     // CAs, and the end entity's explicit EKU (webpki accepts its absence).
     if let Some(anchor) = path.anchor()
@@ -405,7 +362,7 @@ pub fn validate(req: &ChainRequest<'_>) -> Result<ValidPath, ChainError> {
             }
         }
     }
-    crate::profile::check_path(&path.certificates)?;
+    crate::profile::check_path_memo(&path.certificates, memo)?;
     for crl in req.crls {
         let issuer_name = crate::profile::crl_issuer(crl);
         let issuer = path

@@ -360,10 +360,7 @@ pub fn parse(input: &[u8], limits: &Limits) -> Result<ParsedSignedData, CmsError
                 let der = c
                     .to_der()
                     .map_err(|e| CmsError::BadCertificate(e.to_string()))?;
-                certificates.push(
-                    ParsedCert::from_der(der)
-                        .map_err(|e| CmsError::BadCertificate(e.to_string()))?,
-                );
+                certificates.push(ParsedCert::from_decoded(der, c.clone()));
             }
         }
     }

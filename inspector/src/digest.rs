@@ -202,9 +202,40 @@ pub fn for_each_chunk(
     mut each: impl FnMut(&[u8]) -> bool,
 ) -> std::io::Result<bool> {
     let max_buffer = max_buffer.max(4096);
-    let mut buf = vec![0u8; max_buffer.min(64 * 1024)];
+    // One buffer per thread, reused from blob to blob: a fresh zeroed
+    // 64 KiB allocation per blob cost a tenth of a lot's run in the
+    // allocator and page faults (docs/benchmarks.md).
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut buf = BUFFER
+        .with(|b| b.try_borrow_mut().map(|mut b| std::mem::take(&mut *b)))
+        .unwrap_or_default();
+    let initial = max_buffer.min(64 * 1024);
+    if buf.len() < initial || buf.len() > max_buffer {
+        buf = vec![0u8; initial];
+    }
+    let result = fill_chunks(reader, &mut buf, max_buffer, &mut each);
+    BUFFER.with(|b| {
+        if let Ok(mut b) = b.try_borrow_mut() {
+            *b = buf;
+        }
+    });
+    result
+}
+
+fn fill_chunks(
+    reader: &mut dyn std::io::Read,
+    buf: &mut Vec<u8>,
+    max_buffer: usize,
+    each: &mut impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<bool> {
+    // The buffer doubles only after two reads in a row filled it: a blob
+    // that fits in one read (the 64 KiB of a lot) never pays for zeroing a
+    // larger buffer it will not use.
+    let mut filled = 0u8;
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => return Ok(true),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -213,8 +244,14 @@ pub fn for_each_chunk(
         if !each(buf.get(..n).unwrap_or(&[])) {
             return Ok(false);
         }
-        if n == buf.len() && buf.len() < max_buffer {
+        filled = if n == buf.len() {
+            filled.saturating_add(1)
+        } else {
+            0
+        };
+        if filled >= 2 && buf.len() < max_buffer {
             buf.resize((buf.len() * 2).min(max_buffer), 0);
+            filled = 0;
         }
     }
 }

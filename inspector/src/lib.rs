@@ -16,6 +16,7 @@ pub mod attest;
 pub mod bundle;
 pub mod cert;
 pub mod chain;
+pub mod chain_memo;
 pub mod checks;
 pub mod cms;
 pub mod cms_verify;

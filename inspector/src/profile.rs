@@ -36,7 +36,7 @@ pub struct Violation {
 }
 
 /// Where a certificate sits in a path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Position {
     /// The certificate a signature (or timestamp) was made with.
     EndEntity,
@@ -366,8 +366,49 @@ pub fn check_ca(c: &ParsedCert) -> Result<(), Violation> {
     check(c, Position::Intermediate)
 }
 
+/// Remembers profile results inside a lot. [`check`] is a pure function
+/// of the certificate's bytes and its position, so its result can be
+/// reused for the same certificate (by SHA-256) in the same position: the
+/// intermediates and anchor of 2,000 distinct signers are then judged once
+/// (an anchor without an authority key identifier costs a signature check
+/// to prove it self-signed). Bounded: past [`ProfileMemo::CAPACITY`]
+/// entries it stops storing.
+#[derive(Default)]
+pub struct ProfileMemo {
+    entries: std::sync::Mutex<std::collections::HashMap<MemoKey, Result<(), Violation>>>,
+}
+
+/// A certificate's SHA-256 and its position.
+type MemoKey = (Vec<u8>, Position);
+
+impl ProfileMemo {
+    /// Most results kept.
+    pub const CAPACITY: usize = 4096;
+
+    fn check(&self, c: &ParsedCert, position: Position) -> Result<(), Violation> {
+        let key = (c.sha256.clone(), position);
+        if let Ok(map) = self.entries.lock()
+            && let Some(hit) = map.get(&key)
+        {
+            return hit.clone();
+        }
+        let result = check(c, position);
+        if let Ok(mut map) = self.entries.lock()
+            && map.len() < Self::CAPACITY
+        {
+            map.insert(key, result.clone());
+        }
+        result
+    }
+}
+
 /// The profile for a validated path, leaf first, anchor last.
 pub fn check_path(path: &[ParsedCert]) -> Result<(), Violation> {
+    check_path_memo(path, None)
+}
+
+/// [`check_path`] through an optional [`ProfileMemo`].
+pub fn check_path_memo(path: &[ParsedCert], memo: Option<&ProfileMemo>) -> Result<(), Violation> {
     let last = path.len().saturating_sub(1);
     for (i, c) in path.iter().enumerate() {
         let position = if i == 0 {
@@ -377,7 +418,10 @@ pub fn check_path(path: &[ParsedCert]) -> Result<(), Violation> {
         } else {
             Position::Intermediate
         };
-        check(c, position)?;
+        match memo {
+            Some(m) => m.check(c, position)?,
+            None => check(c, position)?,
+        }
     }
     Ok(())
 }

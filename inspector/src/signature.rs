@@ -351,6 +351,87 @@ pub struct SignedMessage<'a> {
     pub message: Option<&'a [u8]>,
 }
 
+/// ECDSA over a message in memory (the DER of the signed attributes, in the
+/// normal case) by ring, whose P-256/P-384 code is the fast one; `None`
+/// where ring has no algorithm for the combination (SHA-512, a compressed
+/// point, no message), and the RustCrypto path below decides. The key and
+/// signature are first parsed by RustCrypto exactly as on that path, so a
+/// malformed one gets the same reason either way; ring only does the
+/// arithmetic.
+fn verify_ecdsa_with_ring(
+    scheme: Scheme,
+    key: &KeyAlgorithm,
+    spki_der: &[u8],
+    digest_alg: DigestAlgorithm,
+    msg: &SignedMessage<'_>,
+    signature: &[u8],
+) -> Option<Result<(), SignatureError>> {
+    use ring::signature as rs;
+    let message = msg.message?;
+    let algorithm: &dyn rs::VerificationAlgorithm = match (scheme, key, digest_alg) {
+        (Scheme::Ecdsa, KeyAlgorithm::EcP256, DigestAlgorithm::Sha256) => {
+            &rs::ECDSA_P256_SHA256_ASN1
+        }
+        (Scheme::Ecdsa, KeyAlgorithm::EcP256, DigestAlgorithm::Sha384) => {
+            &rs::ECDSA_P256_SHA384_ASN1
+        }
+        (Scheme::Ecdsa, KeyAlgorithm::EcP384, DigestAlgorithm::Sha256) => {
+            &rs::ECDSA_P384_SHA256_ASN1
+        }
+        (Scheme::Ecdsa, KeyAlgorithm::EcP384, DigestAlgorithm::Sha384) => {
+            &rs::ECDSA_P384_SHA384_ASN1
+        }
+        _ => return None,
+    };
+    // The message must be the one whose digest the caller computed.
+    if digest_alg.hash(message).as_slice() != msg.digest {
+        return None;
+    }
+    let spki = spki::SubjectPublicKeyInfoRef::try_from(spki_der).ok()?;
+    let point = spki.subject_public_key.as_bytes()?;
+    if point.first() != Some(&0x04) {
+        return None;
+    }
+    let parsed = match key {
+        KeyAlgorithm::EcP256 => {
+            use p256::pkcs8::DecodePublicKey;
+            p256::ecdsa::VerifyingKey::from_public_key_der(spki_der)
+                .map(|_| ())
+                .map_err(|e| SignatureError::MalformedKey {
+                    kind: "P-256",
+                    detail: e.to_string(),
+                })
+                .and_then(|()| {
+                    p256::ecdsa::DerSignature::from_bytes(signature)
+                        .map(|_| ())
+                        .map_err(|_| SignatureError::MalformedEcdsaSignature)
+                })
+        }
+        _ => {
+            use p384::pkcs8::DecodePublicKey;
+            p384::ecdsa::VerifyingKey::from_public_key_der(spki_der)
+                .map(|_| ())
+                .map_err(|e| SignatureError::MalformedKey {
+                    kind: "P-384",
+                    detail: e.to_string(),
+                })
+                .and_then(|()| {
+                    p384::ecdsa::DerSignature::from_bytes(signature)
+                        .map(|_| ())
+                        .map_err(|_| SignatureError::MalformedEcdsaSignature)
+                })
+        }
+    };
+    if let Err(e) = parsed {
+        return Some(Err(e));
+    }
+    Some(
+        rs::UnparsedPublicKey::new(algorithm, point)
+            .verify(message, signature)
+            .map_err(bad_signature),
+    )
+}
+
 /// Verifies `signature` by the key in `spki_der`.
 pub fn verify(
     scheme: Scheme,
@@ -360,6 +441,9 @@ pub fn verify(
     msg: &SignedMessage<'_>,
     signature: &[u8],
 ) -> Result<(), SignatureError> {
+    if let Some(fast) = verify_ecdsa_with_ring(scheme, key, spki_der, digest_alg, msg, signature) {
+        return fast;
+    }
     match (scheme, key) {
         (Scheme::Ecdsa, KeyAlgorithm::EcP256) => {
             use p256::pkcs8::DecodePublicKey;

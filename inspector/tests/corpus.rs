@@ -269,6 +269,10 @@ fn cases() -> Vec<Case> {
 }
 
 fn run_library(c: &Case) -> Report {
+    run_library_cached(c, None)
+}
+
+fn run_library_cached(c: &Case, cache: Option<&inspector::chain::PathCache>) -> Report {
     let p = policy(c.trust);
     let sig = std::fs::read(fixtures().join("sigs").join(c.sig)).unwrap();
     let mut blob = std::fs::File::open(fixtures().join("blobs").join(c.blob)).unwrap();
@@ -281,12 +285,42 @@ fn run_library(c: &Case) -> Report {
         signature: &sig,
         time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
         limits: &limits,
-        cache: None,
+        cache,
         existed_at: None,
     };
     // The one entry point: it must recognise CMS (the Sigstore corpus
     // checks it recognises bundles).
     inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+}
+
+/// The lot memo (remembered paths, the path above a leaf reused for the
+/// next leaf with the same issuer, profile results) never changes a
+/// verdict or a reason: every corpus case verified through one shared
+/// cache, after every other case has filled it, and in reverse order,
+/// gives exactly the report verified without a cache.
+#[test]
+fn the_lot_memo_gives_the_same_reports_as_verifying_alone() {
+    let cases = cases();
+    let cache = inspector::chain::PathCache::default();
+    let strip = |r: &Report| {
+        let mut v = serde_json::to_value(r).unwrap();
+        // Only the blob and signature paths may differ between runs.
+        v["blob"]["path"] = serde_json::Value::Null;
+        v["signature"]["path"] = serde_json::Value::Null;
+        v
+    };
+    for round in 0..2 {
+        let order: Vec<&Case> = if round == 0 {
+            cases.iter().collect()
+        } else {
+            cases.iter().rev().collect()
+        };
+        for c in order {
+            let alone = strip(&run_library(c));
+            let cached = strip(&run_library_cached(c, Some(&cache)));
+            assert_eq!(alone, cached, "{} (round {round})", c.sig);
+        }
+    }
 }
 
 /// A CMS signature with only a digest of the blob is not evaluated (typed

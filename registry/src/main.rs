@@ -315,7 +315,8 @@ fn run(cli: Cli) -> Result<bool> {
             let bytes = read_bounded(&certificate, 1024 * 1024)?;
             let der = service::certificates::one_certificate(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", certificate.display()))?
-                .der;
+                .der
+                .clone();
             let body = service::revocations::RevocationRequest {
                 pem: None,
                 der_base64: Some(base64::Engine::encode(

@@ -53,7 +53,14 @@ pub struct LotReport<'a> {
     pub total: usize,
     pub accepted: usize,
     pub rejected: usize,
+    /// The reports (for the summary table and receipts).
+    #[serde(skip)]
     pub results: &'a [Report],
+    /// The same reports serialized on the worker threads, one line each:
+    /// writing 2,000 reports on one thread at the end was a sixth of a lot's
+    /// run (docs/benchmarks.md).
+    #[serde(rename = "results")]
+    pub serialized: &'a [Box<serde_json::value::RawValue>],
 }
 
 const MAX_MANIFEST: u64 = 256 * 1024 * 1024;
@@ -181,19 +188,22 @@ pub fn run(o: Options) -> Result<bool> {
         bar.set_style(style);
     }
     let cache = PathCache::default();
-    let results: Vec<Report> = pool.install(|| {
-        entries
-            .par_iter()
-            .map(|e| {
-                let mut r = inspect_entry(&policy, &limits, time, &cache, &base, e);
-                if let Some(p) = &o.product {
-                    inspector::verify::apply_product(&mut r, &policy, p);
-                }
-                bar.inc(1);
-                r
-            })
-            .collect()
-    });
+    let (results, serialized): (Vec<Report>, Vec<Box<serde_json::value::RawValue>>) = pool
+        .install(|| {
+            entries
+                .par_iter()
+                .map(|e| {
+                    let mut r = inspect_entry(&policy, &limits, time, &cache, &base, e);
+                    if let Some(p) = &o.product {
+                        inspector::verify::apply_product(&mut r, &policy, p);
+                    }
+                    bar.inc(1);
+                    let json = serde_json::value::to_raw_value(&r)?;
+                    Ok((r, json))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(|v| v.into_iter().unzip())
+        })?;
     bar.finish_and_clear();
 
     let accepted = results
@@ -209,6 +219,7 @@ pub fn run(o: Options) -> Result<bool> {
         accepted,
         rejected: results.len() - accepted,
         results: &results,
+        serialized: &serialized,
     };
     if let Some(path) = &o.report {
         let json = serde_json::to_vec_pretty(&lot)?;

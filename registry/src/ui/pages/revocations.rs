@@ -88,7 +88,7 @@ async fn load_cert(
                         "signer (leaf)".into()
                     },
                     pem: inspector::cert::certificate_pem(&parsed.der),
-                    der: parsed.der,
+                    der: parsed.der.clone(),
                 }
             }
         };
