@@ -23,6 +23,7 @@ pub mod cms_verify;
 pub mod digest;
 pub mod dsse;
 pub mod limits;
+pub mod names;
 pub mod oids;
 pub mod policy;
 pub mod profile;

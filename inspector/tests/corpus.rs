@@ -122,6 +122,11 @@ fn cases() -> Vec<Case> {
             Algorithm,
             "restricted to RSA-PSS (its certificate names id-RSASSA-PSS, RFC 4055 section 1.2), so a RSA PKCS#1 v1.5",
         ),
+        bad(
+            "pss-only-short-salt.der",
+            Algorithm,
+            "salt of 20 bytes, below the key's minimum of 32",
+        ),
         ok("rsa-pss-digestsalt.der"),
         ok("rsa-pss-noattr.der"),
         ok("ed25519.der"),
