@@ -59,8 +59,11 @@ pub async fn set_floor(
 
 /// Binds a component to its allowed signers: `{allowed_signers: [{subject}
 /// | {spki_sha256} | {sigstore_san}]}`; an empty list lets any key of the
-/// vendor sign it. Security role; audited; needs `If-Match`.
-#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = components::SignersRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// vendor sign it. The component's accepted receipts are judged again and
+/// those of signers no longer allowed are withdrawn; 409 when that would
+/// brick a product, unless `confirm_brick`. Security role; audited; needs
+/// `If-Match`.
+#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = components::SignersRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[put("/components/{name}/signers")]
 pub async fn set_signers(
     state: web::Data<AppState>,

@@ -92,8 +92,10 @@ pub async fn list_roots(
 
 /// Revokes a vendor's Sigstore identity (`{identity: {issuer, san}}`) or key
 /// (`{key_spki_sha256}`), for all time or from `revoked_from`: bundles whose
-/// trusted time is earlier still verify. Security; audited.
-#[utoipa::path(tag = "sigstore", params(("id" = String, Path)), request_body = sigstore::SigstoreRevocationRequest, responses((status = 201, body = sigstore::SigstoreRevocationView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// trusted time is earlier still verify. The vendor's accepted receipts
+/// are judged again and those it invalidates withdrawn; 409 when that
+/// would brick a product, unless `confirm_brick`. Security; audited.
+#[utoipa::path(tag = "sigstore", params(("id" = String, Path)), request_body = sigstore::SigstoreRevocationRequest, responses((status = 201, body = sigstore::SigstoreRevocationView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/sigstore-revocations")]
 pub async fn revoke(
     state: web::Data<AppState>,

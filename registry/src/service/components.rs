@@ -79,6 +79,10 @@ pub struct SignersRequest {
     /// the vendor may sign the component.
     #[schema(value_type = Vec<Object>)]
     pub allowed_signers: Vec<inspector::policy::AllowedSignerDocument>,
+    /// Apply even if withdrawing the receipts of signers no longer allowed
+    /// would leave a product unbootable (the brick check).
+    #[serde(default)]
+    pub confirm_brick: bool,
 }
 
 fn check_signers(list: &[inspector::policy::AllowedSignerDocument]) -> ServiceResult<()> {
@@ -131,6 +135,7 @@ pub fn set_allowed_signers(
     let json = serde_json::to_string(&body.allowed_signers).map_err(ServiceError::internal)?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
+        let guard = super::brick::BrickGuard::start(c)?;
         let before: Component = components::table
             .find(&name)
             .select(Component::as_select())
@@ -165,6 +170,12 @@ pub fn set_allowed_signers(
             Some(&view(&before)),
             Some(&view(&after)),
         )?;
+        // Images signed by a key no longer allowed leave the allowlists:
+        // the component's accepted receipts are judged again under the
+        // new binding.
+        let counts = super::evidence::reevaluate_accepted(c, None, Some(&name))?;
+        super::evidence::record_reevaluation(c, actor, &name, counts)?;
+        guard.check(c, body.confirm_brick)?;
         Ok(after)
     })
 }

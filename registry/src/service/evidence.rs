@@ -299,6 +299,61 @@ pub fn reevaluate(c: &mut Conn, targets: &[RevokedTarget]) -> ServiceResult<(usi
         .collect();
     ids.sort_unstable();
     ids.dedup();
+    reevaluate_receipts(c, &ids)
+}
+
+/// Audits a re-evaluation that checked any receipt: how many were checked
+/// and how many withdrawn, under `what` (the change's subject).
+pub fn record_reevaluation(
+    c: &mut Conn,
+    actor: &crate::auth::Actor,
+    what: &str,
+    (checked, withdrawn): (usize, usize),
+) -> ServiceResult<usize> {
+    if checked > 0 {
+        super::audit::record(
+            c,
+            &actor.label(),
+            "reevaluate",
+            "receipts",
+            what,
+            None::<&()>,
+            Some(&serde_json::json!({
+                "receipts_checked": checked,
+                "receipts_withdrawn": withdrawn,
+            })),
+        )?;
+    }
+    Ok(withdrawn)
+}
+
+/// Re-verifies the registry-accepted receipts of a vendor, or of one
+/// component, under the current trust state (after a change that may
+/// narrow what is accepted without naming a certificate: a component's
+/// allowed signers, a Sigstore signer revoked), and withdraws the ones that
+/// no longer verify. Returns (checked, withdrawn).
+pub fn reevaluate_accepted(
+    c: &mut Conn,
+    vendor: Option<&str>,
+    component: Option<&str>,
+) -> ServiceResult<(usize, usize)> {
+    let mut query = receipts::table
+        .filter(receipts::registry_verdict.eq(ACCEPT))
+        .select(receipts::id)
+        .into_boxed();
+    if let Some(v) = vendor {
+        query = query.filter(receipts::vendor.eq(v.to_string()));
+    }
+    if let Some(n) = component {
+        query = query.filter(receipts::component.eq(n.to_string()));
+    }
+    let ids: Vec<i64> = query.load(c)?;
+    reevaluate_receipts(c, &ids)
+}
+
+/// Re-verifies the given receipts (all registry-accepted) under the current
+/// policy at their original time and withdraws those that no longer verify.
+fn reevaluate_receipts(c: &mut Conn, ids: &[i64]) -> ServiceResult<(usize, usize)> {
     if ids.is_empty() {
         return Ok((0, 0));
     }

@@ -304,22 +304,8 @@ fn withdraw(
     targets: &[inspector::policy::RevokedTarget],
     what: &str,
 ) -> ServiceResult<usize> {
-    let (checked, withdrawn) = super::evidence::reevaluate(c, targets)?;
-    if checked > 0 {
-        audit::record(
-            c,
-            &actor.label(),
-            "reevaluate",
-            "receipts",
-            what,
-            None::<&()>,
-            Some(&serde_json::json!({
-                "receipts_checked": checked,
-                "receipts_withdrawn": withdrawn,
-            })),
-        )?;
-    }
-    Ok(withdrawn)
+    let counts = super::evidence::reevaluate(c, targets)?;
+    super::evidence::record_reevaluation(c, actor, what, counts)
 }
 
 /// Rows per INSERT when a CRL is imported.

@@ -327,6 +327,10 @@ pub struct SigstoreRevocationRequest {
     /// integrated time) still verify. Absent: for all time.
     #[serde(default)]
     pub revoked_from: Option<String>,
+    /// Apply even if withdrawing the receipts this revocation invalidates
+    /// would leave a product unbootable (the brick check).
+    #[serde(default)]
+    pub confirm_brick: bool,
 }
 
 /// A revoked Sigstore signer.
@@ -412,6 +416,7 @@ pub fn revoke(
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         find_vendor(c, vendor)?;
+        let guard = super::brick::BrickGuard::start(c)?;
         diesel::insert_into(sigstore_revocations::table)
             .values(NewSigstoreRevocation {
                 vendor_id: vendor.to_string(),
@@ -437,6 +442,11 @@ pub fn revoke(
             None::<&()>,
             Some(&revocation_view(&row)),
         )?;
+        // Bundles from the revoked signer made after the instant leave the
+        // allowlists: the vendor's accepted receipts are judged again.
+        let counts = super::evidence::reevaluate_accepted(c, Some(vendor), None)?;
+        super::evidence::record_reevaluation(c, actor, vendor, counts)?;
+        guard.check(c, body.confirm_brick)?;
         Ok(row)
     })
 }

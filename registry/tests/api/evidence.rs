@@ -1235,8 +1235,47 @@ async fn a_component_bound_to_its_signers_refuses_other_keys_of_the_vendor() {
                 "{e}"
             );
         }
+        // Before the binding, the P-384 signer's image is accepted ...
+        let before = signed_receipt(
+            "acme-signer-p384",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"p384 image before the binding",
+            "accept",
+        );
+        let (_, _, early) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(before),
+            &[],
+        )
+        .await;
+        assert_eq!(early["registry_verdict"], "accept", "{early}");
         let (s, _, v) = set(a.clone(), good, etag.clone()).await;
         assert_eq!(s, 200, "{db:?} {v}");
+        // ... and binding the component withdraws it (out of the
+        // allowlists), audited as a re-evaluation.
+        let (_, _, withdrawn) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", early["id"]),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(withdrawn["registry_verdict"], "reject", "{withdrawn}");
+        assert!(
+            withdrawn["registry_summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("withdrawn:"),
+            "{withdrawn}"
+        );
         assert_eq!(
             set(a.clone(), json!({"allowed_signers": []}), etag).await.0,
             412,
@@ -1305,6 +1344,14 @@ async fn a_component_bound_to_its_signers_refuses_other_keys_of_the_vendor() {
                 .unwrap()
                 .iter()
                 .any(|e| e["action"] == "set-signers"),
+            "{log}"
+        );
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=50", Some(&a), None, &[]).await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "reevaluate" && e["entity_id"] == "acme-wifi-fw"),
             "{log}"
         );
     }

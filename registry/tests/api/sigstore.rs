@@ -312,3 +312,121 @@ async fn sigstore_signers_are_revoked_into_the_bundle() {
         assert_eq!(log[0]["entity"], "sigstore-signer", "{log}");
     }
 }
+
+/// Issue 11, item 4 with the evidence rule: revoking a Sigstore key
+/// withdraws the registry-accepted receipts it invalidates (their images
+/// leave the allowlists), audited as a re-evaluation; receipts of other
+/// vendors are untouched.
+#[actix_rt::test]
+async fn revoking_a_sigstore_key_withdraws_the_receipts_it_invalidates() {
+    use base64::Engine;
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "keyco", "name": "Key Co"})),
+            &[],
+        )
+        .await;
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/keyco/components",
+            a,
+            Some(json!({"name": "keyco-fw"})),
+            &[],
+        )
+        .await;
+        let key = std::fs::read_to_string(sfix("managed-key.pub")).unwrap();
+        let (s, _, k) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/keyco/sigstore-keys",
+            a,
+            Some(json!({"pem": key})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{k}");
+        let root: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
+                .unwrap();
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/sigstore-trusted-roots",
+            a,
+            Some(json!({"name": "public-good", "trusted_root": root})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        let bundle = std::fs::read(sfix("managed-key.sigstore.json")).unwrap();
+        let artifact = std::fs::read(sfix("managed-key-artifact.txt")).unwrap();
+        let sha =
+            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
+        let receipt = json!({
+            "station": "st-1", "lot": "L-9", "bundle_serial": 1,
+            "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
+            "report": {
+                "report_version": 1, "verdict": "accept", "summary": "station says accept",
+                "vendor": "keyco", "component": "keyco-fw", "version": "1.0.0",
+                "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
+                "verification_time": AT, "checks": [], "signers": []
+            }
+        });
+        let st = h.token(Role::Inspector);
+        let (s, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(receipt),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{db:?} {r}");
+        assert_eq!(r["registry_verdict"], "accept", "{db:?} {r}");
+        let (s, _, _) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/keyco/sigstore-revocations",
+            a,
+            Some(json!({"key_spki_sha256": k["sha256"], "reason": "keyCompromise"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201);
+        let (_, _, after) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", r["id"]),
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(after["registry_verdict"], "reject", "{db:?} {after}");
+        assert!(
+            after["registry_summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("withdrawn:"),
+            "{after}"
+        );
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=5", a, None, &[]).await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "reevaluate" && e["entity_id"] == "keyco"),
+            "{log}"
+        );
+    }
+}
