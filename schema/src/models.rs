@@ -35,6 +35,12 @@ pub struct Certificate {
     pub not_after: i64,
     pub key_algorithm: String,
     pub created_at: i64,
+    /// When it was retired (out of the bundle and the allowlists).
+    pub retired_at: Option<i64>,
+    /// Why.
+    pub retired_reason: Option<String>,
+    /// By whom.
+    pub retired_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

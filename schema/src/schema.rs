@@ -31,6 +31,9 @@ diesel::table! {
         not_after -> BigInt,
         key_algorithm -> Text,
         created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        retired_reason -> Nullable<Text>,
+        retired_by -> Nullable<Text>,
     }
 }
 

@@ -50,6 +50,27 @@ pub async fn list_for_vendor(
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
+/// Retires a certificate (`{reason, confirm_brick?}`): out of the trust
+/// bundle from the next serial, and every image whose evidence needed it out
+/// of the allowlists (its receipts are judged again and withdrawn); kept on
+/// record and on the audit log, listed as retired. Runs the brick check
+/// (409 unless `confirm_brick`). Admin, procurement or security.
+#[utoipa::path(tag = "certificates", params(("id" = i64, Path)), request_body = crate::service::retire::RetirementRequest, responses((status = 200, body = CertificateView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/certificates/{id}/retire")]
+pub async fn retire(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<crate::service::retire::RetirementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| {
+        crate::service::retire::retire_certificate(c, &caller, id, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view(&row)))
+}
+
 /// Query of the expiring list.
 #[derive(Deserialize, IntoParams)]
 pub struct ExpiringQuery {

@@ -76,6 +76,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(certificates::upload)
         .service(certificates::list_for_vendor)
         .service(certificates::expiring)
+        .service(certificates::retire)
         .service(certificates::record_shared)
         .service(certificates::list_shared)
         .service(components::create)

@@ -62,7 +62,9 @@ pub fn build_document(
             .order(vendors::id)
             .select(Vendor::as_select())
             .load(conn)?;
+        // Retired certificates are out of the bundle (kept on record).
         let certs: Vec<Certificate> = certificates::table
+            .filter(certificates::retired_at.is_null())
             .order(certificates::id)
             .select(Certificate::as_select())
             .load(conn)?;

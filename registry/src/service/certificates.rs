@@ -59,6 +59,13 @@ pub struct CertificateView {
     /// cannot verify this key (on upload only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capability_warnings: Vec<String>,
+    /// When it was retired (RFC 3339): out of the bundle and the
+    /// allowlists, kept on record.
+    #[serde(default)]
+    pub retired_at: Option<String>,
+    /// Why it was retired.
+    #[serde(default)]
+    pub retired_reason: Option<String>,
 }
 
 /// Converts a row.
@@ -76,6 +83,8 @@ pub fn view(c: &Certificate) -> CertificateView {
         key_algorithm: c.key_algorithm.clone(),
         pem: inspector::cert::certificate_pem(&c.der),
         capability_warnings: vec![],
+        retired_at: c.retired_at.map(time_str),
+        retired_reason: c.retired_reason.clone(),
     }
 }
 
@@ -373,6 +382,7 @@ pub fn expiring(c: &mut Conn, actor: &Actor, days: Option<i64>) -> ServiceResult
     let limit = crate::now_unix() + days * 86_400;
     Ok(certificates::table
         .filter(certificates::not_after.le(limit))
+        .filter(certificates::retired_at.is_null())
         .order(certificates::not_after)
         .select(Certificate::as_select())
         .load(c)?)

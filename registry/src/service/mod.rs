@@ -22,6 +22,7 @@ pub mod health;
 pub mod overview;
 pub mod products;
 pub mod receipts;
+pub mod retire;
 pub mod revocation_status;
 pub mod revocations;
 pub mod sessions;

@@ -80,6 +80,7 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
     let soon = now + 90 * 86_400;
     let expiring_certs = certificates::table
         .filter(certificates::not_after.le(soon))
+        .filter(certificates::retired_at.is_null())
         .order(certificates::not_after)
         .limit(50)
         .select(Certificate::as_select())

@@ -208,6 +208,7 @@ pub fn build_with(
         .select(Component::as_select())
         .load(conn)?;
     let certs: Vec<Certificate> = certificates::table
+        .filter(certificates::retired_at.is_null())
         .order(certificates::id)
         .select(Certificate::as_select())
         .load(conn)?;

@@ -1002,3 +1002,155 @@ open("{o}", "wb").write(crl.public_bytes(serialization.Encoding.PEM))
         assert!(r["imported"].as_u64().unwrap() >= 1, "{r}");
     }
 }
+
+/// Issue 11, item 3: retire, never delete. A retired anchor leaves the
+/// trust bundle, the images whose evidence chained to it are withdrawn
+/// (out of the allowlists), and the row stays, listed as retired with its
+/// reason, on the audit log; bounds, roles and repeats are refused.
+#[actix_rt::test]
+async fn a_retired_anchor_leaves_the_bundle_and_its_images_are_withdrawn() {
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let receipt = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"image under the root",
+            "accept",
+        );
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(receipt),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{db:?} {r}");
+        let (_, _, certs) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        let root = certs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["role"] == "anchor")
+            .unwrap()
+            .clone();
+        let uri = format!("/api/v1/certificates/{}/retire", root["id"]);
+        let why = json!({"reason": "registered by mistake"});
+        assert_eq!(
+            call(&app, "POST", &uri, Some(&st), Some(why.clone()), &[])
+                .await
+                .0,
+            403
+        );
+        for bad in [
+            json!({"reason": "  "}),
+            json!({"reason": "x".repeat(1001)}),
+            json!({}),
+        ] {
+            assert_eq!(
+                call(&app, "POST", &uri, Some(&a), Some(bad.clone()), &[])
+                    .await
+                    .0,
+                400,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/certificates/999999/retire",
+                Some(&a),
+                Some(why.clone()),
+                &[]
+            )
+            .await
+            .0,
+            404
+        );
+        let root_der = ::pem::parse(pem("acme-root.pem")).unwrap().into_contents();
+        let root_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, root_der);
+        let bundle_payload = || {
+            let app = &app;
+            let a = a.clone();
+            async move {
+                let (_, _, bundle) =
+                    call(app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
+                String::from_utf8(
+                    base64::Engine::decode(
+                        &base64::engine::general_purpose::STANDARD,
+                        bundle["payload"].as_str().unwrap(),
+                    )
+                    .unwrap(),
+                )
+                .unwrap()
+            }
+        };
+        assert!(
+            bundle_payload().await.contains(&root_b64[..60]),
+            "the root is in the bundle"
+        );
+        let (s, _, retired) = call(&app, "POST", &uri, Some(&a), Some(why.clone()), &[]).await;
+        assert_eq!(s, 200, "{db:?} {retired}");
+        assert_eq!(retired["retired_reason"], "registered by mistake");
+        assert!(retired["retired_at"].is_string(), "{retired}");
+        let (s, _, again) = call(&app, "POST", &uri, Some(&a), Some(why), &[]).await;
+        assert_eq!(s, 409, "{again}");
+        // Kept on record, listed as retired (API and vendor page).
+        let (_, _, certs) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/certificates",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(certs.as_array().unwrap().len(), 2, "{certs}");
+        let (cookie, _, _) = super::ui::sign_in(&app, &a, false).await;
+        let p = super::ui::page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        assert!(p.body.contains("registered by mistake"), "{}", p.body);
+        assert!(p.body.contains("status retired"), "{}", p.body);
+        // Out of the bundle.
+        assert!(
+            !bundle_payload().await.contains(&root_b64[..60]),
+            "the retired root is still in the bundle"
+        );
+        // Its image is withdrawn, and the change is audited.
+        let (_, _, after) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", r["id"]),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(after["registry_verdict"], "reject", "{db:?} {after}");
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=10", Some(&a), None, &[]).await;
+        assert!(
+            log.as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == "retire" && e["entity"] == "certificate"),
+            "{log}"
+        );
+    }
+}

@@ -49,6 +49,12 @@ async fn every_endpoint_with_every_role_and_none() {
             ("GET", "/api/v1/certificates/expiring", None, ALL),
             (
                 "POST",
+                "/api/v1/certificates/999999/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "POST",
                 "/api/v1/vendors/acme/components",
                 Some(json!({"name": "c"})),
                 &[Admin, Procurement],

@@ -158,7 +158,17 @@ pub(super) async fn vendor_page(
         .certificates
         .into_iter()
         .map(|(c, revoked)| {
-            let (status, class) = cert_status(revoked, c.not_after, now);
+            let (status, class) = match (&c.retired_at, &c.retired_reason) {
+                (Some(at), reason) => (
+                    format!(
+                        "retired {}: {}",
+                        day(*at),
+                        reason.as_deref().unwrap_or_default()
+                    ),
+                    "retired",
+                ),
+                _ => cert_status(revoked, c.not_after, now),
+            };
             CertRow {
                 id: c.id,
                 role: c.role,
