@@ -68,6 +68,12 @@ pub struct Component {
     pub row_version: i32,
     pub updated_at: i64,
     pub allowed_signers: String,
+    /// When it was retired (out of the bundle; kept on record).
+    pub retired_at: Option<i64>,
+    /// Why.
+    pub retired_reason: Option<String>,
+    /// By whom.
+    pub retired_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
@@ -315,6 +321,12 @@ pub struct SigstoreIdentity {
     pub san: Option<String>,
     pub san_regex: Option<String>,
     pub created_at: i64,
+    /// When it was retired (out of the bundle; kept on record).
+    pub retired_at: Option<i64>,
+    /// Why.
+    pub retired_reason: Option<String>,
+    /// By whom.
+    pub retired_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -45,6 +45,9 @@ diesel::table! {
         row_version -> Integer,
         updated_at -> BigInt,
         allowed_signers -> Text,
+        retired_at -> Nullable<BigInt>,
+        retired_reason -> Nullable<Text>,
+        retired_by -> Nullable<Text>,
     }
 }
 
@@ -215,6 +218,9 @@ diesel::table! {
         san -> Nullable<Text>,
         san_regex -> Nullable<Text>,
         created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        retired_reason -> Nullable<Text>,
+        retired_by -> Nullable<Text>,
     }
 }
 

@@ -83,3 +83,26 @@ pub async fn set_signers(
         .insert_header(("ETag", etag(row.row_version)))
         .json(view(&row)))
 }
+
+/// Retires a component (`{reason, confirm_brick?}`): out of the trust bundle
+/// from the next serial, its images' receipts judged again and withdrawn
+/// (out of the allowlists); kept on record, listed as retired, audited; no
+/// more changes to it. Runs the brick check (409 unless `confirm_brick`).
+/// Admin, procurement or security.
+#[utoipa::path(tag = "components", params(("name" = String, Path)), request_body = crate::service::retire::RetirementRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/components/{name}/retire")]
+pub async fn retire(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: web::Json<crate::service::retire::RetirementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, body) = (name.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| {
+        crate::service::retire::retire_component(c, &caller, &name, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(row.row_version)))
+        .json(view(&row)))
+}

@@ -124,3 +124,24 @@ pub async fn list_revocations(
             .collect::<Vec<_>>(),
     ))
 }
+
+/// Retires a vendor's Sigstore identity (`{reason, confirm_brick?}`): out of
+/// the trust bundle from the next serial, the vendor's receipts that only it
+/// accepted judged again and withdrawn; kept on record, listed as retired,
+/// audited. Runs the brick check (409 unless `confirm_brick`). Admin,
+/// procurement or security.
+#[utoipa::path(tag = "sigstore", params(("id" = String, Path), ("identity" = i64, Path)), request_body = crate::service::retire::RetirementRequest, responses((status = 200, body = IdentityView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/vendors/{id}/sigstore-identities/{identity}/retire")]
+pub async fn retire_identity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, i64)>,
+    body: web::Json<crate::service::retire::RetirementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ((vendor, id), body) = (path.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| {
+        crate::service::retire::retire_sigstore_identity(c, &caller, &vendor, id, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(crate::service::sigstore::identity_view(&row)))
+}

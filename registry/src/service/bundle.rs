@@ -69,6 +69,7 @@ pub fn build_document(
             .select(Certificate::as_select())
             .load(conn)?;
         let comps: Vec<Component> = components::table
+            .filter(components::retired_at.is_null())
             .order(components::name)
             .select(Component::as_select())
             .load(conn)?;
@@ -81,6 +82,7 @@ pub fn build_document(
             .select(Revocation::as_select())
             .load(conn)?;
         let idents: Vec<SigstoreIdentity> = sigstore_identities::table
+            .filter(sigstore_identities::retired_at.is_null())
             .order(sigstore_identities::id)
             .select(SigstoreIdentity::as_select())
             .load(conn)?;

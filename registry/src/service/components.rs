@@ -51,6 +51,12 @@ pub struct ComponentView {
     /// Who may sign it; empty: any key of the vendor (unconstrained).
     #[schema(value_type = Vec<Object>)]
     pub allowed_signers: Vec<inspector::policy::AllowedSignerDocument>,
+    /// When it was retired (RFC 3339): out of the bundle, kept on record.
+    #[serde(default)]
+    pub retired_at: Option<String>,
+    /// Why it was retired.
+    #[serde(default)]
+    pub retired_reason: Option<String>,
 }
 
 /// Converts a row.
@@ -61,6 +67,20 @@ pub fn view(c: &Component) -> ComponentView {
         min_version: c.min_version.clone(),
         version: c.row_version,
         allowed_signers: allowed_signers(c),
+        retired_at: c.retired_at.map(super::time_str),
+        retired_reason: c.retired_reason.clone(),
+    }
+}
+
+/// A retired component takes no more changes.
+fn not_retired(c: &Component) -> ServiceResult<()> {
+    match c.retired_at {
+        Some(at) => Err(ServiceError::Conflict(format!(
+            "component '{}' was retired at {}; it takes no more changes",
+            c.name,
+            super::time_str(at)
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -142,6 +162,7 @@ pub fn set_allowed_signers(
             .first(c)
             .optional()?
             .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))?;
+        not_retired(&before)?;
         if before.row_version != expected {
             return Err(ServiceError::Stale(format!(
                 "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
@@ -275,6 +296,9 @@ pub fn create_component(
             row_version: 1,
             updated_at: crate::now_unix(),
             allowed_signers: "[]".into(),
+            retired_at: None,
+            retired_reason: None,
+            retired_by: None,
         };
         diesel::insert_into(components::table)
             .values(&row)
@@ -311,6 +335,7 @@ pub fn set_component_floor(
             .first(c)
             .optional()?
             .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))?;
+        not_retired(&before)?;
         if before.row_version != expected {
             return Err(ServiceError::Stale(format!(
                 "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",

@@ -62,7 +62,10 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
     let counts = Counts {
         vendors: vendors::table.count().get_result(c)?,
         certificates: certificates::table.count().get_result(c)?,
-        components: components::table.count().get_result(c)?,
+        components: components::table
+            .filter(components::retired_at.is_null())
+            .count()
+            .get_result(c)?,
         revocations: revocations::table.count().get_result(c)?,
         receipts: receipts::table.count().get_result(c)?,
         disagreements: receipts::table

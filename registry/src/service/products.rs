@@ -205,6 +205,7 @@ pub fn build_with(
     let p = find(conn, product_id)?;
     let stages = stages_of(&p)?;
     let comps: Vec<Component> = components::table
+        .filter(components::retired_at.is_null())
         .select(Component::as_select())
         .load(conn)?;
     let certs: Vec<Certificate> = certificates::table

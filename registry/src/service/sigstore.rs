@@ -45,6 +45,12 @@ pub struct IdentityView {
     pub san: Option<String>,
     /// SAN regular expression.
     pub san_regex: Option<String>,
+    /// When it was retired (RFC 3339): out of the bundle, kept on record.
+    #[serde(default)]
+    pub retired_at: Option<String>,
+    /// Why it was retired.
+    #[serde(default)]
+    pub retired_reason: Option<String>,
 }
 
 /// A vendor public key for keyed bundles.
@@ -98,6 +104,8 @@ pub fn identity_view(i: &SigstoreIdentity) -> IdentityView {
         issuer: i.issuer.clone(),
         san: i.san.clone(),
         san_regex: i.san_regex.clone(),
+        retired_at: i.retired_at.map(super::time_str),
+        retired_reason: i.retired_reason.clone(),
     }
 }
 

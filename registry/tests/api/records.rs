@@ -1154,3 +1154,121 @@ async fn a_retired_anchor_leaves_the_bundle_and_its_images_are_withdrawn() {
         );
     }
 }
+
+/// Issue 11, item 3: a retired component leaves the bundle, its images'
+/// receipts are withdrawn, it stays listed as retired and takes no more
+/// changes.
+#[actix_rt::test]
+async fn a_retired_component_leaves_the_bundle_and_takes_no_more_changes() {
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let receipt = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.5.0",
+            b"image of a component pasted by mistake",
+            "accept",
+        );
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(receipt),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{db:?} {r}");
+        let uri = "/api/v1/components/acme-wifi-fw/retire";
+        let why = json!({"reason": "pasted the wrong name"});
+        assert_eq!(
+            call(&app, "POST", uri, Some(&st), Some(why.clone()), &[])
+                .await
+                .0,
+            403
+        );
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                uri,
+                Some(&a),
+                Some(json!({"reason": ""})),
+                &[]
+            )
+            .await
+            .0,
+            400
+        );
+        let (s, _, c) = call(&app, "POST", uri, Some(&a), Some(why.clone()), &[]).await;
+        assert_eq!(s, 200, "{db:?} {c}");
+        assert_eq!(c["retired_reason"], "pasted the wrong name");
+        assert_eq!(
+            call(&app, "POST", uri, Some(&a), Some(why), &[]).await.0,
+            409
+        );
+        let (_, _, after) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", r["id"]),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(after["registry_verdict"], "reject", "{db:?} {after}");
+        let (_, _, comps) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
+        let listed = comps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "acme-wifi-fw")
+            .unwrap()
+            .clone();
+        assert!(listed["retired_at"].is_string(), "{listed}");
+        let (s, _, e) = call(
+            &app,
+            "PUT",
+            "/api/v1/components/acme-wifi-fw/floor",
+            Some(&a),
+            Some(json!({"min_version": "2.0.0"})),
+            &[("If-Match", &format!("\"{}\"", listed["version"]))],
+        )
+        .await;
+        assert_eq!(s, 409, "{e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("retired"),
+            "{e}"
+        );
+        let (_, _, bundle) = call(&app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
+        let payload: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                bundle["payload"].as_str().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let acme = payload["vendors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["id"] == "acme")
+            .unwrap();
+        assert!(
+            !acme["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == "acme-wifi-fw"),
+            "{acme}"
+        );
+    }
+}

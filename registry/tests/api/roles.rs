@@ -55,6 +55,18 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             (
                 "POST",
+                "/api/v1/components/no-such-component/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "POST",
+                "/api/v1/vendors/acme/sigstore-identities/999999/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "POST",
                 "/api/v1/vendors/acme/components",
                 Some(json!({"name": "c"})),
                 &[Admin, Procurement],

@@ -430,3 +430,142 @@ async fn revoking_a_sigstore_key_withdraws_the_receipts_it_invalidates() {
         );
     }
 }
+
+/// Issue 11, item 3: a Sigstore identity registered by mistake is retired:
+/// out of the bundle, the receipts it alone accepted withdrawn, kept on
+/// record as retired.
+#[actix_rt::test]
+async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_withdrawn() {
+    use base64::Engine;
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "vollprecht", "name": "W. Vollprecht"})),
+            &[],
+        )
+        .await;
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/vollprecht/components",
+            a,
+            Some(json!({"name": "sensor-fw"})),
+            &[],
+        )
+        .await;
+        let (s, _, ident) = call(&app, "POST", "/api/v1/vendors/vollprecht/sigstore-identities", a, Some(json!({"issuer": "https://github.com/login/oauth", "san": "w.vollprecht@gmail.com"})), &[]).await;
+        assert_eq!(s, 201, "{ident}");
+        let root: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
+                .unwrap();
+        call(
+            &app,
+            "POST",
+            "/api/v1/sigstore-trusted-roots",
+            a,
+            Some(json!({"name": "public-good", "trusted_root": root})),
+            &[],
+        )
+        .await;
+        let bundle = std::fs::read(sfix("cosign-v3-blob.sigstore.json")).unwrap();
+        let artifact = std::fs::read(sfix("cosign-v3-blob.txt")).unwrap();
+        let sha =
+            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
+        let receipt = json!({
+            "station": "st-1", "lot": "L-10", "bundle_serial": 1,
+            "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
+            "report": {
+                "report_version": 1, "verdict": "accept", "summary": "station says accept",
+                "vendor": "vollprecht", "component": "sensor-fw", "version": "1.2.0",
+                "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
+                "verification_time": AT, "checks": [], "signers": []
+            }
+        });
+        let st = h.token(Role::Inspector);
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(receipt),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{db:?} {r}");
+        let uri = format!(
+            "/api/v1/vendors/vollprecht/sigstore-identities/{}/retire",
+            ident["id"]
+        );
+        let why =
+            json!({"reason": "identity of a personal account, not the vendor's release workflow"});
+        assert_eq!(
+            call(&app, "POST", &uri, Some(&st), Some(why.clone()), &[])
+                .await
+                .0,
+            403
+        );
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                &format!(
+                    "/api/v1/vendors/nobody/sigstore-identities/{}/retire",
+                    ident["id"]
+                ),
+                a,
+                Some(why.clone()),
+                &[]
+            )
+            .await
+            .0,
+            404,
+            "an identity is retired through its own vendor"
+        );
+        let payload_now = || {
+            let app = &app;
+            async move {
+                let (_, _, b) = call(app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b["payload"].as_str().unwrap())
+                        .unwrap(),
+                )
+                .unwrap()
+            }
+        };
+        assert!(payload_now().await.contains("w.vollprecht@gmail.com"));
+        let (s, _, retired) = call(&app, "POST", &uri, a, Some(why.clone()), &[]).await;
+        assert_eq!(s, 200, "{db:?} {retired}");
+        assert!(retired["retired_at"].is_string(), "{retired}");
+        assert_eq!(call(&app, "POST", &uri, a, Some(why), &[]).await.0, 409);
+        let (_, _, after) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", r["id"]),
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(after["registry_verdict"], "reject", "{db:?} {after}");
+        let (_, _, list) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/vollprecht/sigstore-identities",
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        assert!(list[0]["retired_at"].is_string(), "{list}");
+        assert!(!payload_now().await.contains("w.vollprecht@gmail.com"));
+    }
+}
