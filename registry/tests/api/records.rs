@@ -1247,6 +1247,9 @@ async fn a_retired_component_leaves_the_bundle_and_takes_no_more_changes() {
             e["error"]["message"].as_str().unwrap().contains("retired"),
             "{e}"
         );
+        let (cookie, _, _) = super::ui::sign_in(&app, &a, false).await;
+        let p = super::ui::page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        assert!(p.body.contains("pasted the wrong name"), "{}", p.body);
         let (_, _, bundle) = call(&app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
         let payload: serde_json::Value = serde_json::from_slice(
             &base64::Engine::decode(

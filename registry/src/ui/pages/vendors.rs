@@ -104,6 +104,8 @@ struct CompRow {
     version: i32,
     /// The allowed signers, described; empty: unconstrained.
     signers: Vec<String>,
+    /// "retired DATE: reason" when retired.
+    retired: Option<String>,
 }
 
 #[derive(Template)]
@@ -205,6 +207,13 @@ pub(super) async fn vendor_page(
                         _ => String::new(),
                     })
                     .collect(),
+                retired: c.retired_at.map(|at| {
+                    format!(
+                        "retired {}: {}",
+                        day(at),
+                        c.retired_reason.as_deref().unwrap_or_default()
+                    )
+                }),
                 name: c.name,
                 min_version: c.min_version,
                 version: c.row_version,
