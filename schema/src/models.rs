@@ -85,6 +85,12 @@ pub struct TsaAnchor {
     pub subject: String,
     pub not_after: i64,
     pub created_at: i64,
+    /// When it was retired (out of the bundle; kept on record).
+    pub retired_at: Option<i64>,
+    /// Why.
+    pub retired_reason: Option<String>,
+    /// By whom.
+    pub retired_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -347,6 +353,12 @@ pub struct SigstoreKey {
     pub pem: String,
     pub sha256: String,
     pub created_at: i64,
+    /// When it was retired (out of the bundle; kept on record).
+    pub retired_at: Option<i64>,
+    /// Why.
+    pub retired_reason: Option<String>,
+    /// By whom.
+    pub retired_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -365,6 +377,12 @@ pub struct SigstoreTrustedRoot {
     pub trusted_root: String,
     pub sha256: String,
     pub created_at: i64,
+    /// When it was retired (out of the bundle; kept on record).
+    pub retired_at: Option<i64>,
+    /// Why.
+    pub retired_reason: Option<String>,
+    /// By whom.
+    pub retired_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

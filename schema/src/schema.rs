@@ -59,6 +59,9 @@ diesel::table! {
         subject -> Text,
         not_after -> BigInt,
         created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        retired_reason -> Nullable<Text>,
+        retired_by -> Nullable<Text>,
     }
 }
 
@@ -231,6 +234,9 @@ diesel::table! {
         pem -> Text,
         sha256 -> Text,
         created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        retired_reason -> Nullable<Text>,
+        retired_by -> Nullable<Text>,
     }
 }
 
@@ -240,6 +246,9 @@ diesel::table! {
         trusted_root -> Text,
         sha256 -> Text,
         created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        retired_reason -> Nullable<Text>,
+        retired_by -> Nullable<Text>,
     }
 }
 

@@ -73,3 +73,24 @@ pub async fn add_tsa(
     let row = with_conn(&state, move |c| tsa::add(c, &caller, body)).await?;
     Ok(HttpResponse::Created().json(row))
 }
+
+/// Retires a TSA anchor (`{reason, confirm_brick?}`): its timestamps prove
+/// nothing from the next serial; every accepted receipt is judged again and
+/// those that needed it are withdrawn; kept on record, listed as retired,
+/// audited; brick check (409 unless `confirm_brick`). Admin, procurement or
+/// security.
+#[utoipa::path(tag = "tsa", params(("id" = i64, Path)), request_body = crate::service::retire::RetirementRequest, responses((status = 200, body = TsaAnchorView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/tsa-anchors/{id}/retire")]
+pub async fn retire_tsa(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<crate::service::retire::RetirementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| {
+        crate::service::retire::retire_tsa_anchor(c, &caller, id, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(tsa::view(&row)))
+}

@@ -145,3 +145,43 @@ pub async fn retire_identity(
     .await?;
     Ok(HttpResponse::Ok().json(crate::service::sigstore::identity_view(&row)))
 }
+
+/// Retires a vendor's Sigstore key (`{reason, confirm_brick?}`): out of the
+/// bundle from the next serial; the vendor's receipts only it accepted are
+/// withdrawn; kept on record, listed as retired, audited; brick check.
+/// Admin, procurement or security.
+#[utoipa::path(tag = "sigstore", params(("id" = String, Path), ("key" = i64, Path)), request_body = crate::service::retire::RetirementRequest, responses((status = 200, body = crate::service::sigstore::KeyView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/vendors/{id}/sigstore-keys/{key}/retire")]
+pub async fn retire_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, i64)>,
+    body: web::Json<crate::service::retire::RetirementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ((vendor, id), body) = (path.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| {
+        crate::service::retire::retire_sigstore_key(c, &caller, &vendor, id, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(crate::service::sigstore::key_view(row)))
+}
+
+/// Retires a Sigstore trusted root (`{reason, confirm_brick?}`): out of the
+/// bundle from the next serial; every accepted receipt is judged again and
+/// those that needed it are withdrawn; kept on record, listed as retired,
+/// audited; brick check. Admin, procurement or security.
+#[utoipa::path(tag = "sigstore", params(("name" = String, Path)), request_body = crate::service::retire::RetirementRequest, responses((status = 200, body = TrustedRootView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/sigstore-trusted-roots/{name}/retire")]
+pub async fn retire_root(
+    state: web::Data<AppState>,
+    caller: Caller,
+    name: web::Path<String>,
+    body: web::Json<crate::service::retire::RetirementRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, body) = (name.into_inner(), body.into_inner());
+    let row = with_conn(&state, move |c| {
+        crate::service::retire::retire_trusted_root(c, &caller, &name, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(root_view(row)))
+}

@@ -74,6 +74,7 @@ pub fn build_document(
             .select(Component::as_select())
             .load(conn)?;
         let tsas: Vec<TsaAnchor> = tsa_anchors::table
+            .filter(tsa_anchors::retired_at.is_null())
             .order(tsa_anchors::id)
             .select(TsaAnchor::as_select())
             .load(conn)?;
@@ -87,10 +88,12 @@ pub fn build_document(
             .select(SigstoreIdentity::as_select())
             .load(conn)?;
         let skeys: Vec<SigstoreKey> = sigstore_keys::table
+            .filter(sigstore_keys::retired_at.is_null())
             .order(sigstore_keys::id)
             .select(SigstoreKey::as_select())
             .load(conn)?;
         let sroots: Vec<SigstoreTrustedRoot> = sigstore_trusted_roots::table
+            .filter(sigstore_trusted_roots::retired_at.is_null())
             .order(sigstore_trusted_roots::name)
             .select(SigstoreTrustedRoot::as_select())
             .load(conn)?;

@@ -72,6 +72,12 @@ pub struct KeyView {
     pub sha256: String,
     /// The key (PEM).
     pub pem: String,
+    /// When it was retired (RFC 3339): out of the bundle, kept on record.
+    #[serde(default)]
+    pub retired_at: Option<String>,
+    /// Why it was retired.
+    #[serde(default)]
+    pub retired_reason: Option<String>,
 }
 
 /// Import a Sigstore trusted root.
@@ -94,6 +100,12 @@ pub struct TrustedRootView {
     pub sha256: String,
     /// When imported.
     pub created_at: String,
+    /// When it was retired (RFC 3339): out of the bundle, kept on record.
+    #[serde(default)]
+    pub retired_at: Option<String>,
+    /// Why it was retired.
+    #[serde(default)]
+    pub retired_reason: Option<String>,
 }
 
 /// Converts a row.
@@ -116,6 +128,8 @@ pub fn key_view(r: SigstoreKey) -> KeyView {
         vendor_id: r.vendor_id,
         sha256: r.sha256,
         pem: r.pem,
+        retired_at: r.retired_at.map(time_str),
+        retired_reason: r.retired_reason,
     }
 }
 
@@ -125,6 +139,8 @@ pub fn root_view(r: SigstoreTrustedRoot) -> TrustedRootView {
         name: r.name,
         sha256: r.sha256,
         created_at: time_str(r.created_at),
+        retired_at: r.retired_at.map(time_str),
+        retired_reason: r.retired_reason,
     }
 }
 
@@ -283,6 +299,9 @@ pub fn add_root(
             trusted_root: json,
             sha256: sha.clone(),
             created_at: crate::now_unix(),
+            retired_at: None,
+            retired_reason: None,
+            retired_by: None,
         };
         diesel::insert_into(sigstore_trusted_roots::table)
             .values(&row)

@@ -20,6 +20,12 @@ pub struct TsaAnchorView {
     pub sha256: String,
     /// Validity end.
     pub not_after: String,
+    /// When it was retired (RFC 3339): out of the bundle, kept on record.
+    #[serde(default)]
+    pub retired_at: Option<String>,
+    /// Why it was retired.
+    #[serde(default)]
+    pub retired_reason: Option<String>,
 }
 
 /// Add a TSA anchor.
@@ -41,6 +47,8 @@ pub fn view(t: &TsaAnchor) -> TsaAnchorView {
         subject: t.subject.clone(),
         sha256: t.sha256.clone(),
         not_after: time_str(t.not_after),
+        retired_at: t.retired_at.map(time_str),
+        retired_reason: t.retired_reason.clone(),
     }
 }
 

@@ -1275,3 +1275,48 @@ async fn a_retired_component_leaves_the_bundle_and_takes_no_more_changes() {
         );
     }
 }
+
+/// Issue 11, item 3: a TSA anchor is retired, never deleted: out of the
+/// bundle, listed as retired.
+#[actix_rt::test]
+async fn a_retired_tsa_anchor_leaves_the_bundle_and_stays_listed() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let (_, _, tsas) = call(&app, "GET", "/api/v1/tsa-anchors", Some(&a), None, &[]).await;
+        let id = tsas[0]["id"].clone();
+        let count = |p: &serde_json::Value| p["tsa_anchors"].as_array().map_or(0, Vec::len);
+        let payload = || {
+            let app = &app;
+            let a = a.clone();
+            async move {
+                let (_, _, b) = call(app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
+                serde_json::from_slice::<serde_json::Value>(
+                    &base64::Engine::decode(
+                        &base64::engine::general_purpose::STANDARD,
+                        b["payload"].as_str().unwrap(),
+                    )
+                    .unwrap(),
+                )
+                .unwrap()
+            }
+        };
+        assert_eq!(count(&payload().await), 1);
+        let (s, _, t) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/tsa-anchors/{id}/retire"),
+            Some(&a),
+            Some(json!({"reason": "TSA decommissioned"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200, "{db:?} {t}");
+        assert_eq!(t["retired_reason"], "TSA decommissioned");
+        assert_eq!(count(&payload().await), 0);
+        let (_, _, tsas) = call(&app, "GET", "/api/v1/tsa-anchors", Some(&a), None, &[]).await;
+        assert!(tsas[0]["retired_at"].is_string(), "{tsas}");
+    }
+}

@@ -67,6 +67,24 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             (
                 "POST",
+                "/api/v1/vendors/acme/sigstore-keys/999999/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "POST",
+                "/api/v1/sigstore-trusted-roots/no-such-root/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "POST",
+                "/api/v1/tsa-anchors/999999/retire",
+                Some(json!({"reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "POST",
                 "/api/v1/vendors/acme/components",
                 Some(json!({"name": "c"})),
                 &[Admin, Procurement],

@@ -569,3 +569,165 @@ async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_with
         assert!(!payload_now().await.contains("w.vollprecht@gmail.com"));
     }
 }
+
+/// Issue 11, item 3: Sigstore trusted roots and keys are retired, never
+/// deleted: a retired root takes the receipts it alone verified out of the
+/// allowlists; both stay listed as retired.
+#[actix_rt::test]
+async fn retired_trusted_roots_and_keys_leave_the_bundle_and_stay_listed() {
+    use base64::Engine;
+    use registry::auth::Role;
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = Some(h.admin.as_str());
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            a,
+            Some(json!({"id": "keyco", "name": "Key Co"})),
+            &[],
+        )
+        .await;
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors/keyco/components",
+            a,
+            Some(json!({"name": "keyco-fw"})),
+            &[],
+        )
+        .await;
+        let key = std::fs::read_to_string(sfix("managed-key.pub")).unwrap();
+        let (_, _, k) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/keyco/sigstore-keys",
+            a,
+            Some(json!({"pem": key})),
+            &[],
+        )
+        .await;
+        let root: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
+                .unwrap();
+        call(
+            &app,
+            "POST",
+            "/api/v1/sigstore-trusted-roots",
+            a,
+            Some(json!({"name": "public-good", "trusted_root": root})),
+            &[],
+        )
+        .await;
+        let bundle = std::fs::read(sfix("managed-key.sigstore.json")).unwrap();
+        let artifact = std::fs::read(sfix("managed-key-artifact.txt")).unwrap();
+        let sha =
+            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
+        let receipt = json!({
+            "station": "st-1", "lot": "L-11", "bundle_serial": 1,
+            "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
+            "report": {
+                "report_version": 1, "verdict": "accept", "summary": "station says accept",
+                "vendor": "keyco", "component": "keyco-fw", "version": "1.0.0",
+                "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
+                "verification_time": AT, "checks": [], "signers": []
+            }
+        });
+        let st = h.token(Role::Inspector);
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(receipt),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{db:?} {r}");
+        let why = json!({"reason": "replaced by the operator's new root"});
+        let (s, _, retired) = call(
+            &app,
+            "POST",
+            "/api/v1/sigstore-trusted-roots/public-good/retire",
+            a,
+            Some(why.clone()),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200, "{db:?} {retired}");
+        assert!(retired["retired_at"].is_string(), "{retired}");
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                "/api/v1/sigstore-trusted-roots/public-good/retire",
+                a,
+                Some(why.clone()),
+                &[]
+            )
+            .await
+            .0,
+            409
+        );
+        let (_, _, after) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", r["id"]),
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(after["registry_verdict"], "reject", "{db:?} {after}");
+        let (_, _, roots) = call(&app, "GET", "/api/v1/sigstore-trusted-roots", a, None, &[]).await;
+        assert!(roots[0]["retired_at"].is_string(), "{roots}");
+        let uri = format!("/api/v1/vendors/keyco/sigstore-keys/{}/retire", k["id"]);
+        assert_eq!(
+            call(&app, "POST", &uri, Some(&st), Some(why.clone()), &[])
+                .await
+                .0,
+            403
+        );
+        assert_eq!(
+            call(
+                &app,
+                "POST",
+                &format!("/api/v1/vendors/nobody/sigstore-keys/{}/retire", k["id"]),
+                a,
+                Some(why.clone()),
+                &[]
+            )
+            .await
+            .0,
+            404
+        );
+        let (s, _, rk) = call(&app, "POST", &uri, a, Some(why), &[]).await;
+        assert_eq!(s, 200, "{rk}");
+        let (_, _, keys) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/keyco/sigstore-keys",
+            a,
+            None,
+            &[],
+        )
+        .await;
+        assert!(keys[0]["retired_at"].is_string(), "{keys}");
+        let (_, _, b) = call(&app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
+        let payload: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(b["payload"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            payload["sigstore_trusted_roots"]
+                .as_array()
+                .map_or(0, Vec::len),
+            0,
+            "{payload}"
+        );
+    }
+}

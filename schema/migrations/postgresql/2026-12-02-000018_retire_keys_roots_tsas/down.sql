@@ -1,0 +1,9 @@
+ALTER TABLE sigstore_keys DROP COLUMN retired_by;
+ALTER TABLE sigstore_keys DROP COLUMN retired_reason;
+ALTER TABLE sigstore_keys DROP COLUMN retired_at;
+ALTER TABLE sigstore_trusted_roots DROP COLUMN retired_by;
+ALTER TABLE sigstore_trusted_roots DROP COLUMN retired_reason;
+ALTER TABLE sigstore_trusted_roots DROP COLUMN retired_at;
+ALTER TABLE tsa_anchors DROP COLUMN retired_by;
+ALTER TABLE tsa_anchors DROP COLUMN retired_reason;
+ALTER TABLE tsa_anchors DROP COLUMN retired_at;
