@@ -164,7 +164,7 @@ fn check_common(c: &ParsedCert) -> Result<(), Violation> {
         ));
     }
     ext::<AuthorityInfoAccessSyntax>(c, "authorityInfoAccess")?;
-    ext::<SubjectAltName>(c, "subjectAltName")?;
+    let san_critical = ext::<SubjectAltName>(c, "subjectAltName")?.map(|(critical, _)| critical);
     if let Some((false, _)) =
         ext::<x509_cert::ext::pkix::constraints::PolicyConstraints>(c, "policyConstraints")?
     {
@@ -181,9 +181,9 @@ fn check_common(c: &ParsedCert) -> Result<(), Violation> {
         ));
     }
     if c.cert.tbs_certificate().subject().is_empty() {
-        match ext::<SubjectAltName>(c, "subjectAltName")? {
-            Some((true, _)) => {}
-            Some((false, _)) => {
+        match san_critical {
+            Some(true) => {}
+            Some(false) => {
                 return Err(violation(
                     c,
                     "has an empty subject and a non-critical subjectAltName; with an empty subject the subjectAltName MUST be critical (RFC 5280 section 4.2.1.6)",

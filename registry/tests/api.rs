@@ -400,3 +400,26 @@ async fn docs_page_and_openapi_are_served_without_downloads() {
     assert_eq!(s, 404);
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+/// The current trust bundle's payload (GET /trust-bundle, base64-decoded
+/// and parsed), as `token` sees it.
+pub async fn bundle_payload<S, B>(app: &S, token: &str) -> serde_json::Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let (s, _, bundle) = call(app, "GET", "/api/v1/trust-bundle", Some(token), None, &[]).await;
+    assert_eq!(s, 200, "{bundle}");
+    serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            bundle["payload"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+}

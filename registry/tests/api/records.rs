@@ -1087,24 +1087,11 @@ async fn a_retired_anchor_leaves_the_bundle_and_its_images_are_withdrawn() {
         );
         let root_der = ::pem::parse(pem("acme-root.pem")).unwrap().into_contents();
         let root_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, root_der);
-        let bundle_payload = || {
-            let app = &app;
-            let a = a.clone();
-            async move {
-                let (_, _, bundle) =
-                    call(app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
-                String::from_utf8(
-                    base64::Engine::decode(
-                        &base64::engine::general_purpose::STANDARD,
-                        bundle["payload"].as_str().unwrap(),
-                    )
-                    .unwrap(),
-                )
-                .unwrap()
-            }
-        };
         assert!(
-            bundle_payload().await.contains(&root_b64[..60]),
+            bundle_payload(&app, &a)
+                .await
+                .to_string()
+                .contains(&root_b64[..60]),
             "the root is in the bundle"
         );
         let (s, _, retired) = call(&app, "POST", &uri, Some(&a), Some(why.clone()), &[]).await;
@@ -1130,7 +1117,10 @@ async fn a_retired_anchor_leaves_the_bundle_and_its_images_are_withdrawn() {
         assert!(p.body.contains("status retired"), "{}", p.body);
         // Out of the bundle.
         assert!(
-            !bundle_payload().await.contains(&root_b64[..60]),
+            !bundle_payload(&app, &a)
+                .await
+                .to_string()
+                .contains(&root_b64[..60]),
             "the retired root is still in the bundle"
         );
         // Its image is withdrawn, and the change is audited.
@@ -1250,15 +1240,7 @@ async fn a_retired_component_leaves_the_bundle_and_takes_no_more_changes() {
         let (cookie, _, _) = super::ui::sign_in(&app, &a, false).await;
         let p = super::ui::page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
         assert!(p.body.contains("pasted the wrong name"), "{}", p.body);
-        let (_, _, bundle) = call(&app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
-        let payload: serde_json::Value = serde_json::from_slice(
-            &base64::Engine::decode(
-                &base64::engine::general_purpose::STANDARD,
-                bundle["payload"].as_str().unwrap(),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let payload = bundle_payload(&app, &a).await;
         let acme = payload["vendors"]
             .as_array()
             .unwrap()
@@ -1288,22 +1270,7 @@ async fn a_retired_tsa_anchor_leaves_the_bundle_and_stays_listed() {
         let (_, _, tsas) = call(&app, "GET", "/api/v1/tsa-anchors", Some(&a), None, &[]).await;
         let id = tsas[0]["id"].clone();
         let count = |p: &serde_json::Value| p["tsa_anchors"].as_array().map_or(0, Vec::len);
-        let payload = || {
-            let app = &app;
-            let a = a.clone();
-            async move {
-                let (_, _, b) = call(app, "GET", "/api/v1/trust-bundle", Some(&a), None, &[]).await;
-                serde_json::from_slice::<serde_json::Value>(
-                    &base64::Engine::decode(
-                        &base64::engine::general_purpose::STANDARD,
-                        b["payload"].as_str().unwrap(),
-                    )
-                    .unwrap(),
-                )
-                .unwrap()
-            }
-        };
-        assert_eq!(count(&payload().await), 1);
+        assert_eq!(count(&bundle_payload(&app, &a).await), 1);
         let (s, _, t) = call(
             &app,
             "POST",
@@ -1315,7 +1282,7 @@ async fn a_retired_tsa_anchor_leaves_the_bundle_and_stays_listed() {
         .await;
         assert_eq!(s, 200, "{db:?} {t}");
         assert_eq!(t["retired_reason"], "TSA decommissioned");
-        assert_eq!(count(&payload().await), 0);
+        assert_eq!(count(&bundle_payload(&app, &a).await), 0);
         let (_, _, tsas) = call(&app, "GET", "/api/v1/tsa-anchors", Some(&a), None, &[]).await;
         assert!(tsas[0]["retired_at"].is_string(), "{tsas}");
     }

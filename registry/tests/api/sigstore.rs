@@ -11,6 +11,93 @@ fn sfix(name: &str) -> PathBuf {
     fixtures().join("../sigstore").join(name)
 }
 
+/// A station receipt carrying a real Sigstore bundle from the fixtures as
+/// its signature material, with the artifact's digest.
+fn sigstore_receipt(
+    bundle: &str,
+    artifact: &str,
+    vendor: &str,
+    component: &str,
+    version: &str,
+) -> serde_json::Value {
+    use base64::Engine;
+    let bundle = std::fs::read(sfix(bundle)).unwrap();
+    let artifact = std::fs::read(sfix(artifact)).unwrap();
+    let sha = inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
+    json!({
+        "station": "st-1", "lot": "L-sigstore", "bundle_serial": 1,
+        "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
+        "report": {
+            "report_version": 1, "verdict": "accept", "summary": "station says accept",
+            "vendor": vendor, "component": component, "version": version,
+            "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
+            "verification_time": AT, "checks": [], "signers": []
+        }
+    })
+}
+
+/// Imports the public-good trusted root.
+async fn add_public_good_root<S, B>(app: &S, admin: &str)
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
+            .unwrap();
+    let (s, _, r) = call(
+        app,
+        "POST",
+        "/api/v1/sigstore-trusted-roots",
+        Some(admin),
+        Some(json!({"name": "public-good", "trusted_root": root})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+}
+
+/// Vendor `keyco` with component `keyco-fw`, its managed Sigstore key and
+/// the public-good root; returns the key's row.
+async fn keyco_with_key_and_root<S, B>(app: &S, admin: &str) -> serde_json::Value
+where
+    S: actix_web::dev::Service<
+            actix_http::Request,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        >,
+    B: actix_web::body::MessageBody,
+{
+    let a = Some(admin);
+    for (uri, body) in [
+        ("/api/v1/vendors", json!({"id": "keyco", "name": "Key Co"})),
+        (
+            "/api/v1/vendors/keyco/components",
+            json!({"name": "keyco-fw"}),
+        ),
+    ] {
+        let (s, _, b) = call(app, "POST", uri, a, Some(body), &[]).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    let key = std::fs::read_to_string(sfix("managed-key.pub")).unwrap();
+    let (s, _, k) = call(
+        app,
+        "POST",
+        "/api/v1/vendors/keyco/sigstore-keys",
+        a,
+        Some(json!({"pem": key})),
+        &[],
+    )
+    .await;
+    assert_eq!(s, 201, "{k}");
+    add_public_good_root(app, admin).await;
+    k
+}
+
 #[actix_rt::test]
 async fn sigstore_material_is_validated_stored_and_exported() {
     for db in BACKENDS {
@@ -319,68 +406,19 @@ async fn sigstore_signers_are_revoked_into_the_bundle() {
 /// vendors are untouched.
 #[actix_rt::test]
 async fn revoking_a_sigstore_key_withdraws_the_receipts_it_invalidates() {
-    use base64::Engine;
     use registry::auth::Role;
     for db in BACKENDS {
         let h = Harness::new(db);
         let app = test::init_service(registry::app(h.state.clone())).await;
         let a = Some(h.admin.as_str());
-        call(
-            &app,
-            "POST",
-            "/api/v1/vendors",
-            a,
-            Some(json!({"id": "keyco", "name": "Key Co"})),
-            &[],
-        )
-        .await;
-        call(
-            &app,
-            "POST",
-            "/api/v1/vendors/keyco/components",
-            a,
-            Some(json!({"name": "keyco-fw"})),
-            &[],
-        )
-        .await;
-        let key = std::fs::read_to_string(sfix("managed-key.pub")).unwrap();
-        let (s, _, k) = call(
-            &app,
-            "POST",
-            "/api/v1/vendors/keyco/sigstore-keys",
-            a,
-            Some(json!({"pem": key})),
-            &[],
-        )
-        .await;
-        assert_eq!(s, 201, "{k}");
-        let root: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
-                .unwrap();
-        let (s, _, r) = call(
-            &app,
-            "POST",
-            "/api/v1/sigstore-trusted-roots",
-            a,
-            Some(json!({"name": "public-good", "trusted_root": root})),
-            &[],
-        )
-        .await;
-        assert_eq!(s, 201, "{r}");
-        let bundle = std::fs::read(sfix("managed-key.sigstore.json")).unwrap();
-        let artifact = std::fs::read(sfix("managed-key-artifact.txt")).unwrap();
-        let sha =
-            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
-        let receipt = json!({
-            "station": "st-1", "lot": "L-9", "bundle_serial": 1,
-            "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
-            "report": {
-                "report_version": 1, "verdict": "accept", "summary": "station says accept",
-                "vendor": "keyco", "component": "keyco-fw", "version": "1.0.0",
-                "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
-                "verification_time": AT, "checks": [], "signers": []
-            }
-        });
+        let k = keyco_with_key_and_root(&app, &h.admin).await;
+        let receipt = sigstore_receipt(
+            "managed-key.sigstore.json",
+            "managed-key-artifact.txt",
+            "keyco",
+            "keyco-fw",
+            "1.0.0",
+        );
         let st = h.token(Role::Inspector);
         let (s, _, r) = call(
             &app,
@@ -436,7 +474,6 @@ async fn revoking_a_sigstore_key_withdraws_the_receipts_it_invalidates() {
 /// record as retired.
 #[actix_rt::test]
 async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_withdrawn() {
-    use base64::Engine;
     use registry::auth::Role;
     for db in BACKENDS {
         let h = Harness::new(db);
@@ -462,32 +499,14 @@ async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_with
         .await;
         let (s, _, ident) = call(&app, "POST", "/api/v1/vendors/vollprecht/sigstore-identities", a, Some(json!({"issuer": "https://github.com/login/oauth", "san": "w.vollprecht@gmail.com"})), &[]).await;
         assert_eq!(s, 201, "{ident}");
-        let root: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
-                .unwrap();
-        call(
-            &app,
-            "POST",
-            "/api/v1/sigstore-trusted-roots",
-            a,
-            Some(json!({"name": "public-good", "trusted_root": root})),
-            &[],
-        )
-        .await;
-        let bundle = std::fs::read(sfix("cosign-v3-blob.sigstore.json")).unwrap();
-        let artifact = std::fs::read(sfix("cosign-v3-blob.txt")).unwrap();
-        let sha =
-            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
-        let receipt = json!({
-            "station": "st-1", "lot": "L-10", "bundle_serial": 1,
-            "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
-            "report": {
-                "report_version": 1, "verdict": "accept", "summary": "station says accept",
-                "vendor": "vollprecht", "component": "sensor-fw", "version": "1.2.0",
-                "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
-                "verification_time": AT, "checks": [], "signers": []
-            }
-        });
+        add_public_good_root(&app, &h.admin).await;
+        let receipt = sigstore_receipt(
+            "cosign-v3-blob.sigstore.json",
+            "cosign-v3-blob.txt",
+            "vollprecht",
+            "sensor-fw",
+            "1.2.0",
+        );
         let st = h.token(Role::Inspector);
         let (_, _, r) = call(
             &app,
@@ -528,19 +547,12 @@ async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_with
             404,
             "an identity is retired through its own vendor"
         );
-        let payload_now = || {
-            let app = &app;
-            async move {
-                let (_, _, b) = call(app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
-                String::from_utf8(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(b["payload"].as_str().unwrap())
-                        .unwrap(),
-                )
-                .unwrap()
-            }
-        };
-        assert!(payload_now().await.contains("w.vollprecht@gmail.com"));
+        assert!(
+            bundle_payload(&app, &h.admin)
+                .await
+                .to_string()
+                .contains("w.vollprecht@gmail.com")
+        );
         let (s, _, retired) = call(&app, "POST", &uri, a, Some(why.clone()), &[]).await;
         assert_eq!(s, 200, "{db:?} {retired}");
         assert!(retired["retired_at"].is_string(), "{retired}");
@@ -566,7 +578,12 @@ async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_with
         .await;
         assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
         assert!(list[0]["retired_at"].is_string(), "{list}");
-        assert!(!payload_now().await.contains("w.vollprecht@gmail.com"));
+        assert!(
+            !bundle_payload(&app, &h.admin)
+                .await
+                .to_string()
+                .contains("w.vollprecht@gmail.com")
+        );
     }
 }
 
@@ -575,66 +592,19 @@ async fn a_retired_sigstore_identity_leaves_the_bundle_and_its_receipts_are_with
 /// allowlists; both stay listed as retired.
 #[actix_rt::test]
 async fn retired_trusted_roots_and_keys_leave_the_bundle_and_stay_listed() {
-    use base64::Engine;
     use registry::auth::Role;
     for db in BACKENDS {
         let h = Harness::new(db);
         let app = test::init_service(registry::app(h.state.clone())).await;
         let a = Some(h.admin.as_str());
-        call(
-            &app,
-            "POST",
-            "/api/v1/vendors",
-            a,
-            Some(json!({"id": "keyco", "name": "Key Co"})),
-            &[],
-        )
-        .await;
-        call(
-            &app,
-            "POST",
-            "/api/v1/vendors/keyco/components",
-            a,
-            Some(json!({"name": "keyco-fw"})),
-            &[],
-        )
-        .await;
-        let key = std::fs::read_to_string(sfix("managed-key.pub")).unwrap();
-        let (_, _, k) = call(
-            &app,
-            "POST",
-            "/api/v1/vendors/keyco/sigstore-keys",
-            a,
-            Some(json!({"pem": key})),
-            &[],
-        )
-        .await;
-        let root: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(sfix("trusted_root-public-good.json")).unwrap())
-                .unwrap();
-        call(
-            &app,
-            "POST",
-            "/api/v1/sigstore-trusted-roots",
-            a,
-            Some(json!({"name": "public-good", "trusted_root": root})),
-            &[],
-        )
-        .await;
-        let bundle = std::fs::read(sfix("managed-key.sigstore.json")).unwrap();
-        let artifact = std::fs::read(sfix("managed-key-artifact.txt")).unwrap();
-        let sha =
-            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(&artifact));
-        let receipt = json!({
-            "station": "st-1", "lot": "L-11", "bundle_serial": 1,
-            "signature": base64::engine::general_purpose::STANDARD.encode(&bundle),
-            "report": {
-                "report_version": 1, "verdict": "accept", "summary": "station says accept",
-                "vendor": "keyco", "component": "keyco-fw", "version": "1.0.0",
-                "blob": {"sha256": sha, "size": artifact.len()}, "signature": {"kind": "sigstore"},
-                "verification_time": AT, "checks": [], "signers": []
-            }
-        });
+        let k = keyco_with_key_and_root(&app, &h.admin).await;
+        let receipt = sigstore_receipt(
+            "managed-key.sigstore.json",
+            "managed-key-artifact.txt",
+            "keyco",
+            "keyco-fw",
+            "1.0.0",
+        );
         let st = h.token(Role::Inspector);
         let (_, _, r) = call(
             &app,
@@ -715,13 +685,7 @@ async fn retired_trusted_roots_and_keys_leave_the_bundle_and_stay_listed() {
         )
         .await;
         assert!(keys[0]["retired_at"].is_string(), "{keys}");
-        let (_, _, b) = call(&app, "GET", "/api/v1/trust-bundle", a, None, &[]).await;
-        let payload: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::STANDARD
-                .decode(b["payload"].as_str().unwrap())
-                .unwrap(),
-        )
-        .unwrap();
+        let payload = bundle_payload(&app, &h.admin).await;
         assert_eq!(
             payload["sigstore_trusted_roots"]
                 .as_array()
