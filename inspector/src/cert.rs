@@ -80,6 +80,66 @@ impl std::fmt::Display for KeyAlgorithm {
 }
 
 impl KeyAlgorithm {
+    /// The algorithm of a SubjectPublicKeyInfo.
+    pub fn of_spki(spki: &x509_cert::spki::SubjectPublicKeyInfoOwned) -> KeyAlgorithm {
+        match spki.algorithm.oid {
+            oids::RSA_ENCRYPTION | oids::RSASSA_PSS => {
+                let bits = spki
+                    .subject_public_key
+                    .as_bytes()
+                    .and_then(|b| RsaPublicKeyView::from_der(b).ok())
+                    .map(|k| uint_bits(k.modulus.as_bytes()))
+                    .unwrap_or(0);
+                KeyAlgorithm::Rsa { bits }
+            }
+            oids::EC_PUBLIC_KEY => {
+                let curve = spki
+                    .algorithm
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+                match curve {
+                    Some(oids::SECP256R1) => KeyAlgorithm::EcP256,
+                    Some(oids::SECP384R1) => KeyAlgorithm::EcP384,
+                    Some(other) => KeyAlgorithm::Unsupported {
+                        oid: format!("ecPublicKey/{other}"),
+                    },
+                    None => KeyAlgorithm::Unsupported {
+                        oid: "ecPublicKey without a named curve".into(),
+                    },
+                }
+            }
+            oids::ED25519 => KeyAlgorithm::Ed25519,
+            other => KeyAlgorithm::Unsupported {
+                oid: other.to_string(),
+            },
+        }
+    }
+
+    /// The algorithm of a DER SubjectPublicKeyInfo (a Sigstore vendor key).
+    pub fn of_spki_der(der: &[u8]) -> KeyAlgorithm {
+        match x509_cert::spki::SubjectPublicKeyInfoOwned::from_der(der) {
+            Ok(spki) => KeyAlgorithm::of_spki(&spki),
+            Err(_) => KeyAlgorithm::Unsupported {
+                oid: "malformed SubjectPublicKeyInfo".into(),
+            },
+        }
+    }
+
+    /// The family a contract names (`rsa`, `ecdsa-p256`, `ecdsa-p384`,
+    /// `ed25519`): RSA sizes are governed by `min_rsa_bits`, not here.
+    pub fn family(&self) -> Option<&'static str> {
+        match self {
+            KeyAlgorithm::Rsa { .. } => Some("rsa"),
+            KeyAlgorithm::EcP256 => Some("ecdsa-p256"),
+            KeyAlgorithm::EcP384 => Some("ecdsa-p384"),
+            KeyAlgorithm::Ed25519 => Some("ed25519"),
+            KeyAlgorithm::Unsupported { .. } => None,
+        }
+    }
+
+    /// The families a contract may list.
+    pub const FAMILIES: [&'static str; 4] = ["rsa", "ecdsa-p256", "ecdsa-p384", "ed25519"];
     /// The name boot stages use for what they can verify: `ecdsa-p256`,
     /// `ecdsa-p384`, `ed25519`, `rsa-2048`, … (`None` if unsupported).
     pub fn capability(&self) -> Option<String> {
@@ -259,39 +319,7 @@ impl ParsedCert {
 
     /// The public key's algorithm and size.
     pub fn key_algorithm(&self) -> KeyAlgorithm {
-        let spki = self.cert.tbs_certificate().subject_public_key_info();
-        match spki.algorithm.oid {
-            oids::RSA_ENCRYPTION | oids::RSASSA_PSS => {
-                let bits = spki
-                    .subject_public_key
-                    .as_bytes()
-                    .and_then(|b| RsaPublicKeyView::from_der(b).ok())
-                    .map(|k| uint_bits(k.modulus.as_bytes()))
-                    .unwrap_or(0);
-                KeyAlgorithm::Rsa { bits }
-            }
-            oids::EC_PUBLIC_KEY => {
-                let curve = spki
-                    .algorithm
-                    .parameters
-                    .as_ref()
-                    .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-                match curve {
-                    Some(oids::SECP256R1) => KeyAlgorithm::EcP256,
-                    Some(oids::SECP384R1) => KeyAlgorithm::EcP384,
-                    Some(other) => KeyAlgorithm::Unsupported {
-                        oid: format!("ecPublicKey/{other}"),
-                    },
-                    None => KeyAlgorithm::Unsupported {
-                        oid: "ecPublicKey without a named curve".into(),
-                    },
-                }
-            }
-            oids::ED25519 => KeyAlgorithm::Ed25519,
-            other => KeyAlgorithm::Unsupported {
-                oid: other.to_string(),
-            },
-        }
+        KeyAlgorithm::of_spki(self.cert.tbs_certificate().subject_public_key_info())
     }
 
     /// Basic constraints cA flag (false when the extension is absent).

@@ -471,6 +471,13 @@ fn evaluate_signer(
         tsa: token.as_ref().map(|t| t.tsa.subject()),
     };
 
+    checks.push(crate::checks::contract_check(
+        vendor,
+        req.component,
+        &cert.key_algorithm(),
+        signing_time,
+        source == TimeSource::Timestamp,
+    ));
     checks.push(usage_check(cert));
     checks.push(crate::checks::signer_identity_check(
         vendor,

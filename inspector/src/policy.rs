@@ -222,6 +222,14 @@ pub struct VendorDocument {
     /// supplies is accepted after that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract_ends: Option<String>,
+    /// The contract's reference (`C-2026-01`), named in `contract` check
+    /// reasons.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub contract_ref: String,
+    /// End of the vendor's support period (RFC 3339): security updates are
+    /// promised until then. Reported, not enforced at inspection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_ends: Option<String>,
 }
 
 /// A component a vendor may supply.
@@ -237,6 +245,9 @@ pub struct ComponentDocument {
     /// vendor, as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_signers: Vec<AllowedSignerDocument>,
+    /// End of support for this component, overriding the vendor's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_ends: Option<String>,
 }
 
 /// One allowed signer of a component: exactly one field.
@@ -342,6 +353,10 @@ pub struct SigningPolicyDocument {
     /// Whether every signature must carry a trusted RFC 3161 timestamp.
     #[serde(default)]
     pub require_timestamp: bool,
+    /// Signer key algorithms the contract allows (`rsa`, `ecdsa-p256`,
+    /// `ecdsa-p384`, `ed25519`); empty: any Tollgate supports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_algorithms: Vec<String>,
 }
 
 impl Default for SigningPolicyDocument {
@@ -350,6 +365,7 @@ impl Default for SigningPolicyDocument {
             digests: default_digests(),
             min_rsa_bits: default_min_rsa_bits(),
             require_timestamp: false,
+            key_algorithms: Vec::new(),
         }
     }
 }
@@ -460,6 +476,10 @@ pub struct Vendor {
     pub sigstore: crate::sigstore_trust::VendorSigstore,
     /// End of the supply contract, if set.
     pub contract_ends: Option<OffsetDateTime>,
+    /// The contract's reference (may be empty).
+    pub contract_ref: String,
+    /// End of the vendor's support period, if set.
+    pub support_ends: Option<OffsetDateTime>,
 }
 
 /// An authorised component and its floor.
@@ -471,6 +491,8 @@ pub struct Component {
     pub min_version: Option<semver::Version>,
     /// Who may sign it (empty: any key of the vendor).
     pub allowed_signers: Vec<AllowedSigner>,
+    /// End of support for this component, if it overrides the vendor's.
+    pub support_ends: Option<OffsetDateTime>,
 }
 
 /// Signing terms, parsed.
@@ -482,6 +504,8 @@ pub struct SigningPolicy {
     pub min_rsa_bits: u32,
     /// A trusted timestamp is mandatory.
     pub require_timestamp: bool,
+    /// Allowed signer key families (empty: any).
+    pub key_algorithms: Vec<String>,
 }
 
 /// What a revocation designates.
@@ -555,6 +579,16 @@ pub struct TrustPolicy {
     pub products: Vec<ProductDocument>,
     /// Revoked Sigstore signers.
     pub sigstore_revocations: Vec<SigstoreRevocation>,
+}
+
+/// Parses an optional RFC 3339 field.
+fn parse_instant(value: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, PolicyError> {
+    value
+        .map(|t| {
+            OffsetDateTime::parse(t, &Rfc3339)
+                .map_err(|e| PolicyError::new(field, format!("'{t}' is not an RFC 3339 time: {e}")))
+        })
+        .transpose()
 }
 
 /// Parses hexadecimal (colons and spaces allowed) into bytes.
@@ -706,6 +740,10 @@ impl TrustPolicy {
                     name: c.name.clone(),
                     min_version,
                     allowed_signers,
+                    support_ends: parse_instant(
+                        c.support_ends.as_deref(),
+                        &at(&format!("components[{j}].support_ends")),
+                    )?,
                 });
             }
             let mut digests = Vec::new();
@@ -773,18 +811,24 @@ impl TrustPolicy {
                     );
                 }
             }
-            let contract_ends = match &v.contract_ends {
-                None => None,
-                Some(t) => Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|e| {
-                    PolicyError::new(
-                        at("contract_ends"),
-                        format!("'{t}' is not an RFC 3339 time: {e}"),
-                    )
-                })?),
-            };
+            let contract_ends = parse_instant(v.contract_ends.as_deref(), &at("contract_ends"))?;
+            let support_ends = parse_instant(v.support_ends.as_deref(), &at("support_ends"))?;
+            for (j, k) in v.policy.key_algorithms.iter().enumerate() {
+                if !crate::cert::KeyAlgorithm::FAMILIES.contains(&k.as_str()) {
+                    return Err(PolicyError::new(
+                        at(&format!("policy.key_algorithms[{j}]")),
+                        format!(
+                            "unknown key algorithm '{k}' (expected {})",
+                            crate::cert::KeyAlgorithm::FAMILIES.join(", ")
+                        ),
+                    ));
+                }
+            }
             vendors.push(Vendor {
                 sigstore,
                 contract_ends,
+                support_ends,
+                contract_ref: v.contract_ref.clone(),
                 id: v.id.clone(),
                 name: v.name.clone(),
                 anchors,
@@ -794,6 +838,7 @@ impl TrustPolicy {
                     digests,
                     min_rsa_bits: v.policy.min_rsa_bits,
                     require_timestamp: v.policy.require_timestamp,
+                    key_algorithms: v.policy.key_algorithms.clone(),
                 },
             });
         }

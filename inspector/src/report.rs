@@ -6,7 +6,7 @@ use crate::cert::CertSummary;
 use serde::{Deserialize, Serialize};
 
 /// Version of the report schema. Bumped on any incompatible change.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// The final decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +68,9 @@ pub enum CheckId {
     /// The signer is one of the component's allowed signers (when the
     /// component has a list).
     SignerIdentity,
+    /// The signature is within the vendor's contract: made before it ended,
+    /// with a key algorithm it allows (report version 2).
+    Contract,
 }
 
 impl CheckId {
@@ -90,6 +93,7 @@ impl CheckId {
             CheckId::Identity => "identity",
             CheckId::Capability => "capability",
             CheckId::SignerIdentity => "signer-identity",
+            CheckId::Contract => "contract",
         }
     }
 }

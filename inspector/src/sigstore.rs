@@ -10,7 +10,7 @@
 //! from the registry (never from the bundle's hint), several trusted roots,
 //! component authorisation and rollback floors, and the report.
 
-use crate::cert::{ParsedCert, rfc3339};
+use crate::cert::{KeyAlgorithm, ParsedCert, rfc3339};
 use crate::checks::{component_check, version_check};
 use crate::digest::{DigestAlgorithm, MultiHasher, hex};
 use crate::report::{
@@ -598,12 +598,19 @@ fn evaluate(
     match key_index {
         Some(i) => {
             checks.push(Check::skip(CheckId::Chain, "keyed bundle: no certificate"));
-            let fp = vendor
+            let (key_alg, fp) = vendor
                 .sigstore
                 .keys
                 .get(i)
-                .map(|k| k.1.clone())
-                .unwrap_or_default();
+                .map(|k| (KeyAlgorithm::of_spki_der(k.0.as_bytes()), k.1.clone()))
+                .unwrap_or_else(|| {
+                    (
+                        KeyAlgorithm::Unsupported {
+                            oid: "unknown key".into(),
+                        },
+                        String::new(),
+                    )
+                });
             checks.push(sigstore_revocation_check(
                 req,
                 None,
@@ -621,6 +628,13 @@ fn evaluate(
                 None,
                 None,
                 spki.as_deref(),
+            ));
+            checks.push(crate::checks::contract_check(
+                vendor,
+                req.component,
+                &key_alg,
+                signing_time.unwrap_or(req.time),
+                signing_time.is_some(),
             ));
         }
         None => {
@@ -650,6 +664,18 @@ fn evaluate(
                 leaf.as_ref(),
                 Some(&san),
                 None,
+            ));
+            let key_alg = leaf.as_ref().map(|c| c.key_algorithm()).unwrap_or_else(|| {
+                KeyAlgorithm::Unsupported {
+                    oid: "no certificate".into(),
+                }
+            });
+            checks.push(crate::checks::contract_check(
+                vendor,
+                req.component,
+                &key_alg,
+                signing_time.unwrap_or(req.time),
+                signing_time.is_some(),
             ));
             let issuer = result.issuer().unwrap_or_default().to_string();
             match vendor

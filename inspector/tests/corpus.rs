@@ -438,7 +438,7 @@ fn corpus_through_the_cli_json() {
             String::from_utf8_lossy(&out.stderr)
         );
         let r: Report = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(r.report_version, 1);
+        assert_eq!(r.report_version, 2);
         assert_eq!(r.verification_time, AT);
         check_case(&c, &r);
     }
@@ -871,31 +871,175 @@ fn among_rolled_over_anchors_the_valid_one_is_used() {
     assert!(f.reason.contains("expired"), "{}", f.reason);
 }
 
-/// Issue 11: a vendor's supply contract end is enforced: after it, nothing
-/// the vendor supplies is accepted; before it, nothing changes.
-#[test]
-fn nothing_is_accepted_after_the_vendors_contract_ends() {
-    let run = |ends: &str| {
-        let mut doc = trust_doc();
-        for v in doc["vendors"].as_array_mut().unwrap() {
-            if v["id"] == "acme" {
-                v["contract_ends"] = ends.into();
+/// Acme's policy with its contract fields set (`contract_ends`,
+/// `policy.key_algorithms`, …) from `edit`.
+fn acme_contract(edit: serde_json::Value) -> TrustPolicy {
+    let mut doc = trust_doc();
+    for v in doc["vendors"].as_array_mut().unwrap() {
+        if v["id"] == "acme" {
+            for (k, val) in edit.as_object().unwrap() {
+                if k == "key_algorithms" {
+                    v["policy"]["key_algorithms"] = val.clone();
+                } else {
+                    v[k] = val.clone();
+                }
             }
         }
-        let p = policy_of(&doc).unwrap();
-        verify_fw(&p, "p256-detached.der")
-    };
-    let r = run("2026-12-31T00:00:00Z");
+    }
+    policy_of(&doc).unwrap()
+}
+
+/// The `contract` check of the first signer.
+fn contract_of(r: &Report) -> inspector::report::Check {
+    r.signers[0]
+        .checks
+        .iter()
+        .find(|c| c.id == CheckId::Contract)
+        .cloned()
+        .expect("a contract check")
+}
+
+/// Issue 11: the contract's end is enforced at the signature's trusted
+/// time: an untimestamped signature is judged at the verification time
+/// (2026-10-01), so a contract that ended before then rejects it with the
+/// clause named; one that ends later accepts it.
+#[test]
+fn nothing_signed_after_the_vendors_contract_ends_is_accepted() {
+    let r = verify_fw(
+        &acme_contract(
+            serde_json::json!({"contract_ends": "2026-12-31T00:00:00Z", "contract_ref": "C-7"}),
+        ),
+        "p256-detached.der",
+    );
     assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
-    let r = run("2026-09-01T00:00:00Z");
+    let c = contract_of(&r);
+    assert_eq!(c.outcome, Outcome::Pass);
+    assert!(
+        c.reason.contains("C-7") && c.reason.contains("ends 2026-12-31"),
+        "{}",
+        c.reason
+    );
+    let r = verify_fw(
+        &acme_contract(
+            serde_json::json!({"contract_ends": "2026-09-01T00:00:00Z", "contract_ref": "C-7"}),
+        ),
+        "p256-detached.der",
+    );
     assert_eq!(r.verdict, Verdict::Reject);
     let f = r.first_failure().unwrap();
-    assert_eq!(f.id, CheckId::Component);
+    assert_eq!(f.id, CheckId::Contract);
     assert!(
-        f.reason.contains("contract ended 2026-09-01"),
+        f.reason.contains("clause 'contract end'")
+            && f.reason.contains("C-7")
+            && f.reason.contains("contract ended 2026-09-01")
+            && f.reason.contains("no trusted signing time"),
         "{}",
         f.reason
     );
+}
+
+/// Issue 11: a signature timestamped (2026-06-15) while the contract ran is
+/// still accepted after the contract ended (2026-09-01); one timestamped
+/// after the end is not (the contract ending the day before the token).
+#[test]
+fn a_signature_timestamped_within_the_contract_outlives_it() {
+    let r = verify_fw(
+        &acme_contract(serde_json::json!({"contract_ends": "2026-09-01T00:00:00Z"})),
+        "ts-good.der",
+    );
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    assert_eq!(contract_of(&r).outcome, Outcome::Pass);
+    let r = verify_fw(
+        &acme_contract(serde_json::json!({"contract_ends": "2026-06-14T00:00:00Z"})),
+        "ts-good.der",
+    );
+    assert_eq!(r.verdict, Verdict::Reject);
+    let c = contract_of(&r);
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(
+        c.reason.contains("2026-06-15") && c.reason.contains("its trusted signing time"),
+        "{}",
+        c.reason
+    );
+}
+
+/// Issue 11: the contract's allowed key algorithms: a P-256 signer is
+/// accepted when `ecdsa-p256` is listed (or nothing is) and rejected, with
+/// the clause named, when only RSA and P-384 are; an RSA signer passes the
+/// RSA-only contract.
+#[test]
+fn the_contracts_key_algorithms_are_enforced() {
+    for (list, sig, accept) in [
+        (serde_json::json!([]), "p256-detached.der", true),
+        (serde_json::json!(["ecdsa-p256"]), "p256-detached.der", true),
+        (
+            serde_json::json!(["rsa", "ecdsa-p384"]),
+            "p256-detached.der",
+            false,
+        ),
+        (serde_json::json!(["rsa"]), "rsa-pkcs1-sha256.der", true),
+        (
+            serde_json::json!(["ecdsa-p256"]),
+            "rsa-pkcs1-sha256.der",
+            false,
+        ),
+    ] {
+        let r = verify_fw(
+            &acme_contract(serde_json::json!({"key_algorithms": list})),
+            sig,
+        );
+        let c = contract_of(&r);
+        if accept {
+            assert_eq!(r.verdict, Verdict::Accept, "{list} {sig}: {}", r.summary);
+            assert_eq!(c.outcome, Outcome::Pass);
+        } else {
+            assert_eq!(r.verdict, Verdict::Reject, "{list} {sig}");
+            assert_eq!(c.outcome, Outcome::Fail);
+            assert!(
+                c.reason.contains("clause 'allowed key algorithms'"),
+                "{}",
+                c.reason
+            );
+            assert_eq!(r.first_failure().unwrap().id, CheckId::Contract);
+        }
+    }
+    let doc = {
+        let mut d = trust_doc();
+        d["vendors"][0]["policy"]["key_algorithms"] = serde_json::json!(["dsa"]);
+        d
+    };
+    let e = policy_of(&doc).unwrap_err();
+    assert!(
+        e.contains("key_algorithms[0]") && e.contains("unknown key algorithm 'dsa'"),
+        "{e}"
+    );
+}
+
+/// Issue 11: the support period is reported (component override first),
+/// not enforced: support that ended does not reject a valid signature.
+#[test]
+fn the_support_period_is_reported_not_enforced() {
+    let mut doc = trust_doc();
+    for v in doc["vendors"].as_array_mut().unwrap() {
+        if v["id"] == "acme" {
+            v["support_ends"] = "2026-01-01T00:00:00Z".into();
+            for c in v["components"].as_array_mut().unwrap() {
+                if c["name"] == "acme-wifi-fw" {
+                    c["support_ends"] = "2030-06-30T00:00:00Z".into();
+                }
+            }
+        }
+    }
+    let r = verify_fw(&policy_of(&doc).unwrap(), "p256-detached.der");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let c = contract_of(&r);
+    assert!(
+        c.reason.contains("support until 2030-06-30"),
+        "{}",
+        c.reason
+    );
+    doc["vendors"][0]["support_ends"] = "not a time".into();
+    assert!(policy_of(&doc).unwrap_err().contains("support_ends"));
 }
 
 /// Issue 11: signers bound to components. With an allowed-signer list on

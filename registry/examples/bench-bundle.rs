@@ -66,6 +66,12 @@ fn main() {
                     row_version: 1,
                     created_at: 0,
                     updated_at: 0,
+                    support_ends: None,
+                    key_algorithms: String::new(),
+                    key_protection: String::new(),
+                    key_protection_attestation: String::new(),
+                    revocation_procedure: String::new(),
+                    revocation_deadline_hours: None,
                 })
                 .execute(c)?;
             for k in 0..per_vendor {

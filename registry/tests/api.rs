@@ -22,6 +22,8 @@ pub const AT: &str = "2026-10-01T00:00:00Z";
 mod audit_chain;
 #[path = "api/bundle.rs"]
 mod bundle;
+#[path = "api/contract.rs"]
+mod contract;
 #[path = "api/e2e.rs"]
 mod e2e;
 #[path = "api/evidence.rs"]

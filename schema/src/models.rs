@@ -18,6 +18,18 @@ pub struct Vendor {
     pub row_version: i32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// End of the vendor's support period.
+    pub support_ends: Option<i64>,
+    /// Allowed signer key families, comma-separated (empty: any).
+    pub key_algorithms: String,
+    /// How the vendor protects its signing keys (free text).
+    pub key_protection: String,
+    /// A reference to an attestation of that protection (URL, document id).
+    pub key_protection_attestation: String,
+    /// What the vendor does when a key is compromised.
+    pub revocation_procedure: String,
+    /// Hours within which the vendor must report a compromise.
+    pub revocation_deadline_hours: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -74,6 +86,8 @@ pub struct Component {
     pub retired_reason: Option<String>,
     /// By whom.
     pub retired_by: Option<String>,
+    /// End of support, overriding the vendor's.
+    pub support_ends: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

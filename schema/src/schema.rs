@@ -14,6 +14,12 @@ diesel::table! {
         row_version -> Integer,
         created_at -> BigInt,
         updated_at -> BigInt,
+        support_ends -> Nullable<BigInt>,
+        key_algorithms -> Text,
+        key_protection -> Text,
+        key_protection_attestation -> Text,
+        revocation_procedure -> Text,
+        revocation_deadline_hours -> Nullable<Integer>,
     }
 }
 
@@ -48,6 +54,7 @@ diesel::table! {
         retired_at -> Nullable<BigInt>,
         retired_reason -> Nullable<Text>,
         retired_by -> Nullable<Text>,
+        support_ends -> Nullable<BigInt>,
     }
 }
 

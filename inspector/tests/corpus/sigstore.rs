@@ -959,3 +959,77 @@ fn revoked_sigstore_identities_and_keys_are_time_scoped() {
         TrustPolicy::from_json(&serde_json::to_vec(&v).unwrap(), &mut Files(sfix())).unwrap_err();
     assert!(e.to_string().contains("sigstore_revocations[0]"), "{e}");
 }
+
+/// Issue 11: the `contract` check on Sigstore bundles, keyless (the Fulcio
+/// certificate's key) and keyed (the vendor key): the contract's end is
+/// judged at the bundle's trusted time (the log's integrated time or the
+/// RFC 3161 time), not at the verification time, and the allowed key
+/// algorithms apply to the signing key.
+#[test]
+fn sigstore_signatures_are_held_to_the_vendors_contract() {
+    let cases = scases();
+    for case in cases.iter().filter(|c| {
+        ["cosign-v3-blob.sigstore.json", "managed-key.sigstore.json"].contains(&c.bundle)
+    }) {
+        let bundle = std::fs::read(sfix().join(case.bundle)).unwrap();
+        let run = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let p = spolicy_with(|doc| {
+                for v in doc["vendors"].as_array_mut().unwrap() {
+                    if v["id"] == case.vendor {
+                        edit(v);
+                    }
+                }
+            });
+            run_s(
+                &p,
+                &bundle,
+                case.vendor,
+                case.component,
+                case.version,
+                &case.art,
+            )
+        };
+        let contract = |r: &Report| {
+            r.signers[0]
+                .checks
+                .iter()
+                .find(|c| c.id == CheckId::Contract)
+                .cloned()
+                .unwrap()
+        };
+        let r = run(&|_| {});
+        assert_eq!(r.verdict, Verdict::Accept, "{}: {}", case.bundle, r.summary);
+        let signed =
+            OffsetDateTime::parse(&r.signers[0].signing_time.as_ref().unwrap().time, &Rfc3339)
+                .unwrap();
+        let day = time::Duration::days(1);
+        let at = |t: OffsetDateTime| t.format(&Rfc3339).unwrap();
+        // Ends after the signing time (even if before the verification time): accepted.
+        let r = run(&|v| v["contract_ends"] = at(signed + day).into());
+        assert_eq!(r.verdict, Verdict::Accept, "{}: {}", case.bundle, r.summary);
+        assert_eq!(contract(&r).outcome, Outcome::Pass);
+        // Ended before it: rejected, the clause named.
+        let r = run(&|v| v["contract_ends"] = at(signed - day).into());
+        assert_eq!(r.verdict, Verdict::Reject, "{}", case.bundle);
+        let c = contract(&r);
+        assert_eq!(c.outcome, Outcome::Fail);
+        assert!(
+            c.reason.contains("clause 'contract end'")
+                && c.reason.contains("its trusted signing time"),
+            "{}",
+            c.reason
+        );
+        // Key algorithms: the signing key is ECDSA P-256 in both bundles.
+        let r = run(&|v| v["policy"]["key_algorithms"] = serde_json::json!(["ecdsa-p256"]));
+        assert_eq!(r.verdict, Verdict::Accept, "{}: {}", case.bundle, r.summary);
+        let r = run(&|v| v["policy"]["key_algorithms"] = serde_json::json!(["rsa", "ed25519"]));
+        assert_eq!(r.verdict, Verdict::Reject, "{}", case.bundle);
+        let c = contract(&r);
+        assert!(
+            c.reason.contains("clause 'allowed key algorithms'")
+                && c.reason.contains("ECDSA P-256"),
+            "{}",
+            c.reason
+        );
+    }
+}

@@ -84,6 +84,30 @@ pub async fn set_signers(
         .json(view(&row)))
 }
 
+/// Sets or clears a component's own end of support
+/// (`{support_ends: RFC 3339 | null}`), overriding the vendor's support
+/// period. Procurement role; audited; needs `If-Match`.
+#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = components::SupportRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[put("/components/{name}/support")]
+pub async fn set_support(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Json<components::SupportRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req)?;
+    let name = name.into_inner();
+    let body = body.into_inner();
+    let row = with_conn(&state, move |c| {
+        components::set_support(c, &caller, name, expected, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(row.row_version)))
+        .json(view(&row)))
+}
+
 /// Retires a component (`{reason, confirm_brick?}`): out of the trust bundle
 /// from the next serial, its images' receipts judged again and withdrawn
 /// (out of the allowlists); kept on record, listed as retired, audited; no

@@ -83,6 +83,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(components::list)
         .service(components::set_floor)
         .service(components::set_signers)
+        .service(components::set_support)
         .service(components::retire)
         .service(revocations::list_tsa)
         .service(revocations::add_tsa)

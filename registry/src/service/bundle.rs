@@ -150,6 +150,7 @@ pub fn build_document(
                     name: c.name.clone(),
                     min_version: c.min_version.clone(),
                     allowed_signers: super::components::allowed_signers(c),
+                    support_ends: c.support_ends.and_then(instant),
                 });
         }
         let mut vendor_docs = Vec::new();
@@ -173,12 +174,12 @@ pub fn build_document(
                     digests: v.digests.split(',').map(str::to_string).collect(),
                     min_rsa_bits: u32::try_from(v.min_rsa_bits).unwrap_or(2048),
                     require_timestamp: v.require_timestamp,
+                    key_algorithms: super::vendors::split_list(&v.key_algorithms),
                 },
                 sigstore,
-                contract_ends: v
-                    .contract_expires
-                    .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-                    .map(rfc3339),
+                contract_ends: v.contract_expires.and_then(instant),
+                contract_ref: v.contract_ref.clone(),
+                support_ends: v.support_ends.and_then(instant),
             });
         }
         // One PEM per distinct issuer (a CRL import stores one issuer for
@@ -302,4 +303,9 @@ pub fn current(state: &AppState, actor: &super::Actor) -> ServiceResult<CachedBu
         *guard = Some(cached.clone());
     }
     Ok(cached)
+}
+
+/// A stored Unix time as the bundle's RFC 3339.
+fn instant(t: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(t).ok().map(rfc3339)
 }

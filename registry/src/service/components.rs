@@ -19,6 +19,19 @@ pub struct ComponentRequest {
     /// Initial rollback floor (semantic version).
     #[serde(default)]
     pub min_version: Option<String>,
+    /// End of support for this component (RFC 3339), overriding the
+    /// vendor's support period.
+    #[serde(default)]
+    pub support_ends: Option<String>,
+}
+
+/// Set or clear a component's own end of support.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"support_ends": "2030-06-30T00:00:00Z"}))]
+pub struct SupportRequest {
+    /// End of support (RFC 3339); null: the vendor's support period applies.
+    pub support_ends: Option<String>,
 }
 
 /// Change a floor.
@@ -57,6 +70,9 @@ pub struct ComponentView {
     /// Why it was retired.
     #[serde(default)]
     pub retired_reason: Option<String>,
+    /// Its own end of support (RFC 3339); null: the vendor's applies.
+    #[serde(default)]
+    pub support_ends: Option<String>,
 }
 
 /// Converts a row.
@@ -69,6 +85,7 @@ pub fn view(c: &Component) -> ComponentView {
         allowed_signers: allowed_signers(c),
         retired_at: c.retired_at.map(super::time_str),
         retired_reason: c.retired_reason.clone(),
+        support_ends: c.support_ends.map(super::time_str),
     }
 }
 
@@ -201,6 +218,58 @@ pub fn set_allowed_signers(
     })
 }
 
+/// Sets or clears a component's own end of support (procurement: it is a
+/// contract term; audited; `If-Match`). Verdicts do not depend on it, so
+/// nothing is re-evaluated; the dashboard and the bundle show it.
+pub fn set_support(
+    c: &mut Conn,
+    actor: &Actor,
+    name: String,
+    expected: i32,
+    body: SupportRequest,
+) -> ServiceResult<Component> {
+    actor.require(PROCUREMENT, "set support periods")?;
+    let support_ends = body
+        .support_ends
+        .as_deref()
+        .map(|s| super::parse_time("support_ends", s))
+        .transpose()?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let before = find(c, &name)?;
+        not_retired(&before)?;
+        if before.row_version != expected {
+            return Err(ServiceError::Stale(format!(
+                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
+                before.row_version
+            )));
+        }
+        let after = Component {
+            support_ends,
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        diesel::update(
+            components::table
+                .filter(components::name.eq(&name))
+                .filter(components::row_version.eq(expected)),
+        )
+        .set(&after)
+        .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "set-support",
+            "component",
+            &name,
+            Some(&view(&before)),
+            Some(&view(&after)),
+        )?;
+        Ok(after)
+    })
+}
+
 fn parse_version(s: &str) -> ServiceResult<semver::Version> {
     semver::Version::parse(s).map_err(|e| {
         ServiceError::Invalid(format!("min_version '{s}' is not a semantic version: {e}"))
@@ -275,6 +344,11 @@ pub fn create_component(
     if let Some(v) = &body.min_version {
         parse_version(v)?;
     }
+    let support_ends = body
+        .support_ends
+        .as_deref()
+        .map(|s| super::parse_time("support_ends", s))
+        .transpose()?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         super::vendors::find_vendor(c, &id)?;
@@ -299,6 +373,7 @@ pub fn create_component(
             retired_at: None,
             retired_reason: None,
             retired_by: None,
+            support_ends,
         };
         diesel::insert_into(components::table)
             .values(&row)

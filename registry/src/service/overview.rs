@@ -49,10 +49,23 @@ pub struct Dashboard {
     pub expiring_certs: Vec<Certificate>,
     /// Contracts ending within 90 days (at most 50).
     pub expiring_contracts: Vec<Vendor>,
+    /// Support periods ending within 90 days, soonest first: vendors'
+    /// (component `None`) and components' own (at most 50 of each).
+    pub ending_support: Vec<SupportEnd>,
     /// The ten newest rejections.
     pub rejections: Vec<ReceiptRow>,
     /// The ten newest disagreements between a station and the registry.
     pub disagreements: Vec<ReceiptRow>,
+}
+
+/// A support period that ends soon.
+pub struct SupportEnd {
+    /// The vendor.
+    pub vendor_id: String,
+    /// The component, when it overrides the vendor's period.
+    pub component: Option<String>,
+    /// When support ends (Unix seconds).
+    pub ends: i64,
 }
 
 /// Reads the dashboard as of `now` (Unix seconds).
@@ -94,6 +107,43 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
         .limit(50)
         .select(Vendor::as_select())
         .load(c)?;
+    let mut ending_support: Vec<SupportEnd> = vendors::table
+        .filter(vendors::support_ends.le(soon))
+        .order(vendors::support_ends)
+        .limit(50)
+        .select((vendors::id, vendors::support_ends))
+        .load::<(String, Option<i64>)>(c)?
+        .into_iter()
+        .filter_map(|(vendor_id, ends)| {
+            ends.map(|ends| SupportEnd {
+                vendor_id,
+                component: None,
+                ends,
+            })
+        })
+        .collect();
+    ending_support.extend(
+        components::table
+            .filter(components::support_ends.le(soon))
+            .filter(components::retired_at.is_null())
+            .order(components::support_ends)
+            .limit(50)
+            .select((
+                components::vendor_id,
+                components::name,
+                components::support_ends,
+            ))
+            .load::<(String, String, Option<i64>)>(c)?
+            .into_iter()
+            .filter_map(|(vendor_id, name, ends)| {
+                ends.map(|ends| SupportEnd {
+                    vendor_id,
+                    component: Some(name),
+                    ends,
+                })
+            }),
+    );
+    ending_support.sort_by_key(|s| s.ends);
     let rejections = receipts::table
         .filter(receipts::verdict.eq("reject"))
         .order(receipts::id.desc())
@@ -112,6 +162,7 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
         per_day,
         expiring_certs,
         expiring_contracts,
+        ending_support,
         rejections,
     })
 }

@@ -24,6 +24,17 @@ pub struct VendorView {
     pub security_contact: String,
     /// Signing terms.
     pub policy: SigningTerms,
+    /// End of the vendor's support period (RFC 3339): security updates are
+    /// promised until then; a component may override it.
+    pub support_ends: Option<String>,
+    /// How the vendor protects its signing keys (HSM, FIPS 140-3 level, …).
+    pub key_protection: String,
+    /// A reference to evidence of that protection (URL or document id).
+    pub key_protection_attestation: String,
+    /// What the vendor does when a signing key is compromised.
+    pub revocation_procedure: String,
+    /// Hours within which the vendor must report a key compromise.
+    pub revocation_deadline_hours: Option<i32>,
     /// Row version (also the ETag).
     pub version: i32,
 }
@@ -37,6 +48,10 @@ pub struct SigningTerms {
     pub min_rsa_bits: i32,
     /// A trusted RFC 3161 timestamp is mandatory.
     pub require_timestamp: bool,
+    /// Signer key algorithms the contract allows: `rsa`, `ecdsa-p256`,
+    /// `ecdsa-p384`, `ed25519`. Empty: any Tollgate supports.
+    #[serde(default)]
+    pub key_algorithms: Vec<String>,
 }
 
 impl Default for SigningTerms {
@@ -45,6 +60,7 @@ impl Default for SigningTerms {
             digests: vec!["sha256".into(), "sha384".into(), "sha512".into()],
             min_rsa_bits: 2048,
             require_timestamp: false,
+            key_algorithms: Vec::new(),
         }
     }
 }
@@ -52,7 +68,7 @@ impl Default for SigningTerms {
 /// Create or replace a vendor.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"id": "acme", "name": "Acme Chips", "contract_ref": "C-2026-01", "contract_expires": "2027-12-31T00:00:00Z", "security_contact": "psirt@acme.example", "policy": {"digests": ["sha256", "sha384"], "min_rsa_bits": 3072, "require_timestamp": true}}))]
+#[schema(example = json!({"id": "acme", "name": "Acme Chips", "contract_ref": "C-2026-01", "contract_expires": "2027-12-31T00:00:00Z", "security_contact": "psirt@acme.example", "policy": {"digests": ["sha256", "sha384"], "min_rsa_bits": 3072, "require_timestamp": true, "key_algorithms": ["ecdsa-p256", "rsa"]}, "support_ends": "2031-12-31T00:00:00Z", "key_protection": "FIPS 140-3 level 3 HSM, two-person access", "key_protection_attestation": "https://acme.example/hsm-attestation.pdf", "revocation_procedure": "PSIRT notifies Tollgate customers by signed e-mail", "revocation_deadline_hours": 24}))]
 pub struct VendorRequest {
     /// Identifier (create only; lowercase letters, digits, `-`, `_`).
     #[serde(default)]
@@ -71,6 +87,25 @@ pub struct VendorRequest {
     /// Signing terms (defaults: all SHA-2 digests, RSA ≥ 2048, no timestamp required).
     #[serde(default)]
     pub policy: Option<SigningTerms>,
+    /// End of the vendor's support period (RFC 3339).
+    #[serde(default)]
+    pub support_ends: Option<String>,
+    /// How the vendor protects its signing keys (free text, ≤ 2000 characters).
+    #[serde(default)]
+    pub key_protection: String,
+    /// A reference to evidence of that protection (≤ 512 characters).
+    #[serde(default)]
+    pub key_protection_attestation: String,
+    /// What the vendor does when a signing key is compromised (≤ 2000 characters).
+    #[serde(default)]
+    pub revocation_procedure: String,
+    /// Hours within which the vendor must report a key compromise (1–8760).
+    #[serde(default)]
+    pub revocation_deadline_hours: Option<i32>,
+    /// Apply even if narrower signing terms would withdraw accepted images
+    /// a product needs to boot (the brick check; updates only).
+    #[serde(default)]
+    pub confirm_brick: bool,
 }
 
 /// Converts a row.
@@ -85,9 +120,42 @@ pub fn view(v: &Vendor) -> VendorView {
             digests: v.digests.split(',').map(str::to_string).collect(),
             min_rsa_bits: v.min_rsa_bits,
             require_timestamp: v.require_timestamp,
+            key_algorithms: split_list(&v.key_algorithms),
         },
+        support_ends: v.support_ends.map(time_str),
+        key_protection: v.key_protection.clone(),
+        key_protection_attestation: v.key_protection_attestation.clone(),
+        revocation_procedure: v.revocation_procedure.clone(),
+        revocation_deadline_hours: v.revocation_deadline_hours,
         version: v.row_version,
     }
+}
+
+/// A comma-separated column as a list (empty: none).
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The allowed key algorithms, checked and deduplicated, as stored.
+fn validate_key_algorithms(list: &[String]) -> ServiceResult<String> {
+    use inspector::cert::KeyAlgorithm;
+    let mut out: Vec<&str> = Vec::new();
+    for k in list {
+        let k = k.trim();
+        let Some(f) = KeyAlgorithm::FAMILIES.iter().find(|f| **f == k) else {
+            return Err(ServiceError::Invalid(format!(
+                "policy.key_algorithms: '{k}' is not one of {}",
+                KeyAlgorithm::FAMILIES.join(", ")
+            )));
+        };
+        if !out.contains(f) {
+            out.push(f);
+        }
+    }
+    Ok(out.join(","))
 }
 
 fn validate_terms(t: &SigningTerms) -> ServiceResult<String> {
@@ -116,6 +184,15 @@ fn validate_terms(t: &SigningTerms) -> ServiceResult<String> {
     Ok(names.join(","))
 }
 
+/// Whether an edit touched a term the verification core enforces.
+fn terms_changed(a: &Vendor, b: &Vendor) -> bool {
+    a.digests != b.digests
+        || a.min_rsa_bits != b.min_rsa_bits
+        || a.require_timestamp != b.require_timestamp
+        || a.key_algorithms != b.key_algorithms
+        || a.contract_expires != b.contract_expires
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -134,6 +211,12 @@ struct Details {
     digests: String,
     min_rsa_bits: i32,
     require_timestamp: bool,
+    key_algorithms: String,
+    support_ends: Option<i64>,
+    key_protection: String,
+    key_protection_attestation: String,
+    revocation_procedure: String,
+    revocation_deadline_hours: Option<i32>,
 }
 
 impl Details {
@@ -148,11 +231,31 @@ impl Details {
         super::bounded("security_contact", &body.security_contact, 256)?;
         let terms = body.policy.clone().unwrap_or_default();
         let digests = validate_terms(&terms)?;
+        let key_algorithms = validate_key_algorithms(&terms.key_algorithms)?;
         let contract_expires = body
             .contract_expires
             .as_deref()
             .map(|s| parse_time("contract_expires", s))
             .transpose()?;
+        let support_ends = body
+            .support_ends
+            .as_deref()
+            .map(|s| parse_time("support_ends", s))
+            .transpose()?;
+        super::bounded("key_protection", &body.key_protection, 2000)?;
+        super::bounded(
+            "key_protection_attestation",
+            &body.key_protection_attestation,
+            512,
+        )?;
+        super::bounded("revocation_procedure", &body.revocation_procedure, 2000)?;
+        if let Some(h) = body.revocation_deadline_hours
+            && !(1..=8760).contains(&h)
+        {
+            return Err(ServiceError::Invalid(format!(
+                "revocation_deadline_hours: {h} is outside 1-8760 (one hour to one year)"
+            )));
+        }
         Ok(Details {
             name: body.name.trim().to_string(),
             contract_ref: body.contract_ref,
@@ -161,6 +264,12 @@ impl Details {
             digests,
             min_rsa_bits: terms.min_rsa_bits,
             require_timestamp: terms.require_timestamp,
+            key_algorithms,
+            support_ends,
+            key_protection: body.key_protection.trim().to_string(),
+            key_protection_attestation: body.key_protection_attestation.trim().to_string(),
+            revocation_procedure: body.revocation_procedure.trim().to_string(),
+            revocation_deadline_hours: body.revocation_deadline_hours,
         })
     }
 
@@ -174,6 +283,12 @@ impl Details {
             digests: self.digests,
             min_rsa_bits: self.min_rsa_bits,
             require_timestamp: self.require_timestamp,
+            key_algorithms: self.key_algorithms,
+            support_ends: self.support_ends,
+            key_protection: self.key_protection,
+            key_protection_attestation: self.key_protection_attestation,
+            revocation_procedure: self.revocation_procedure,
+            revocation_deadline_hours: self.revocation_deadline_hours,
             row_version: v.row_version + 1,
             updated_at: now,
             ..v
@@ -233,6 +348,12 @@ pub fn create_vendor(c: &mut Conn, actor: &Actor, body: VendorRequest) -> Servic
         row_version: 0,
         created_at: now,
         updated_at: now,
+        support_ends: None,
+        key_algorithms: String::new(),
+        key_protection: String::new(),
+        key_protection_attestation: String::new(),
+        revocation_procedure: String::new(),
+        revocation_deadline_hours: None,
     };
     let row = details.apply(empty, now);
     super::transaction(c, |c| {
@@ -277,9 +398,11 @@ pub fn update_vendor(
             "the id in the body differs from the path; ids cannot change".into(),
         ));
     }
+    let confirm_brick = body.confirm_brick;
     let details = Details::of(body)?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
+        let guard = super::brick::BrickGuard::start(c)?;
         let before: Vendor = find_vendor(c, &id)?;
         if before.row_version != expected {
             return Err(ServiceError::Stale(format!(
@@ -309,6 +432,14 @@ pub fn update_vendor(
             Some(&view(&before)),
             Some(&view(&after)),
         )?;
+        // Terms that decide verdicts changed: the vendor's accepted
+        // receipts are judged again under them (a shortened contract or a
+        // narrower algorithm list withdraws what it no longer covers).
+        if terms_changed(&before, &after) {
+            let counts = super::evidence::reevaluate_accepted(c, Some(&id), None)?;
+            super::evidence::record_reevaluation(c, actor, &id, counts)?;
+            guard.check(c, confirm_brick)?;
+        }
         Ok(after)
     })
 }

@@ -167,6 +167,12 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             (
                 "PUT",
+                "/api/v1/components/acme-wifi-fw/support",
+                Some(json!({"support_ends": null})),
+                &[Admin, Procurement],
+            ),
+            (
+                "PUT",
                 "/api/v1/receipts/999999/blob",
                 Some(json!("x")),
                 &[Admin, Inspector],

@@ -25,6 +25,8 @@ struct DashboardPage {
     chart: String,
     expiring_certs: Vec<ExpiringCert>,
     expiring_contracts: Vec<(String, String, String, String)>,
+    /// (vendor id, component or "all components", support end).
+    ending_support: Vec<(String, String, String)>,
     rejections: Vec<ReceiptRow>,
     disagreements: Vec<ReceiptRow>,
 }
@@ -78,6 +80,18 @@ async fn dashboard_page(
                     v.name,
                     v.contract_ref,
                     v.contract_expires.map(time_str).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        ending_support: d
+            .ending_support
+            .into_iter()
+            .map(|e| {
+                (
+                    e.vendor_id,
+                    e.component
+                        .unwrap_or_else(|| "all its components".to_string()),
+                    time_str(e.ends),
                 )
             })
             .collect(),

@@ -27,7 +27,30 @@ struct VendorFormData {
     sha512: bool,
     min_rsa_bits: i32,
     require_timestamp: bool,
+    /// Allowed key families, each with whether it is ticked.
+    key_algorithms: Vec<(&'static str, bool)>,
+    support_ends: String,
+    key_protection: String,
+    key_protection_attestation: String,
+    revocation_procedure: String,
+    revocation_deadline_hours: String,
     version: i32,
+}
+
+/// The key-family checkboxes, ticked where `on` says so.
+fn key_boxes(on: impl Fn(&str) -> bool) -> Vec<(&'static str, bool)> {
+    inspector::cert::KeyAlgorithm::FAMILIES
+        .iter()
+        .map(|f| (*f, on(f)))
+        .collect()
+}
+
+/// A date field as the API's RFC 3339 (midnight UTC), or none.
+fn date_field(d: &str) -> Option<String> {
+    match d.trim() {
+        "" => None,
+        d => Some(format!("{d}T00:00:00Z")),
+    }
 }
 
 #[derive(Template)]
@@ -65,11 +88,45 @@ struct VendorForm {
     min_rsa_bits: String,
     #[serde(default)]
     require_timestamp: Option<String>,
+    /// The allowed-key-algorithm boxes (`key_<family>`), one per family.
+    #[serde(default, rename = "key_rsa")]
+    key_rsa: Option<String>,
+    #[serde(default, rename = "key_ecdsa-p256")]
+    key_ecdsa_p256: Option<String>,
+    #[serde(default, rename = "key_ecdsa-p384")]
+    key_ecdsa_p384: Option<String>,
+    #[serde(default, rename = "key_ed25519")]
+    key_ed25519: Option<String>,
+    #[serde(default)]
+    support_ends: String,
+    #[serde(default)]
+    key_protection: String,
+    #[serde(default)]
+    key_protection_attestation: String,
+    #[serde(default)]
+    revocation_procedure: String,
+    #[serde(default)]
+    revocation_deadline_hours: String,
+    #[serde(default)]
+    confirm_brick: Option<String>,
     #[serde(default)]
     version: String,
 }
 
 impl VendorForm {
+    /// The ticked key families.
+    fn key_algorithms(&self) -> Vec<String> {
+        [
+            (&self.key_rsa, "rsa"),
+            (&self.key_ecdsa_p256, "ecdsa-p256"),
+            (&self.key_ecdsa_p384, "ecdsa-p384"),
+            (&self.key_ed25519, "ed25519"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| on.is_some())
+        .map(|(_, f)| f.to_string())
+        .collect()
+    }
     fn data(&self) -> VendorFormData {
         VendorFormData {
             id: self.id.clone(),
@@ -82,6 +139,15 @@ impl VendorForm {
             sha512: self.sha512.is_some(),
             min_rsa_bits: self.min_rsa_bits.parse().unwrap_or(2048),
             require_timestamp: self.require_timestamp.is_some(),
+            key_algorithms: {
+                let on = self.key_algorithms();
+                key_boxes(|f| on.iter().any(|k| k == f))
+            },
+            support_ends: self.support_ends.clone(),
+            key_protection: self.key_protection.clone(),
+            key_protection_attestation: self.key_protection_attestation.clone(),
+            revocation_procedure: self.revocation_procedure.clone(),
+            revocation_deadline_hours: self.revocation_deadline_hours.clone(),
             version: self.version.parse().unwrap_or(0),
         }
     }
@@ -99,21 +165,30 @@ impl VendorForm {
         let min_rsa_bits = self.min_rsa_bits.trim().parse::<i32>().map_err(|_| {
             ApiError::BadRequest("the minimum RSA key size must be a number".into())
         })?;
-        let contract_expires = match self.contract_expires.trim() {
+        let revocation_deadline_hours = match self.revocation_deadline_hours.trim() {
             "" => None,
-            d => Some(format!("{d}T00:00:00Z")),
+            h => Some(h.parse::<i32>().map_err(|_| {
+                ApiError::BadRequest("the revocation deadline must be a number of hours".into())
+            })?),
         };
         Ok(VendorRequest {
             id: Some(self.id.trim().to_string()),
             name: self.name.clone(),
             contract_ref: self.contract_ref.trim().to_string(),
-            contract_expires,
+            contract_expires: date_field(&self.contract_expires),
             security_contact: self.security_contact.trim().to_string(),
             policy: Some(SigningTerms {
                 digests,
                 min_rsa_bits,
                 require_timestamp: self.require_timestamp.is_some(),
+                key_algorithms: self.key_algorithms(),
             }),
+            support_ends: date_field(&self.support_ends),
+            key_protection: self.key_protection.clone(),
+            key_protection_attestation: self.key_protection_attestation.clone(),
+            revocation_procedure: self.revocation_procedure.clone(),
+            revocation_deadline_hours,
+            confirm_brick: self.confirm_brick.is_some(),
         })
     }
 }
@@ -152,6 +227,7 @@ async fn vendor_new_form(user: PageUser) -> PageResult {
         sha384: true,
         sha512: true,
         min_rsa_bits: 2048,
+        key_algorithms: key_boxes(|_| false),
         ..Default::default()
     };
     Ok(vendor_form_page(&user, false, form, None, StatusCode::OK))
@@ -211,6 +287,15 @@ async fn vendor_edit_form(
         sha384: v.digests.split(',').any(|d| d == "sha384"),
         sha512: v.digests.split(',').any(|d| d == "sha512"),
         contract_expires: v.contract_expires.map(day).unwrap_or_default(),
+        key_algorithms: key_boxes(|f| v.key_algorithms.split(',').any(|k| k == f)),
+        support_ends: v.support_ends.map(day).unwrap_or_default(),
+        revocation_deadline_hours: v
+            .revocation_deadline_hours
+            .map(|h| h.to_string())
+            .unwrap_or_default(),
+        key_protection: v.key_protection,
+        key_protection_attestation: v.key_protection_attestation,
+        revocation_procedure: v.revocation_procedure,
         id: v.id,
         name: v.name,
         contract_ref: v.contract_ref,

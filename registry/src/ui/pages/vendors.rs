@@ -106,6 +106,8 @@ struct CompRow {
     signers: Vec<String>,
     /// "retired DATE: reason" when retired.
     retired: Option<String>,
+    /// Its own end of support (a day), if it overrides the vendor's.
+    support_ends: Option<String>,
 }
 
 #[derive(Template)]
@@ -198,6 +200,7 @@ pub(super) async fn vendor_page(
             .components
             .into_iter()
             .map(|c| CompRow {
+                support_ends: c.support_ends.map(day),
                 signers: components::allowed_signers(&c)
                     .iter()
                     .map(|a| match (&a.subject, &a.spki_sha256, &a.sigstore_san) {
@@ -304,6 +307,7 @@ async fn component_create(
     let body = ComponentRequest {
         name: form.name.trim().to_string(),
         min_version: non_empty(&form.min_version),
+        support_ends: None,
     };
     let actor = user.actor();
     let vid = id.clone();
