@@ -30,6 +30,21 @@ struct Cli {
     /// collectors. The level comes from RUST_LOG (default info).
     #[arg(long, value_enum, default_value = "text", global = true)]
     log_format: LogFormat,
+    /// How many people each dangerous change needs: `default` (2 to lower
+    /// a floor, revoke, un-retire, register an anchor, record a shared CA
+    /// or change a role; 1 for the rest; proposals expire after 72 h),
+    /// `single` (every change applies at once: one operator), or a list
+    /// over the defaults, e.g. `revoke=3,lower-floor=2,ttl-hours=48`.
+    /// Actions: lower-floor, raise-floor, revoke, unretire, register-anchor,
+    /// register-intermediate, shared-ca, change-role.
+    #[arg(
+        long,
+        env = "TOLLGATE_APPROVALS",
+        default_value = "default",
+        global = true,
+        value_parser = parse_approvals
+    )]
+    approvals: registry::service::approvals::ApprovalPolicy,
     #[command(subcommand)]
     command: Command,
 }
@@ -243,6 +258,10 @@ enum AuditCommand {
     },
 }
 
+fn parse_approvals(s: &str) -> Result<registry::service::approvals::ApprovalPolicy, String> {
+    registry::service::approvals::ApprovalPolicy::parse(s)
+}
+
 fn parse_pin_time(s: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("'{s}' is not an RFC 3339 time: {e}"))
@@ -328,9 +347,26 @@ fn run(cli: Cli) -> Result<bool> {
                 confirm_brick,
             };
             let mut conn = open_db(&cli.database_url)?;
-            let r = service::revocations::revoke_certificate(&mut conn, &local(), body)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("revoked: {} ({})", r.subject, r.reason);
+            // The operator's command line is held to the same approvals as
+            // the API: with the defaults this records a proposal.
+            let change = service::approvals::Change::RevokeCertificate { request: body };
+            match service::approvals::submit(&mut conn, &local(), &cli.approvals, change)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                service::approvals::Submitted::Applied(a) => {
+                    println!(
+                        "revoked: {} ({})",
+                        a.view["subject"].as_str().unwrap_or(""),
+                        a.view["reason"].as_str().unwrap_or("")
+                    );
+                }
+                service::approvals::Submitted::Pending(p) => {
+                    println!(
+                        "proposal {} recorded: {} (needs {} approvals; approve at /proposals or POST /api/v1/proposals/{}/approve)",
+                        p.id, p.summary, p.approvals_required, p.id
+                    );
+                }
+            }
             Ok(true)
         }
         Command::ImportCrl { crl, confirm_brick } => {
@@ -592,6 +628,7 @@ fn run(cli: Cli) -> Result<bool> {
                 std::time::Duration::from_secs(bundle_ttl_hours * 3600),
             );
             state.pin_time = pin_time;
+            state.approvals = cli.approvals.clone();
             let state = web::Data::new(state);
             let backend =
                 if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres {

@@ -26,6 +26,8 @@ pub struct AppState {
     /// Judge receipt evidence at this instant instead of the clock
     /// (`serve --pin-time`: reproductions and tests only).
     pub pin_time: Option<time::OffsetDateTime>,
+    /// How many people each dangerous change needs (`serve --approvals`).
+    pub approvals: crate::service::approvals::ApprovalPolicy,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             metrics: Default::default(),
             policies: Default::default(),
             pin_time: None,
+            approvals: Default::default(),
         }
     }
 

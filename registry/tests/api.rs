@@ -205,7 +205,32 @@ impl Harness {
         Self::with_ttl(db, std::time::Duration::from_secs(3600))
     }
 
+    /// The tests of each operation run with one approval per change
+    /// (`ApprovalPolicy::single`); `tests/api/approvals.rs` runs the
+    /// product's defaults (two people for dangerous changes) with
+    /// [`Harness::two_person`].
     pub fn with_ttl(db: Db, ttl: std::time::Duration) -> Harness {
+        Self::build(
+            db,
+            ttl,
+            registry::service::approvals::ApprovalPolicy::single(),
+        )
+    }
+
+    /// A registry with the default approval policy.
+    pub fn two_person(db: Db) -> Harness {
+        Self::build(
+            db,
+            std::time::Duration::from_secs(3600),
+            registry::service::approvals::ApprovalPolicy::default(),
+        )
+    }
+
+    fn build(
+        db: Db,
+        ttl: std::time::Duration,
+        approvals: registry::service::approvals::ApprovalPolicy,
+    ) -> Harness {
         let dir = tempdir();
         let url = fresh_database(db, &dir);
         let pool = schema::connect(&url, 4).unwrap();
@@ -221,6 +246,7 @@ impl Harness {
         let (key, created) = RegistryKey::load_or_create(&dir).unwrap();
         assert!(created);
         let mut state = AppState::new(pool, key, ttl);
+        state.approvals = approvals;
         state.pin_time = Some(
             time::OffsetDateTime::parse(AT, &time::format_description::well_known::Rfc3339)
                 .unwrap(),
@@ -244,6 +270,7 @@ impl Harness {
 /// Runs `tollgate-registry ARGS --database-url URL`: exit code, stdout, stderr.
 pub fn registry_cli(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .env("TOLLGATE_APPROVALS", "single")
         .args(args)
         .args(["--database-url", url])
         .output()

@@ -515,3 +515,47 @@ pub struct NewSharedCa {
     pub created_at: i64,
     pub created_by: String,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = proposals)]
+pub struct Proposal {
+    pub id: i64,
+    pub action: String,
+    pub summary: String,
+    pub payload: String,
+    pub required_roles: String,
+    pub approvals_required: i32,
+    pub proposed_by: String,
+    pub proposed_by_label: String,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub decided_at: Option<i64>,
+    pub outcome: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = proposals)]
+pub struct NewProposal {
+    pub action: String,
+    pub summary: String,
+    pub payload: String,
+    pub required_roles: String,
+    pub approvals_required: i32,
+    pub proposed_by: String,
+    pub proposed_by_label: String,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = proposal_votes)]
+pub struct ProposalVote {
+    pub proposal_id: i64,
+    pub voter: String,
+    pub voter_label: String,
+    pub decision: String,
+    pub reason: String,
+    pub at: i64,
+}

@@ -135,6 +135,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Dangerous changes waiting for approval (issue 11, item 6).
+    proposals (id) {
+        id -> BigInt,
+        action -> Text,
+        summary -> Text,
+        payload -> Text,
+        required_roles -> Text,
+        approvals_required -> Integer,
+        proposed_by -> Text,
+        proposed_by_label -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Approvals and rejections of proposals.
+    proposal_votes (proposal_id, voter) {
+        proposal_id -> BigInt,
+        voter -> Text,
+        voter_label -> Text,
+        decision -> Text,
+        reason -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
     shared_cas (id) {
         id -> BigInt,
         spki_sha256 -> Text,
@@ -334,6 +365,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     bundle_serials,
     sigstore_revocations,
     shared_cas,
+    proposals,
+    proposal_votes,
     api_tokens,
     audit_log,
     registry_state,

@@ -10,8 +10,10 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// Uploads a vendor certificate (anchor or intermediate).
-#[utoipa::path(tag = "certificates", params(("id" = String, Path)), request_body = CertificateUpload, responses((status = 201, body = CertificateView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// Uploads a vendor certificate (anchor or intermediate). Registering an
+/// anchor needs, by default, a second person's approval (202 with the
+/// proposal: `/proposals`).
+#[utoipa::path(tag = "certificates", params(("id" = String, Path)), request_body = CertificateUpload, responses((status = 201, body = CertificateView), (status = 202, body = crate::service::approvals::ProposalView, description = "the change needs more approvals: a proposal was recorded (Location: /api/v1/proposals/{id})"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/certificates")]
 pub async fn upload(
     state: web::Data<AppState>,
@@ -25,13 +27,15 @@ pub async fn upload(
         pem: body.pem,
         der_base64: body.der_base64,
     };
-    let (row, warnings) = with_conn(&state, move |c| {
-        certificates::upload(c, &caller, id, body.role, source, body.lookalike_reason)
-    })
-    .await?;
-    let mut v = view(&row);
-    v.capability_warnings = warnings;
-    Ok(HttpResponse::Created().json(v))
+    super::submit_change(
+        &state,
+        caller,
+        actix_web::http::StatusCode::CREATED,
+        move |caller| {
+            certificates::registration_change(caller, id, body.role, source, body.lookalike_reason)
+        },
+    )
+    .await
 }
 
 /// Lists a vendor's certificates.
@@ -93,20 +97,23 @@ pub async fn expiring(
 
 /// Records a CA key several vendors may register (`{pem, vendors, reason}`;
 /// without it a key belongs to one vendor). Security; audited; shown on
-/// each vendor's page and carried in the bundle.
-#[utoipa::path(tag = "certificates", request_body = certificates::SharedCaRequest, responses((status = 201, body = certificates::SharedCaView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// each vendor's page and carried in the bundle. By default a second
+/// person approves it first (202 with the proposal).
+#[utoipa::path(tag = "certificates", request_body = certificates::SharedCaRequest, responses((status = 201, body = certificates::SharedCaView), (status = 202, body = crate::service::approvals::ProposalView, description = "the change needs more approvals: a proposal was recorded (Location: /api/v1/proposals/{id})"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/shared-cas")]
 pub async fn record_shared(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<certificates::SharedCaRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let row = with_conn(&state, move |c| {
-        certificates::record_shared_ca(c, &caller, body)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(certificates::shared_view(&row)))
+    let request = body.into_inner();
+    super::submit_change(
+        &state,
+        caller,
+        actix_web::http::StatusCode::CREATED,
+        move |_| Ok(crate::service::approvals::Change::RecordSharedCa { request }),
+    )
+    .await
 }
 
 /// Lists the shared-CA records.

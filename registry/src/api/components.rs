@@ -2,8 +2,10 @@
 
 use super::{Caller, etag, if_match, with_conn};
 use crate::error::ApiError;
+use crate::service::approvals::Change;
 use crate::service::components::{self, ComponentRequest, ComponentView, FloorRequest, view};
 use crate::state::AppState;
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 
 /// Authorises a vendor to supply a component.
@@ -35,8 +37,9 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
 }
 
 /// Sets a component's rollback floor. Security role; lowering or removing
-/// needs a reason. Needs `If-Match`.
-#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = FloorRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// needs a reason and, by default, a second person's approval (202 with
+/// the proposal: `/proposals`). Needs `If-Match`.
+#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = FloorRequest, responses((status = 200, body = ComponentView), (status = 202, body = crate::service::approvals::ProposalView, description = "the change needs more approvals: a proposal was recorded (Location: /api/v1/proposals/{id})"), (status = 400, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[put("/components/{name}/floor")]
 pub async fn set_floor(
     state: web::Data<AppState>,
@@ -46,15 +49,16 @@ pub async fn set_floor(
     body: web::Json<FloorRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&req)?;
-    let name = name.into_inner();
-    let body = body.into_inner();
-    let row = with_conn(&state, move |c| {
-        components::set_component_floor(c, &caller, name, expected, body)
+    let component = name.into_inner();
+    let request = body.into_inner();
+    super::submit_change(&state, caller, StatusCode::OK, move |_| {
+        Ok(Change::SetFloor {
+            component,
+            expected,
+            request,
+        })
     })
-    .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("ETag", etag(row.row_version)))
-        .json(view(&row)))
+    .await
 }
 
 /// Binds a component to its allowed signers: `{allowed_signers: [{subject}

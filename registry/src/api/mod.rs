@@ -2,6 +2,7 @@
 //! call one service function on a blocking thread and render its result.
 //! No file here names a database table (see `crate::service`).
 
+pub mod approvals;
 pub mod audit;
 pub mod bundle;
 pub mod certificates;
@@ -62,6 +63,41 @@ pub fn if_match(req: &actix_web::HttpRequest) -> Result<i32, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("If-Match '{raw}' is not an ETag from this API")))
 }
 
+/// Submits a change that may need approval (`service::approvals`): the
+/// result with `done` (and its ETag, for versioned rows) when it ran, or
+/// 202 with the proposal (and `Location`) when it waits for approvals.
+pub async fn submit_change(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    done: actix_web::http::StatusCode,
+    change: impl FnOnce(
+        &Caller,
+    ) -> Result<crate::service::approvals::Change, crate::service::ServiceError>
+    + Send
+    + 'static,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    use crate::service::approvals::{self, Submitted};
+    use actix_web::HttpResponse;
+    let policy = state.approvals.clone();
+    let r = with_conn(state, move |c| {
+        let change = change(&caller)?;
+        approvals::submit(c, &caller, &policy, change)
+    })
+    .await?;
+    Ok(match r {
+        Submitted::Applied(a) => {
+            let mut b = HttpResponse::build(done);
+            if let Some(v) = a.version {
+                b.insert_header(("ETag", etag(v)));
+            }
+            b.json(a.view)
+        }
+        Submitted::Pending(p) => HttpResponse::Accepted()
+            .insert_header(("Location", format!("/api/v1/proposals/{}", p.id)))
+            .json(p),
+    })
+}
+
 /// The ETag of a row version.
 pub fn etag(version: i32) -> String {
     format!("\"{version}\"")
@@ -79,6 +115,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(certificates::retire)
         .service(certificates::record_shared)
         .service(certificates::list_shared)
+        .service(approvals::list)
+        .service(approvals::get_one)
+        .service(approvals::approve)
+        .service(approvals::reject)
+        .service(approvals::unretire)
+        .service(approvals::set_role)
         .service(components::create)
         .service(components::list)
         .service(components::set_floor)

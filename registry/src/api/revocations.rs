@@ -17,20 +17,23 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(rows.iter().map(revocations::view).collect::<Vec<_>>()))
 }
 
-/// Revokes a certificate.
-#[utoipa::path(tag = "revocations", request_body = RevocationRequest, responses((status = 201, body = RevocationView), (status = 400, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// Revokes a certificate. By default a second person with the security
+/// role must approve it first (202 with the proposal: `/proposals`).
+#[utoipa::path(tag = "revocations", request_body = RevocationRequest, responses((status = 201, body = RevocationView), (status = 202, body = crate::service::approvals::ProposalView, description = "the change needs more approvals: a proposal was recorded (Location: /api/v1/proposals/{id})"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/revocations")]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
     body: web::Json<RevocationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let row = with_conn(&state, move |c| {
-        revocations::revoke_certificate(c, &caller, body)
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(revocations::view(&row)))
+    let request = body.into_inner();
+    super::submit_change(
+        &state,
+        caller,
+        actix_web::http::StatusCode::CREATED,
+        move |_| Ok(crate::service::approvals::Change::RevokeCertificate { request }),
+    )
+    .await
 }
 
 /// Imports a CRL: its issuer must be a registered CA certificate, its

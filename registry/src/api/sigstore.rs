@@ -94,8 +94,9 @@ pub async fn list_roots(
 /// (`{key_spki_sha256}`), for all time or from `revoked_from`: bundles whose
 /// trusted time is earlier still verify. The vendor's accepted receipts
 /// are judged again and those it invalidates withdrawn; 409 when that
-/// would brick a product, unless `confirm_brick`. Security; audited.
-#[utoipa::path(tag = "sigstore", params(("id" = String, Path)), request_body = sigstore::SigstoreRevocationRequest, responses((status = 201, body = sigstore::SigstoreRevocationView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+/// would brick a product, unless `confirm_brick`. Security; audited; by
+/// default a second person approves it first (202 with the proposal).
+#[utoipa::path(tag = "sigstore", params(("id" = String, Path)), request_body = sigstore::SigstoreRevocationRequest, responses((status = 201, body = sigstore::SigstoreRevocationView), (status = 202, body = crate::service::approvals::ProposalView, description = "the change needs more approvals: a proposal was recorded (Location: /api/v1/proposals/{id})"), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
 #[post("/vendors/{id}/sigstore-revocations")]
 pub async fn revoke(
     state: web::Data<AppState>,
@@ -103,9 +104,14 @@ pub async fn revoke(
     id: web::Path<String>,
     body: web::Json<sigstore::SigstoreRevocationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = (id.into_inner(), body.into_inner());
-    let row = with_conn(&state, move |c| sigstore::revoke(c, &caller, &id, body)).await?;
-    Ok(HttpResponse::Created().json(sigstore::revocation_view(&row)))
+    let (vendor, request) = (id.into_inner(), body.into_inner());
+    super::submit_change(
+        &state,
+        caller,
+        actix_web::http::StatusCode::CREATED,
+        move |_| Ok(crate::service::approvals::Change::RevokeSigstore { vendor, request }),
+    )
+    .await
 }
 
 /// Lists a vendor's revoked Sigstore signers.

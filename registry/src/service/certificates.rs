@@ -336,6 +336,36 @@ pub fn upload(
     Ok((row, warnings))
 }
 
+/// The registration of an uploaded certificate as a change for
+/// `service::approvals` (an anchor needs a second person by default). The
+/// role is checked before the upload is parsed.
+pub fn registration_change(
+    actor: &Actor,
+    vendor: String,
+    role: String,
+    source: CertificateSource,
+    lookalike_reason: Option<String>,
+) -> ServiceResult<super::approvals::Change> {
+    actor.require(PROCUREMENT, "register certificates")?;
+    let cert = match source {
+        CertificateSource::Fields { pem, der_base64 } => {
+            decode_one(pem.as_deref(), der_base64.as_deref())?
+        }
+        CertificateSource::Form(Some(bytes)) => one_certificate(&bytes)?,
+        CertificateSource::Form(None) => {
+            return Err(ServiceError::Invalid(
+                "choose a certificate file or paste a PEM certificate".into(),
+            ));
+        }
+    };
+    Ok(super::approvals::Change::RegisterCertificate {
+        vendor,
+        role,
+        der_base64: base64::engine::general_purpose::STANDARD.encode(&cert.der),
+        lookalike_reason,
+    })
+}
+
 /// The vendor whose registered CA issued `cert`, matched by name, if any.
 /// It only labels a leaf on the revocation page (which vendor and
 /// components it concerns); what a revocation matches is decided by
@@ -404,7 +434,7 @@ fn shared(c: &mut Conn, spki: &[u8], a: &str, b: &str) -> ServiceResult<bool> {
 }
 
 /// Record a CA key several vendors may register.
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct SharedCaRequest {
     /// The CA certificate (PEM).

@@ -35,7 +35,7 @@ pub struct SupportRequest {
 }
 
 /// Change a floor.
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"min_version": "1.6.0"}))]
 pub struct FloorRequest {

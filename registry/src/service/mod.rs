@@ -12,6 +12,7 @@
 //! database tables. A test (`registry/tests/layers.rs`) fails when a file
 //! under `registry/src/api` or `registry/src/ui` does.
 
+pub mod approvals;
 pub mod audit;
 pub mod brick;
 pub mod bundle;

@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use x509_cert::crl::CertificateList;
 
 /// Revoke one certificate.
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"pem": include_str!("../../../tests/fixtures/cms/certs/old-signer.pem"), "reason": "keyCompromise", "invalidity_date": "2026-08-16T00:00:00Z"}))]
 pub struct RevocationRequest {

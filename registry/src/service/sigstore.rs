@@ -337,7 +337,7 @@ pub fn roots(c: &mut Conn, actor: &Actor) -> ServiceResult<Vec<SigstoreTrustedRo
 
 /// Revoke a Sigstore signer of a vendor: exactly one of `identity` or
 /// `key_spki_sha256`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct SigstoreRevocationRequest {
     /// A keyless identity: `{issuer, san}` (both exact).

@@ -172,6 +172,46 @@ pub fn set_disabled(
     })
 }
 
+/// Changes a user's role (admin; audited; the user's web sessions end, so
+/// the new role applies at the next sign-in). A dangerous change: the API
+/// and pages reach it through `service::approvals`.
+pub fn set_role(
+    c: &mut Conn,
+    actor: &Actor,
+    username: &str,
+    role: Role,
+) -> ServiceResult<UserInfo> {
+    actor.require(ADMIN, "change roles")?;
+    super::transaction(c, |c| {
+        audit::begin_change(c, false)?;
+        let before = find(c, username)?;
+        if before.role == role.as_str() {
+            return Err(ServiceError::Conflict(format!(
+                "user '{username}' already has the role {}",
+                role.as_str()
+            )));
+        }
+        diesel::update(users::table.filter(users::username.eq(username)))
+            .set(users::role.eq(role.as_str()))
+            .execute(c)?;
+        end_sessions_of(c, username)?;
+        let after = UserInfo {
+            role: role.as_str().into(),
+            ..before.clone()
+        };
+        audit::record(
+            c,
+            &actor.label(),
+            "set-role",
+            "user",
+            username,
+            Some(&before),
+            Some(&after),
+        )?;
+        Ok(after)
+    })
+}
+
 /// Checks credentials: a token, or a user name and password. Returns the
 /// principal and role. A wrong user name costs the same work as a wrong
 /// password, so timing does not reveal which names exist.

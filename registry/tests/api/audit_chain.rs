@@ -40,6 +40,7 @@ async fn audit_chain_detects_edited_and_deleted_rows() {
         // The CLI agrees.
         let cli = |url: &str| {
             std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+                .env("TOLLGATE_APPROVALS", "single")
                 .args(["audit", "verify", "--database-url", url])
                 .output()
                 .unwrap()
@@ -279,6 +280,7 @@ async fn a_kept_bundle_detects_a_rewritten_history() {
         let check = || {
             let (bundle, cert) = (dir.join("bundle.json"), dir.join("registry.pem"));
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+                .env("TOLLGATE_APPROVALS", "single")
                 .args(["audit", "verify", "--database-url", &h.url, "--checkpoint"])
                 .arg(&bundle)
                 .arg("--registry-cert")

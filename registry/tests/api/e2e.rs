@@ -34,6 +34,7 @@ fn start(db: Db, dir: &Path) -> Server {
 fn start_on(url: &str, dir: &Path) -> Server {
     std::fs::create_dir_all(dir).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .env("TOLLGATE_APPROVALS", "single")
         .args([
             "serve",
             "--bind",
@@ -669,6 +670,7 @@ fn two_registries_over_one_postgresql_keep_one_audit_chain() {
             let url = url.clone();
             scope.spawn(move || {
                 let out = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+                    .env("TOLLGATE_APPROVALS", "single")
                     .args([
                         "user",
                         "create",
@@ -707,6 +709,7 @@ fn two_registries_over_one_postgresql_keep_one_audit_chain() {
         v["receipts"]
     );
     let out = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .env("TOLLGATE_APPROVALS", "single")
         .args(["audit", "verify"])
         .env("DATABASE_URL", &url)
         .output()
@@ -1017,6 +1020,7 @@ fn json_logs_carry_the_request_id_of_error_responses() {
     let dir = tempdir();
     let url = fresh_database(Db::Sqlite, &dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .env("TOLLGATE_APPROVALS", "single")
         .args([
             "serve",
             "--bind",

@@ -143,6 +143,7 @@ impl Drop for Registry {
 fn serve(url: &str) -> Registry {
     let dir = tempdir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+        .env("TOLLGATE_APPROVALS", "single")
         .args([
             "serve",
             "--bind",

@@ -490,6 +490,7 @@ async fn allowlists_capability_diffs_and_brick_checks() {
         )
         .await;
         let out = Command::new(env!("CARGO_BIN_EXE_tollgate-registry"))
+            .env("TOLLGATE_APPROVALS", "single")
             .args([
                 "export",
                 "--product",

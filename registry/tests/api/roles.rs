@@ -165,6 +165,32 @@ async fn every_endpoint_with_every_role_and_none() {
                 Some(json!({"allowed_signers": []})),
                 &[Admin, Security],
             ),
+            ("GET", "/api/v1/proposals", None, ALL),
+            ("GET", "/api/v1/proposals/999999", None, ALL),
+            (
+                "POST",
+                "/api/v1/proposals/999999/approve",
+                Some(json!({})),
+                ALL,
+            ),
+            (
+                "POST",
+                "/api/v1/proposals/999999/reject",
+                Some(json!({"reason": "no"})),
+                ALL,
+            ),
+            (
+                "POST",
+                "/api/v1/unretirements",
+                Some(json!({"record": {"kind": "certificate", "id": 999_999}, "reason": "x"})),
+                &[Admin, Procurement, Security],
+            ),
+            (
+                "PUT",
+                "/api/v1/users/nobody/role",
+                Some(json!({"role": "auditor"})),
+                &[Admin],
+            ),
             (
                 "PUT",
                 "/api/v1/components/acme-wifi-fw/support",

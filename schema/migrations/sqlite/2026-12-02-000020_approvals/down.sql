@@ -1,0 +1,2 @@
+DROP TABLE proposal_votes;
+DROP TABLE proposals;
