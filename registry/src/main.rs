@@ -354,11 +354,14 @@ fn run(cli: Cli) -> Result<bool> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?
             {
                 service::approvals::Submitted::Applied(a) => {
-                    println!(
-                        "revoked: {} ({})",
-                        a.view["subject"].as_str().unwrap_or(""),
-                        a.view["reason"].as_str().unwrap_or("")
-                    );
+                    let field = |k: &str| {
+                        a.view
+                            .get(k)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    println!("revoked: {} ({})", field("subject"), field("reason"));
                 }
                 service::approvals::Submitted::Pending(p) => {
                     println!(

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The instant tests judge evidence at (the fixtures' pinned time).
 pub const AT: &str = "2026-10-01T00:00:00Z";
 
+#[path = "api/approvals.rs"]
+mod approvals;
 #[path = "api/audit_chain.rs"]
 mod audit_chain;
 #[path = "api/bundle.rs"]
@@ -219,11 +221,15 @@ impl Harness {
 
     /// A registry with the default approval policy.
     pub fn two_person(db: Db) -> Harness {
-        Self::build(
-            db,
-            std::time::Duration::from_secs(3600),
-            registry::service::approvals::ApprovalPolicy::default(),
-        )
+        Self::with_approvals(db, registry::service::approvals::ApprovalPolicy::default())
+    }
+
+    /// A registry with this approval policy.
+    pub fn with_approvals(
+        db: Db,
+        approvals: registry::service::approvals::ApprovalPolicy,
+    ) -> Harness {
+        Self::build(db, std::time::Duration::from_secs(3600), approvals)
     }
 
     fn build(
@@ -261,9 +267,13 @@ impl Harness {
     }
 
     pub fn token(&self, role: registry::auth::Role) -> String {
+        self.named_token(&format!("test-{}", role.as_str()), role)
+    }
+
+    /// A token for the person `name` (approvals tell people apart by name).
+    pub fn named_token(&self, name: &str, role: registry::auth::Role) -> String {
         let mut conn = self.state.pool.get().unwrap();
-        registry::service::tokens::bootstrap(&mut conn, &format!("test-{}", role.as_str()), role)
-            .unwrap()
+        registry::service::tokens::bootstrap(&mut conn, name, role).unwrap()
     }
 }
 

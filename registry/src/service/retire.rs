@@ -58,6 +58,9 @@ enum Affected<'a> {
 /// Sets (Some: when, why, by) or clears (None) a record's retirement.
 type Mark<'a> = Box<dyn Fn(&mut Conn, Option<(i64, &str, &str)>) -> QueryResult<usize> + 'a>;
 
+/// Loads a record (None: it does not exist).
+type Load<'a, T> = Box<dyn Fn(&mut Conn) -> QueryResult<Option<T>> + 'a>;
+
 /// What one kind of record needs for [`retire`] and [`unretire`].
 struct Kind<'a, T> {
     /// Noun for messages and the permission check ("certificate").
@@ -67,7 +70,7 @@ struct Kind<'a, T> {
     /// The audit entity id.
     entity_id: String,
     /// Loads the record (None: 404 with `missing`).
-    load: Box<dyn Fn(&mut Conn) -> QueryResult<Option<T>> + 'a>,
+    load: Load<'a, T>,
     missing: String,
     /// Its retired_at.
     retired_at: fn(&T) -> Option<i64>,
