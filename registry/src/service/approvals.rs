@@ -477,9 +477,15 @@ pub struct VoteRequest {
     pub reason: String,
 }
 
-/// The key a person votes under.
+/// The key a person votes under: the actor's name, without the
+/// `(token N)` a web session signed in with a token carries, so a token
+/// used on the API and on the pages is one person.
 fn principal(actor: &Actor) -> &str {
-    &actor.name
+    let name = actor.name.as_str();
+    match name.rfind(" (token ") {
+        Some(i) if name.ends_with(')') => name.get(..i).unwrap_or(name),
+        _ => name,
+    }
 }
 
 fn status_of(p: &Proposal, now: i64) -> String {
@@ -534,23 +540,15 @@ fn view(p: &Proposal, votes: &[ProposalVote], now: i64) -> ProposalView {
     }
 }
 
-/// Marker of a dry run's rollback (never shown).
-const DRY_RUN: &str = "dry run: rolled back";
-
 /// Runs `f` inside a transaction that is always rolled back: whether the
-/// change would succeed now, with no trace of it.
+/// change would succeed now, with no trace of it (as `brick::preview`).
 fn dry_run(c: &mut Conn, f: impl FnOnce(&mut Conn) -> ServiceResult<Applied>) -> ServiceResult<()> {
-    let mut outcome: Option<ServiceResult<()>> = None;
-    let r = diesel::Connection::transaction::<(), ServiceError, _>(c, |c| {
-        outcome = Some(f(c).map(|_| ()));
-        Err(ServiceError::Internal(DRY_RUN.into()))
-    });
-    match (outcome, r) {
-        (Some(Err(e)), _) => Err(e),
-        (_, Err(ServiceError::Internal(m))) if m == DRY_RUN => Ok(()),
-        (_, Err(e)) => Err(e),
-        (_, Ok(())) => Ok(()),
-    }
+    type Tm = <Conn as diesel::Connection>::TransactionManager;
+    use diesel::connection::TransactionManager;
+    Tm::begin_transaction(c)?;
+    let outcome = f(c).map(|_| ());
+    Tm::rollback_transaction(c)?;
+    outcome
 }
 
 /// Submits a change: runs it now when its action needs one approval,

@@ -492,3 +492,53 @@ pub fn revocations(
         .select(SigstoreRevocationRow::as_select())
         .load(c)?)
 }
+
+/// A vendor's Sigstore identity as a revocation target (its exact issuer
+/// and SAN). A regular-expression identity names no one SAN: revoke the
+/// SAN through the API, or retire the pattern.
+pub fn identity_of(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+    id: i64,
+) -> ServiceResult<inspector::policy::RevokedIdentityDocument> {
+    actor.require(READERS, "read Sigstore identities")?;
+    let i: SigstoreIdentity = sigstore_identities::table
+        .find(id)
+        .filter(sigstore_identities::vendor_id.eq(vendor))
+        .select(SigstoreIdentity::as_select())
+        .first(c)
+        .optional()?
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("vendor '{vendor}' has no Sigstore identity {id}"))
+        })?;
+    let san = i.san.ok_or_else(|| {
+        ServiceError::Invalid(format!(
+            "identity {id} is a pattern ({}); revoke one SAN through the API, or retire the pattern",
+            i.san_regex.unwrap_or_default()
+        ))
+    })?;
+    Ok(inspector::policy::RevokedIdentityDocument {
+        issuer: i.issuer,
+        san,
+    })
+}
+
+/// The SPKI SHA-256 of a vendor's Sigstore key.
+pub fn key_fingerprint_of(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+    id: i64,
+) -> ServiceResult<String> {
+    actor.require(READERS, "read Sigstore keys")?;
+    sigstore_keys::table
+        .find(id)
+        .filter(sigstore_keys::vendor_id.eq(vendor))
+        .select(sigstore_keys::sha256)
+        .first(c)
+        .optional()?
+        .ok_or_else(|| {
+            ServiceError::NotFound(format!("vendor '{vendor}' has no Sigstore key {id}"))
+        })
+}

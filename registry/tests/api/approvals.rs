@@ -655,3 +655,266 @@ async fn concurrent_approvals_apply_the_change_once() {
         );
     }
 }
+
+/// The pages: a security user lowers a floor (a proposal, nothing
+/// changes), a second one approves it on the Approvals page; retire and
+/// un-retire from the vendor page; signers bound and a Sigstore key revoked
+/// from the vendor page; a shared CA recorded; forms without the CSRF
+/// token are refused.
+#[actix_rt::test]
+async fn the_pages_propose_approve_retire_bind_and_revoke() {
+    use super::ui::{enc, field, page, sign_in};
+    for db in BACKENDS {
+        let h = seeded(db, ApprovalPolicy::default()).await;
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let (dana, dana_csrf, _) =
+            sign_in(&app, &h.named_token("dana", Role::Security), false).await;
+        let (erik, erik_csrf, _) =
+            sign_in(&app, &h.named_token("erik", Role::Security), false).await;
+        let key_pem =
+            std::fs::read_to_string(fixtures().join("../sigstore/managed-key.pub")).unwrap();
+        let (s, _, key) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/sigstore-keys",
+            Some(&h.admin),
+            Some(json!({"pem": key_pem})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{key}");
+        let vendor = page(&app, "GET", "/vendors/acme", &dana, None, &[]).await;
+        assert_eq!(vendor.status, 200);
+        for needle in [
+            "Bind signers",
+            "Retire",
+            "Revoke a Sigstore signer",
+            "Record a CA key this vendor shares",
+        ] {
+            assert!(vendor.body.contains(needle), "{needle}");
+        }
+        let version = field(&vendor.body, "version");
+        // Lower the floor: recorded as a proposal.
+        let p = page(
+            &app,
+            "POST",
+            "/components/acme-wifi-fw/floor",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&version={version}&min_version=1.0.0&reason=rev-A"
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let flash = p.location.unwrap();
+        assert!(
+            flash.contains("Proposal") && flash.contains("Approvals"),
+            "{flash}"
+        );
+        let (_, _, comps) =
+            call(&app, "GET", "/api/v1/components", Some(&h.admin), None, &[]).await;
+        assert!(
+            comps.to_string().contains("\"min_version\":\"1.5.0\""),
+            "{comps}"
+        );
+        // Erik sees it and approves; Dana sees "(you)" and no way to approve herself.
+        let list = page(&app, "GET", "/approvals", &erik, None, &[]).await;
+        assert!(
+            list.body
+                .contains("set the rollback floor of &#39;acme-wifi-fw&#39; to 1.0.0"),
+            "{}",
+            list.body
+        );
+        let (_, _, pending) = call(
+            &app,
+            "GET",
+            "/api/v1/proposals?status=pending",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        let id = pending[0]["id"].as_i64().unwrap();
+        // Dana's token on the API is still Dana.
+        let dana_api = h.named_token("dana", Role::Security);
+        assert_eq!(
+            vote(&app, &json!(id), "approve", &dana_api, "").await.0,
+            403
+        );
+        let own = page(
+            &app,
+            "POST",
+            &format!("/approvals/{id}/approve"),
+            &dana,
+            Some(&format!("csrf={dana_csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(own.status, 403, "{}", own.body);
+        assert!(own.body.contains("another person"), "{}", own.body);
+        let no_csrf = page(
+            &app,
+            "POST",
+            &format!("/approvals/{id}/approve"),
+            &erik,
+            Some("reason=x"),
+            &[],
+        )
+        .await;
+        assert_eq!(no_csrf.status, 403);
+        let ok = page(
+            &app,
+            "POST",
+            &format!("/approvals/{id}/approve"),
+            &erik,
+            Some(&format!("csrf={erik_csrf}&reason={}", enc("checked"))),
+            &[],
+        )
+        .await;
+        assert_eq!(ok.status, 303, "{}", ok.body);
+        assert!(ok.location.unwrap().contains("applied"));
+        let (_, _, comps) =
+            call(&app, "GET", "/api/v1/components", Some(&h.admin), None, &[]).await;
+        assert!(
+            comps.to_string().contains("\"min_version\":\"1.0.0\""),
+            "{comps}"
+        );
+        // Bind signers (one person), then retire the component and propose putting it back.
+        let vendor = page(&app, "GET", "/vendors/acme", &dana, None, &[]).await;
+        let version = field(&vendor.body, "version");
+        let bound = page(
+            &app,
+            "POST",
+            "/components/acme-wifi-fw/signers",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&vendor=acme&version={version}&signers={}",
+                enc("subject: CN=Acme WiFi FW Signer P-256, O=Acme Chips")
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(bound.status, 303, "{}", bound.body);
+        let bad = page(
+            &app,
+            "POST",
+            "/components/acme-wifi-fw/signers",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&vendor=acme&version=99&signers={}",
+                enc("whoever")
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(bad.status, 400, "{}", bad.body);
+        assert!(bad.body.contains("line 1"), "{}", bad.body);
+        let retired = page(
+            &app,
+            "POST",
+            "/components/acme-wifi-fw/retire",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&vendor=acme&reason=wrong+name&confirm_brick=1"
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(retired.status, 303, "{}", retired.body);
+        let vendor = page(&app, "GET", "/vendors/acme", &dana, None, &[]).await;
+        assert!(vendor.body.contains("Un-retire"));
+        let back = page(
+            &app,
+            "POST",
+            "/unretire",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&vendor=acme&kind=component&id=acme-wifi-fw&reason=mistake"
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(back.status, 303, "{}", back.body);
+        assert!(back.location.unwrap().contains("Proposal"));
+        // A shared CA and a Sigstore key revocation are proposals too.
+        call(
+            &app,
+            "POST",
+            "/api/v1/vendors",
+            Some(&h.admin),
+            Some(json!({"id": "globex", "name": "Globex"})),
+            &[],
+        )
+        .await;
+        let shared = page(
+            &app,
+            "POST",
+            "/vendors/acme/shared-cas",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&vendors=globex&reason=cm&pem={}",
+                enc(&pem("acme-root.pem"))
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(shared.status, 303, "{}", shared.body);
+        let revoke = page(
+            &app,
+            "POST",
+            "/vendors/acme/sigstore-revocations",
+            &dana,
+            Some(&format!(
+                "csrf={dana_csrf}&signer=key:{}&reason=superseded&revoked_from=2026-09-01",
+                key["id"]
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(revoke.status, 303, "{}", revoke.body);
+        let (_, _, pending) = call(
+            &app,
+            "GET",
+            "/api/v1/proposals?status=pending",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        let actions: Vec<&str> = pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["action"].as_str().unwrap())
+            .collect();
+        assert!(
+            actions.contains(&"unretire")
+                && actions.contains(&"shared-ca")
+                && actions.contains(&"revoke"),
+            "{actions:?}"
+        );
+        // Rejecting from the page needs a reason.
+        let id = pending[0]["id"].as_i64().unwrap();
+        let no_reason = page(
+            &app,
+            "POST",
+            &format!("/approvals/{id}/reject"),
+            &erik,
+            Some(&format!("csrf={erik_csrf}&reason=")),
+            &[],
+        )
+        .await;
+        assert_eq!(no_reason.status, 400, "{}", no_reason.body);
+        let rejected = page(
+            &app,
+            "POST",
+            &format!("/approvals/{id}/reject"),
+            &erik,
+            Some(&format!("csrf={erik_csrf}&reason=no")),
+            &[],
+        )
+        .await;
+        assert_eq!(rejected.status, 303, "{}", rejected.body);
+    }
+}

@@ -8,8 +8,10 @@
 //! page renders through one [`Layout`] (user, navigation, flash message).
 
 pub mod access;
+pub mod approvals;
 pub mod audit;
 pub mod dashboard;
+pub mod lifecycle;
 pub mod login;
 pub mod product_form;
 pub mod products;
@@ -168,6 +170,49 @@ pub(crate) async fn db<T: Send + 'static>(
         .map_err(|e| PageError::Shown(Box::new(user.clone()), e))
 }
 
+/// Submits a change through the approval rule (`service::approvals`) for
+/// a signed-in person: `Ok(message)` for the flash, saying what changed or
+/// which proposal now waits for whom.
+pub(crate) async fn submit_change(
+    state: &web::Data<AppState>,
+    user: &PageUser,
+    change: impl FnOnce(
+        &mut Conn,
+        &crate::service::Actor,
+    ) -> ServiceResult<crate::service::approvals::Change>
+    + Send
+    + 'static,
+    done: impl FnOnce(&crate::service::approvals::Applied) -> String + Send + 'static,
+) -> Result<String, ApiError> {
+    use crate::service::approvals::{self, Submitted};
+    let actor = user.actor();
+    let policy = state.approvals.clone();
+    let r = crate::api::with_conn(state, move |c| {
+        let change = change(c, &actor)?;
+        approvals::submit(c, &actor, &policy, change)
+    })
+    .await?;
+    Ok(match r {
+        Submitted::Applied(a) => done(&a),
+        Submitted::Pending(p) => format!(
+            "Proposal {} recorded: {}. Nothing changes until {} more {} approve it on the Approvals page (you cannot approve your own proposal).",
+            p.id,
+            p.summary,
+            p.approvals_required - 1,
+            if p.approvals_required == 2 {
+                format!("person with the role {}", p.roles.join(" or "))
+            } else {
+                format!("people with the role {}", p.roles.join(" or "))
+            }
+        ),
+    })
+}
+
+/// A string field of an API view (empty when absent or not a string).
+pub(crate) fn view_field<'a>(v: &'a serde_json::Value, k: &str) -> &'a str {
+    v.get(k).and_then(|x| x.as_str()).unwrap_or_default()
+}
+
 /// Runs one service call before sign-in (no layout to show a refusal in).
 pub(crate) async fn db_anon<T: Send + 'static>(
     state: &web::Data<AppState>,
@@ -293,6 +338,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     login::routes(cfg);
     dashboard::routes(cfg);
     vendors::routes(cfg);
+    lifecycle::routes(cfg);
+    approvals::routes(cfg);
     revocations::routes(cfg);
     receipts::routes(cfg);
     audit::routes(cfg);

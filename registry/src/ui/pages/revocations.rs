@@ -235,8 +235,8 @@ async fn revoke(
         // is the person's decision.
         confirm_brick: true,
     };
-    let actor = user.actor();
     if form.confirm != "yes" {
+        let actor = user.actor();
         let bricks = db(&state, &user, move |c| {
             brick::preview(c, |c| revocations::revoke_certificate(c, &actor, body))
         })
@@ -251,15 +251,17 @@ async fn revoke(
             .render(),
         ));
     }
-    match crate::api::with_conn(&state, move |c| {
-        revocations::revoke_certificate(c, &actor, body)
-    })
+    let done =
+        move |_: &crate::service::approvals::Applied| format!("Certificate {subject} revoked.");
+    match super::submit_change(
+        &state,
+        &user,
+        move |_, _| Ok(crate::service::approvals::Change::RevokeCertificate { request: body }),
+        done,
+    )
     .await
     {
-        Ok(_) => Ok(redirect_done(
-            &back,
-            &format!("Certificate {subject} revoked."),
-        )),
+        Ok(message) => Ok(redirect_done(&back, &message)),
         Err(e) => {
             let (status, message) = refusal(e)?;
             Ok(refused(page, status, message))

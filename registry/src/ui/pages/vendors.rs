@@ -7,6 +7,7 @@ use super::{
     refusal, seg, text_field,
 };
 use crate::error::ApiError;
+use crate::service::approvals::Change;
 use crate::service::certificates::{self, CertificateSource};
 use crate::service::components::{self, ComponentRequest, FloorRequest};
 use crate::service::sigstore::{self, IdentityRequest, KeyRequest};
@@ -108,6 +109,8 @@ struct CompRow {
     retired: Option<String>,
     /// Its own end of support (a day), if it overrides the vendor's.
     support_ends: Option<String>,
+    /// The allowed signers as the binding form's lines.
+    signer_lines: String,
 }
 
 #[derive(Template)]
@@ -126,6 +129,10 @@ struct VendorPage {
     can_procure: bool,
     can_floor: bool,
     can_revoke: bool,
+    /// May retire and un-retire (procurement, security, admin).
+    can_retire: bool,
+    /// RFC 5280 reasons, for the Sigstore revocation form.
+    reasons: &'static [&'static str],
 }
 
 /// A certificate's status on the vendor page: revoked (by the one
@@ -192,6 +199,8 @@ pub(super) async fn vendor_page(
         can_procure: user.can(PROCUREMENT),
         can_floor: user.can(SECURITY),
         can_revoke: user.can(SECURITY),
+        can_retire: user.can(crate::service::retire::RETIRERS),
+        reasons: inspector::policy::REVOCATION_REASONS,
         layout: Layout::new(&user, "vendors", flash),
         error,
         v: vendors::view(&d.vendor),
@@ -201,6 +210,16 @@ pub(super) async fn vendor_page(
             .into_iter()
             .map(|c| CompRow {
                 support_ends: c.support_ends.map(day),
+                signer_lines: components::allowed_signers(&c)
+                    .iter()
+                    .map(|a| match (&a.subject, &a.spki_sha256, &a.sigstore_san) {
+                        (Some(s), _, _) => format!("subject: {s}"),
+                        (_, Some(h), _) => format!("key: {h}"),
+                        (_, _, Some(san)) => format!("sigstore: {san}"),
+                        _ => String::new(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
                 signers: components::allowed_signers(&c)
                     .iter()
                     .map(|a| match (&a.subject, &a.spki_sha256, &a.sigstore_san) {
@@ -265,24 +284,40 @@ async fn certificate_upload(
         .or_else(|| (!pasted.is_empty()).then(|| pasted.into_bytes()));
     let role = text_field(&fields, "role");
     let reason = Some(text_field(&fields, "lookalike_reason"));
-    let actor = user.actor();
     let vid = id.clone();
-    let result = crate::api::with_conn(&state, move |c| {
-        certificates::upload(c, &actor, vid, role, CertificateSource::Form(bytes), reason)
-    })
+    let result = super::submit_change(
+        &state,
+        &user,
+        move |_, actor| {
+            certificates::registration_change(
+                actor,
+                vid,
+                role,
+                CertificateSource::Form(bytes),
+                reason,
+            )
+        },
+        |a| {
+            let warnings: Vec<&str> = a
+                .view
+                .get("capability_warnings")
+                .and_then(|w| w.as_array())
+                .map(|w| w.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            let note = if warnings.is_empty() {
+                String::new()
+            } else {
+                format!(" Capability warning: {}.", warnings.join("; "))
+            };
+            format!(
+                "Certificate registered: {} (SHA-256 {}).{note}",
+                super::view_field(&a.view, "subject"),
+                super::view_field(&a.view, "sha256")
+            )
+        },
+    )
     .await;
-    let message = |(c, warnings): (schema::models::Certificate, Vec<String>)| {
-        let note = if warnings.is_empty() {
-            String::new()
-        } else {
-            format!(" Capability warning: {}.", warnings.join("; "))
-        };
-        format!(
-            "Certificate registered: {} (SHA-256 {}).{note}",
-            c.subject, c.sha256
-        )
-    };
-    after_change(&state, user, id, result.map(message)).await
+    after_change(&state, user, id, result).await
 }
 
 #[derive(Deserialize)]
@@ -359,19 +394,29 @@ async fn floor_set(
         Ok(components::find(c, &n)?.vendor_id)
     })
     .await?;
-    let actor = user.actor();
-    let done = crate::api::with_conn(&state, move |c| {
-        components::set_component_floor(c, &actor, name, expected, body)
-    })
+    let done = super::submit_change(
+        &state,
+        &user,
+        move |_, _| {
+            Ok(Change::SetFloor {
+                component: name,
+                expected,
+                request: body,
+            })
+        },
+        |a| {
+            format!(
+                "Floor of {} set to {}.",
+                super::view_field(&a.view, "name"),
+                match super::view_field(&a.view, "min_version") {
+                    "" => "none",
+                    v => v,
+                }
+            )
+        },
+    )
     .await;
-    let message = |c: schema::models::Component| {
-        format!(
-            "Floor of {} set to {}.",
-            c.name,
-            c.min_version.unwrap_or_else(|| "none".into())
-        )
-    };
-    after_change(&state, user, vendor, done.map(message)).await
+    after_change(&state, user, vendor, done).await
 }
 
 #[derive(Deserialize)]
@@ -452,7 +497,7 @@ async fn key_add(
 
 /// Back to the vendor page after a form on it: with the message when the
 /// change was made, or the page again with the refusal.
-async fn after_change(
+pub(super) async fn after_change(
     state: &web::Data<AppState>,
     user: PageUser,
     vendor: String,
