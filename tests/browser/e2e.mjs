@@ -2,9 +2,11 @@
 // Chromium driven by playwright-core. Run by tests/run-all.sh after the Rust
 // tests:  node tests/browser/e2e.mjs
 //
-// Flows: procurement signs in with a password, creates a vendor and uploads a
-// certificate through the forms; security revokes it (with the confirmation
-// step); an inspector's receipt appears in the list with its reasons; an
+// Flows: procurement signs in with a password, creates a vendor with its
+// contract terms and uploads a certificate through the forms (the anchor is a
+// proposal an admin approves on the Approvals page: two people); security
+// revokes it (with the confirmation step, then a second person's approval);
+// procurement retires a component and proposes putting it back; an inspector's receipt appears in the list with its reasons; an
 // auditor sees no forms and is refused if it posts one; a forged form without
 // the CSRF token is refused. With SCREENSHOTS=dir it saves the main pages.
 import { chromium } from 'playwright-core';
@@ -83,7 +85,13 @@ try {
   await p.getByLabel('Name', { exact: true }).fill('Acme Chips <b>&</b> Co');
   await p.getByLabel('Contract reference').fill('C-2026-001');
   await p.getByLabel('Contract expires').fill('2027-01-15');
-  await p.getByLabel('Security contact / vulnerability disclosure').fill('psirt@acme.example');
+  await p.getByLabel('PSIRT contact / vulnerability disclosure').fill('psirt@acme.example');
+  await p.getByLabel('Support ends').fill('2027-02-01');
+  await p.getByLabel('ecdsa-p256').check();
+  await p.getByLabel('ecdsa-p384').check();
+  await p.getByLabel('How the vendor protects its signing keys').fill('FIPS 140-3 level 3 HSM');
+  await p.getByLabel('Compromise reporting deadline (hours)').fill('24');
+  await shot(p, 'vendor-form');
   await p.getByRole('button', { name: 'Create vendor' }).click();
   await p.waitForLoadState();
   check(p.url().startsWith(base + '/vendors/acme'), 'procurement created the vendor through the form');
@@ -96,7 +104,25 @@ try {
   await p.getByLabel('Certificate file (PEM or DER)').setInputFiles(join(fx, 'certs/acme-root.pem'));
   await p.getByRole('button', { name: 'Upload and check' }).click();
   await p.waitForLoadState();
-  check((await p.locator('.flash').innerText()).includes('Certificate registered'), 'procurement uploaded the root certificate');
+  const proposed = await p.locator('.flash').innerText();
+  check(proposed.includes('Proposal') && proposed.includes('Approvals'), 'registering an anchor is a proposal: nothing changes until a second person approves');
+  check((await api('GET', '/vendors/acme/certificates')).json.length === 0, 'the anchor is not registered before the approval');
+  check((await p.content()).includes('ecdsa-p256, ecdsa-p384') && (await p.content()).includes('report within 24 h'), 'the vendor page shows the contract terms');
+  // Ana cannot approve her own proposal; Ada (admin) approves it on the Approvals page.
+  await p.goto(base + '/approvals');
+  await p.getByRole('button', { name: 'Approve' }).first().click();
+  await p.waitForLoadState();
+  check((await p.locator('.error').innerText()).includes('another person'), 'the proposer cannot approve her own proposal');
+  const { page: adm } = await signIn('ada');
+  await adm.goto(base + '/approvals');
+  check((await adm.content()).includes('as an anchor of vendor'), 'the Approvals page lists the anchor proposal');
+  await shot(adm, 'approvals');
+  await adm.getByLabel('Note with your approval (optional)').first().fill('fingerprint checked with Acme by phone');
+  await adm.getByRole('button', { name: 'Approve' }).first().click();
+  await adm.waitForLoadState();
+  check((await adm.locator('.flash').innerText()).includes('approved and applied'), 'a second person approved: the anchor is registered');
+  check((await api('GET', '/vendors/acme/certificates')).json.length === 1, 'the anchor is registered after the approval');
+  await p.goto(base + '/vendors/acme');
   await p.getByLabel('Role').selectOption('intermediate');
   await p.getByLabel('Certificate file (PEM or DER)').setInputFiles(join(fx, 'certs/acme-int.pem'));
   await p.getByRole('button', { name: 'Upload and check' }).click();
@@ -144,7 +170,13 @@ try {
   check((await api('GET', '/revocations')).json.length === 0, 'nothing is revoked before confirming');
   await s.getByRole('button', { name: 'Revoke now' }).click();
   await s.waitForLoadState();
-  check((await s.locator('.flash').innerText()).includes('revoked'), 'security revoked the certificate');
+  check((await s.locator('.flash').innerText()).includes('Proposal'), 'the revocation is a proposal');
+  check((await api('GET', '/revocations')).json.length === 0, 'nothing is revoked before a second person approves');
+  await adm.goto(base + '/approvals');
+  await adm.getByRole('button', { name: 'Approve' }).first().click();
+  await adm.waitForLoadState();
+  check((await adm.locator('.flash').innerText()).includes('approved and applied'), 'the admin approved the revocation');
+  await s.goto(base + '/vendors/acme');
   check((await s.content()).includes('>revoked<'), 'the vendor page shows the certificate as revoked');
   const revs = (await api('GET', '/revocations')).json;
   check(revs.length === 1 && revs[0].invalidity_date === '2026-08-16T00:00:00Z', 'the revocation is recorded with its invalidity date');
@@ -175,6 +207,7 @@ try {
   check((await s.content()).includes('Keys this stage cannot verify'), 'the product page shows the capability check');
   await shot(s, 'product');
   await s.goto(base + '/');
+  check((await s.content()).includes('Support periods ending within 90 days') && (await s.locator('section', { hasText: 'Support periods ending' }).innerText()).includes('acme'), 'the dashboard lists the support period ending soon');
   await shot(s, 'dashboard');
 
   // A product defined and edited through its form.
@@ -277,10 +310,31 @@ try {
   check(pw.length === 20, 'a new user gets a generated password shown once');
   await shot(ad, 'access');
 
+  // --- procurement: retire a component, then propose putting it back -------------------------
+  await p.goto(base + '/vendors/acme');
+  const comp = p.locator('tr', { hasText: 'acme-wifi-fw' }).first();
+  await comp.getByLabel('Why retire acme-wifi-fw').fill('registered under the wrong name');
+  await comp.getByLabel('even if devices lose a bootable image').last().check();
+  await comp.getByRole('button', { name: 'Retire' }).click();
+  await p.waitForLoadState();
+  check((await p.locator('.flash').innerText()).includes('retired'), 'procurement retired the component (one person)');
+  check((await p.content()).includes('retired') && (await p.getByRole('button', { name: 'Un-retire' }).count()) >= 1, 'the retired component is listed with an Un-retire form');
+  await shot(p, 'vendor-retired');
+  await p.locator('tr', { hasText: 'acme-wifi-fw' }).first().getByLabel('Why put acme-wifi-fw back').fill('retired by mistake');
+  await p.locator('tr', { hasText: 'acme-wifi-fw' }).first().getByRole('button', { name: 'Un-retire' }).click();
+  await p.waitForLoadState();
+  check((await p.locator('.flash').innerText()).includes('Proposal'), 'un-retiring is a proposal');
+  await adm.goto(base + '/approvals');
+  await adm.getByLabel('Why reject it').first().fill('keep it retired: the new name is registered');
+  await adm.getByRole('button', { name: 'Reject' }).first().click();
+  await adm.waitForLoadState();
+  check((await adm.locator('.flash').innerText()).includes('rejected'), 'the admin rejected the un-retirement');
+  check((await adm.content()).includes('keep it retired'), 'the decided list shows the rejection and its reason');
+
   // Phone width (360 px): no page scrolls sideways as a whole (wide tables scroll inside their box).
   const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, storageState: await ad.context().storageState() });
   const ph = await phone.newPage();
-  for (const path of ['/', '/vendors', '/vendors/acme', '/vendors/new', '/receipts', '/revocations', '/audit', '/products', '/products/gw-100', '/products/new', '/trust', '/trust-bundle', '/tokens']) {
+  for (const path of ['/', '/vendors', '/vendors/acme', '/vendors/new', '/receipts', '/revocations', '/audit', '/products', '/products/gw-100', '/products/new', '/trust', '/trust-bundle', '/tokens', '/approvals']) {
     await ph.goto(base + path);
     const over = await ph.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(over <= 1, `phone width ${path}: no page-level horizontal overflow (${over}px)`);
