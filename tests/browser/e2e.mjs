@@ -249,7 +249,18 @@ try {
   await s.getByRole('button', { name: 'Check and trust' }).click();
   await s.waitForLoadState();
   check((await s.locator('.flash').innerText()).includes('TSA anchor CN=Test TSA Root'), 'security trusted a TSA root on the Trust roots page');
+  // Retired (one person), then put back only through a proposal.
+  const tsaRow = s.locator('tr', { hasText: 'CN=Test TSA Root' });
+  await tsaRow.getByLabel('Why retire it').fill('rotated to a new TSA');
+  await tsaRow.getByRole('button', { name: 'Retire' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('retired'), 'security retired the TSA anchor on the Trust roots page');
+  check((await s.content()).includes('retired: rotated to a new TSA'), 'the retired TSA anchor stays listed, marked retired');
   await shot(s, 'trust');
+  await s.locator('tr', { hasText: 'CN=Test TSA Root' }).getByLabel('Why put it back').fill('the rotation was postponed');
+  await s.locator('tr', { hasText: 'CN=Test TSA Root' }).getByRole('button', { name: 'Un-retire' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('Proposal'), 'un-retiring the TSA anchor is a proposal');
 
   // Receipts: the total and the CSV of the filtered rows.
   await s.goto(base + '/receipts?verdict=reject');

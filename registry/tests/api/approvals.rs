@@ -918,3 +918,79 @@ async fn the_pages_propose_approve_retire_bind_and_revoke() {
         assert_eq!(rejected.status, 303, "{}", rejected.body);
     }
 }
+
+/// The Trust roots page retires a TSA anchor (one person) and proposes
+/// putting it back (two), and comes back to the Trust roots page.
+#[actix_rt::test]
+async fn trust_roots_are_retired_and_proposed_back_from_their_page() {
+    use super::ui::{page, sign_in};
+    for db in BACKENDS {
+        let h = seeded(db, ApprovalPolicy::default()).await;
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let (sec, csrf, _) = sign_in(&app, &h.named_token("sue", Role::Security), false).await;
+        let (_, _, tsas) = call(
+            &app,
+            "GET",
+            "/api/v1/tsa-anchors",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        let id = tsas[0]["id"].as_i64().unwrap();
+        let trust = page(&app, "GET", "/trust", &sec, None, &[]).await;
+        assert!(
+            trust
+                .body
+                .contains(&format!("/trust/tsa-anchors/{id}/retire"))
+        );
+        let no_reason = page(
+            &app,
+            "POST",
+            &format!("/trust/tsa-anchors/{id}/retire"),
+            &sec,
+            Some(&format!("csrf={csrf}&reason=")),
+            &[],
+        )
+        .await;
+        assert_eq!(no_reason.status, 400, "{}", no_reason.body);
+        let r = page(
+            &app,
+            "POST",
+            &format!("/trust/tsa-anchors/{id}/retire"),
+            &sec,
+            Some(&format!("csrf={csrf}&reason=rotated&confirm_brick=1")),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(r.location.unwrap().starts_with("/trust?done="));
+        let (_, _, tsas) = call(
+            &app,
+            "GET",
+            "/api/v1/tsa-anchors",
+            Some(&h.admin),
+            None,
+            &[],
+        )
+        .await;
+        assert!(tsas[0]["retired_at"].is_string(), "{tsas}");
+        let back = page(
+            &app,
+            "POST",
+            "/unretire",
+            &sec,
+            Some(&format!(
+                "csrf={csrf}&kind=tsa-anchor&id={id}&reason=mistake"
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(back.status, 303, "{}", back.body);
+        let to = back.location.unwrap();
+        assert!(
+            to.starts_with("/trust?done=") && to.contains("Proposal"),
+            "{to}"
+        );
+    }
+}

@@ -165,6 +165,10 @@ async fn unretire(
             vendor: form.vendor.clone(),
             id,
         }),
+        "tsa-anchor" => id().map(|id| RetiredRecord::TsaAnchor { id }),
+        "sigstore-trusted-root" => Ok(RetiredRecord::SigstoreTrustedRoot {
+            name: form.id.clone(),
+        }),
         k => Err(ApiError::BadRequest(format!(
             "kind '{k}' cannot be un-retired here"
         ))),
@@ -183,6 +187,9 @@ async fn unretire(
         }
         Err(e) => Err(e),
     };
+    if matches!(form.kind.as_str(), "tsa-anchor" | "sigstore-trusted-root") {
+        return super::trust::after_change(&state, &user, done).await;
+    }
     after_change_for(&state, user, form.vendor, done).await
 }
 

@@ -20,6 +20,7 @@ struct TrustPage {
     layout: Layout,
     csrf: String,
     can_edit: bool,
+    can_retire: bool,
     error: Option<String>,
     tsas: Vec<TsaAnchorView>,
     roots: Vec<TrustedRootView>,
@@ -47,6 +48,7 @@ async fn trust_page(
             layout: Layout::new(user, "trust", flash),
             csrf: user.csrf.clone(),
             can_edit: user.can(SECURITY),
+            can_retire: user.can(crate::service::retire::RETIRERS),
             error,
             tsas,
             roots,
@@ -126,9 +128,63 @@ async fn root_add(
     after_change(&state, &user, result.map(message)).await
 }
 
+/// The retirement form's fields.
+#[derive(serde::Deserialize)]
+struct RetireForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    confirm_brick: Option<String>,
+}
+
+impl RetireForm {
+    fn request(&self) -> crate::service::retire::RetirementRequest {
+        crate::service::retire::RetirementRequest {
+            reason: self.reason.trim().to_string(),
+            confirm_brick: self.confirm_brick.is_some(),
+        }
+    }
+}
+
+#[post("/trust/tsa-anchors/{id}/retire")]
+async fn tsa_retire(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<i64>,
+    form: web::Form<RetireForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    let (id, body, actor) = (id.into_inner(), form.request(), user.actor());
+    let done = crate::api::with_conn(&state, move |c| {
+        crate::service::retire::retire_tsa_anchor(c, &actor, id, body)
+    })
+    .await
+    .map(|t| format!("TSA anchor {} retired.", t.subject));
+    after_change(&state, &user, done).await
+}
+
+#[post("/trust/sigstore-roots/{name}/retire")]
+async fn root_retire(
+    state: web::Data<AppState>,
+    user: PageUser,
+    name: web::Path<String>,
+    form: web::Form<RetireForm>,
+) -> PageResult {
+    user.check_csrf(&form.csrf)?;
+    let (name, body, actor) = (name.into_inner(), form.request(), user.actor());
+    let done = crate::api::with_conn(&state, move |c| {
+        crate::service::retire::retire_trusted_root(c, &actor, &name, body)
+    })
+    .await
+    .map(|r| format!("Sigstore trusted root {} retired.", r.name));
+    after_change(&state, &user, done).await
+}
+
 /// Back to the page with the message when the change was made, or the
 /// page again with the refusal.
-async fn after_change(
+pub(super) async fn after_change(
     state: &web::Data<AppState>,
     user: &PageUser,
     done: Result<String, crate::error::ApiError>,
@@ -143,5 +199,9 @@ async fn after_change(
 }
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(trust).service(tsa_add).service(root_add);
+    cfg.service(trust)
+        .service(tsa_add)
+        .service(root_add)
+        .service(tsa_retire)
+        .service(root_retire);
 }
