@@ -112,7 +112,7 @@ impl RegistryKey {
     /// Signs an in-toto statement into a DSSE envelope.
     pub fn attest(
         &self,
-        statement: &inspector::attest::Statement,
+        statement: &impl serde::Serialize,
     ) -> Result<inspector::dsse::Envelope, serde_json::Error> {
         use inspector::dsse::IN_TOTO_PAYLOAD_TYPE;
         let payload = serde_json::to_vec(statement)?;

@@ -40,6 +40,8 @@ mod pages;
 mod products;
 #[path = "api/records.rs"]
 mod records;
+#[path = "api/releases.rs"]
+mod releases;
 #[path = "api/roles.rs"]
 mod roles;
 #[path = "api/sigstore.rs"]

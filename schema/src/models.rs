@@ -559,3 +559,29 @@ pub struct ProposalVote {
     pub reason: String,
     pub at: i64,
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = releases)]
+pub struct Release {
+    pub id: i64,
+    pub product_id: String,
+    pub version: String,
+    pub images: String,
+    pub status: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub checked_at: Option<i64>,
+    pub problems: String,
+    pub attestation: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = releases)]
+pub struct NewRelease {
+    pub product_id: String,
+    pub version: String,
+    pub images: String,
+    pub status: String,
+    pub created_at: i64,
+    pub created_by: String,
+}

@@ -135,6 +135,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Product releases (issue 14).
+    releases (id) {
+        id -> BigInt,
+        product_id -> Text,
+        version -> Text,
+        images -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        created_by -> Text,
+        checked_at -> Nullable<BigInt>,
+        problems -> Text,
+        attestation -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     /// Dangerous changes waiting for approval (issue 11, item 6).
     proposals (id) {
         id -> BigInt,
@@ -367,6 +383,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     shared_cas,
     proposals,
     proposal_votes,
+    releases,
     api_tokens,
     audit_log,
     registry_state,

@@ -7,7 +7,9 @@ usage: verify_dsse.py KEY_OR_CERT.pem ENVELOPE.json
 The key id is computed here (SHA-256 of the key's SubjectPublicKeyInfo),
 the signature checked with securesystemslib's ecdsa-sha2-nistp256 scheme,
 and the payload must be an in-toto Statement v1 with a SLSA VSA v1
-predicate. Prints the statement's verificationResult and subject digest;
+predicate, or Tollgate's release predicate
+(https://tollgate.dev/attestation/release/v1) whose components are all
+subjects. Prints the statement's verificationResult and subject digest;
 exits 1 when anything does not verify.
 """
 import hashlib
@@ -44,6 +46,25 @@ def main() -> int:
     if statement.get("_type") != "https://in-toto.io/Statement/v1":
         print("not an in-toto Statement v1")
         return 1
+    if statement.get("predicateType") == "https://tollgate.dev/attestation/release/v1":
+        # A release attestation: every component named with its digest,
+        # and each listed as a subject.
+        p = statement["predicate"]
+        for field in ("product", "release", "verifier", "time_verified", "components"):
+            if field not in p:
+                print(f"the release attestation lacks {field}")
+                return 1
+        digests = {s["digest"]["sha256"] for s in statement["subject"]}
+        for c in p["components"]:
+            for field in ("stage", "component", "vendor", "version", "version_source", "sha256", "signer", "verified_at"):
+                if field not in c:
+                    print(f"a component lacks {field}")
+                    return 1
+            if c["sha256"] not in digests:
+                print(f"component {c['component']} is not a subject")
+                return 1
+        print("RELEASE", p["product"], p["release"], len(p["components"]), p["verifier"]["id"])
+        return 0
     if statement.get("predicateType") != "https://slsa.dev/verification_summary/v1":
         print("not a SLSA VSA v1")
         return 1

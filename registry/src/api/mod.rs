@@ -9,6 +9,7 @@ pub mod certificates;
 pub mod components;
 pub mod products;
 pub mod receipts;
+pub mod releases;
 pub mod revocations;
 pub mod sigstore;
 pub mod stations;
@@ -167,5 +168,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(products::allowlist_signature)
         .service(products::publish)
         .service(products::attestations)
-        .service(products::allowlist);
+        .service(products::allowlist)
+        .service(releases::create)
+        .service(releases::list)
+        .service(releases::get_one)
+        .service(releases::check);
 }

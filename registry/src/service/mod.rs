@@ -23,6 +23,7 @@ pub mod health;
 pub mod overview;
 pub mod products;
 pub mod receipts;
+pub mod releases;
 pub mod retire;
 pub mod revocation_status;
 pub mod revocations;

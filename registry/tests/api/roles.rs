@@ -165,6 +165,20 @@ async fn every_endpoint_with_every_role_and_none() {
                 Some(json!({"allowed_signers": []})),
                 &[Admin, Security],
             ),
+            ("GET", "/api/v1/products/gw-1/releases", None, ALL),
+            ("GET", "/api/v1/products/gw-1/releases/1.0", None, ALL),
+            (
+                "POST",
+                "/api/v1/products/gw-1/releases",
+                Some(json!({"version": "1.0", "images": []})),
+                &[Admin, Security],
+            ),
+            (
+                "POST",
+                "/api/v1/products/gw-1/releases/1.0/check",
+                None,
+                &[Admin, Security],
+            ),
             ("GET", "/api/v1/proposals", None, ALL),
             ("GET", "/api/v1/proposals/999999", None, ALL),
             (

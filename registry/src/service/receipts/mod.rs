@@ -432,3 +432,48 @@ pub fn accepted_receipt_for(
         .first(c)
         .optional()?)
 }
+
+/// What proves one image: the newest receipt the registry accepted for this
+/// component and blob, with the registry's own report on its evidence.
+pub struct ImageProof {
+    /// The receipt.
+    pub receipt: i64,
+    /// Vendor and version as the receipt names them.
+    pub vendor: String,
+    /// Version.
+    pub version: String,
+    /// When the registry verified the evidence (Unix seconds).
+    pub verified_at: i64,
+    /// The trust-bundle serial it was verified under.
+    pub verified_serial: i64,
+    /// The registry's verification report (JSON), when kept.
+    pub registry_report: Option<serde_json::Value>,
+}
+
+/// The proof of an image, if the registry accepted one.
+pub fn proof_of_image(
+    c: &mut Conn,
+    component: &str,
+    sha256: &str,
+) -> ServiceResult<Option<ImageProof>> {
+    let row: Option<ReceiptRow> = receipts::table
+        .filter(receipts::registry_verdict.eq(evidence::ACCEPT))
+        .filter(receipts::component.eq(component))
+        .filter(receipts::blob_sha256.eq(sha256))
+        .order(receipts::id.desc())
+        .select(ReceiptRow::as_select())
+        .first(c)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let (_, report) = get_full(c, row.id)?;
+    Ok(Some(ImageProof {
+        receipt: row.id,
+        vendor: row.vendor,
+        version: row.version,
+        verified_at: row.verified_at,
+        verified_serial: row.verified_serial,
+        registry_report: report.and_then(|r| serde_json::from_str(&r).ok()),
+    }))
+}

@@ -1,0 +1,72 @@
+//! Product releases: defined, listed, checked (issue 14, item 3).
+
+use super::{Caller, with_conn};
+use crate::error::ApiError;
+use crate::service::releases::{self, CheckOutcome, ReleaseRequest, ReleaseView};
+use crate::state::AppState;
+use actix_web::{HttpResponse, get, post, web};
+
+/// Defines a release of a product: `{version, images: [{stage, component,
+/// sha256}]}`. Releases do not change (409 for an existing version).
+/// Security role; audited.
+#[utoipa::path(tag = "releases", params(("id" = String, Path)), request_body = ReleaseRequest, responses((status = 201, body = ReleaseView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/products/{id}/releases")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<ReleaseRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let v = with_conn(&state, move |c| releases::create(c, &caller, &id, body)).await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// A product's releases, newest first, with their status, support end and
+/// last check.
+#[utoipa::path(tag = "releases", params(("id" = String, Path)), responses((status = 200, body = Vec<ReleaseView>), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[get("/products/{id}/releases")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let v = with_conn(&state, move |c| releases::list(c, &caller, &id)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// One release.
+#[utoipa::path(tag = "releases", params(("id" = String, Path), ("version" = String, Path)), responses((status = 200, body = ReleaseView), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[get("/products/{id}/releases/{version}")]
+pub async fn get_one(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, version) = path.into_inner();
+    let v = with_conn(&state, move |c| releases::get(c, &caller, &id, &version)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+/// Checks a release under the current trust state: `{ok, problems,
+/// components, attestation}`. Every problem is named (a missing component,
+/// an unproven image, one below its floor or outside its stage's
+/// allowlist, a signer no stage key verifies); when there is none the
+/// registry signs an in-toto release attestation (DSSE). Security role;
+/// audited.
+#[utoipa::path(tag = "releases", params(("id" = String, Path), ("version" = String, Path)), responses((status = 200, body = CheckOutcome), (status = 404, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[post("/products/{id}/releases/{version}/check")]
+pub async fn check(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, version) = path.into_inner();
+    let st = state.clone();
+    let v = with_conn(&state, move |c| {
+        releases::check(c, &caller, &st.key, &id, &version)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(v))
+}
