@@ -32,6 +32,8 @@ python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jso
 # DSSE envelopes (station receipts, registry attestations) are verified by
 # securesystemslib, the library in-toto uses.
 python3 -c 'import securesystemslib.dsse, cryptography' 2>/dev/null || python3 -m pip install --quiet securesystemslib cryptography
+# Release SBOMs are validated by CycloneDX's own library (strict JSON schema).
+python3 -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null || python3 -m pip install --quiet 'cyclonedx-python-lib[json-validation]'
 command -v st >/dev/null || python3 -m pip install --quiet schemathesis
 command -v curl >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq curl; }
 

@@ -172,5 +172,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(releases::create)
         .service(releases::list)
         .service(releases::get_one)
-        .service(releases::check);
+        .service(releases::check)
+        .service(releases::sbom);
 }

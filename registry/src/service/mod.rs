@@ -27,6 +27,7 @@ pub mod releases;
 pub mod retire;
 pub mod revocation_status;
 pub mod revocations;
+pub mod sbom;
 pub mod sessions;
 pub mod sigstore;
 pub mod stations;

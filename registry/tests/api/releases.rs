@@ -202,6 +202,89 @@ async fn a_release_is_checked_image_by_image_and_attested_when_it_passes() {
         .await;
         assert_eq!(v["status"], "released");
         assert!(v["attestation"].is_object());
+        // Its CycloneDX 1.6 SBOM: byte-identical when rebuilt, valid for
+        // CycloneDX's own validator, suppliers with their PSIRT contact.
+        let sbom = |version: &str| {
+            let app = &app;
+            let st = st.clone();
+            let uri = format!("/api/v1/products/gw-1/releases/{version}/sbom");
+            async move {
+                let req = test::TestRequest::get()
+                    .uri(&uri)
+                    .insert_header(("Authorization", format!("Bearer {st}")))
+                    .to_request();
+                let resp = test::call_service(app, req).await;
+                let status = resp.status().as_u16();
+                let ctype = resp
+                    .headers()
+                    .get("content-type")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                (status, ctype, test::read_body(resp).await.to_vec())
+            }
+        };
+        let validate = |bytes: &[u8]| {
+            let dir = tempdir();
+            std::fs::write(dir.join("sbom.json"), bytes).unwrap();
+            let out = std::process::Command::new("python3")
+                .arg(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("../tests/interop/validate_cyclonedx.py"),
+                )
+                .arg(dir.join("sbom.json"))
+                .output()
+                .unwrap();
+            (
+                out.status.success(),
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            )
+        };
+        let (s1, ctype, first) = sbom("1.0.0").await;
+        assert_eq!(s1, 200, "{}", String::from_utf8_lossy(&first));
+        assert!(
+            ctype.starts_with("application/vnd.cyclonedx+json"),
+            "{ctype}"
+        );
+        let (_, _, again) = sbom("1.0.0").await;
+        assert_eq!(first, again, "the SBOM is reproducible byte for byte");
+        let (ok, said) = validate(&first);
+        assert!(ok, "cyclonedx-python-lib: {said}");
+        assert!(said.starts_with("valid 2 components"), "{said}");
+        let bom: serde_json::Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(bom["specVersion"], "1.6");
+        assert_eq!(bom["metadata"]["component"]["name"], "Gateway");
+        let wifi_c = bom["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "acme-wifi-fw")
+            .unwrap();
+        assert_eq!(
+            wifi_c["supplier"]["contact"][0]["email"],
+            "psirt@acme.example"
+        );
+        assert_eq!(wifi_c["hashes"][0]["content"], wifi.as_str());
+        assert!(
+            wifi_c["properties"]
+                .to_string()
+                .contains("Acme WiFi FW Signer P-256")
+        );
+        // A broken SBOM is refused by the same validator (the check can fail).
+        let mut broken = bom.clone();
+        broken["components"][0]["hashes"][0]["alg"] = json!("SHA-1000");
+        assert!(!validate(broken.to_string().as_bytes()).0);
+        let mut no_flag = bom.clone();
+        no_flag["components"][0]["properties"] = json!([]);
+        assert!(!validate(no_flag.to_string().as_bytes()).0);
+        assert_eq!(
+            sbom("1.0.0-rc1").await.0,
+            409,
+            "no SBOM before a check passed"
+        );
         // Raising a floor above the shipped version blocks it, naming the floor.
         let (_, _, comp) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
         let bt_row = comp

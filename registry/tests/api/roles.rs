@@ -167,6 +167,7 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             ("GET", "/api/v1/products/gw-1/releases", None, ALL),
             ("GET", "/api/v1/products/gw-1/releases/1.0", None, ALL),
+            ("GET", "/api/v1/products/gw-1/releases/1.0/sbom", None, ALL),
             (
                 "POST",
                 "/api/v1/products/gw-1/releases",
