@@ -205,6 +205,19 @@ try {
   check(prod.status === 201, 'a product is defined through the API');
   await s.goto(base + '/products/gw-100');
   check((await s.content()).includes('Keys this stage cannot verify'), 'the product page shows the capability check');
+  // A release of it: defined on the page, then checked; the revoked
+  // intermediate withdrew the image's evidence, so the check names why.
+  const fwSha = execFileSync('sha256sum', [join(fx, 'blobs/fw.bin')]).toString().split(' ')[0];
+  await s.getByLabel('Release version').fill('2026.12.0');
+  await s.getByLabel(/Images, one per line/).fill(`rom acme-wifi-fw ${fwSha}\nbootloader acme-wifi-fw ${fwSha}`);
+  await s.getByRole('button', { name: 'Define release' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('Release 2026.12.0 defined'), 'security defined a release on the product page');
+  await s.getByRole('button', { name: 'Check 2026.12.0' }).click();
+  await s.waitForLoadState();
+  const verdict = await s.locator('.flash').innerText();
+  check(verdict.includes('blocked') && verdict.includes('not proven'), 'the release check names why it is blocked (the image is no longer proven)');
+  check((await s.locator('ul.problems li').count()) >= 1, 'the release lists its problems');
   await shot(s, 'product');
   await s.goto(base + '/');
   check((await s.content()).includes('Support periods ending within 90 days') && (await s.locator('section', { hasText: 'Support periods ending' }).innerText()).includes('acme'), 'the dashboard lists the support period ending soon');

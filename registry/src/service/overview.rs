@@ -49,6 +49,9 @@ pub struct Dashboard {
     pub expiring_certs: Vec<Certificate>,
     /// Contracts ending within 90 days (at most 50).
     pub expiring_contracts: Vec<Vendor>,
+    /// Released releases whose support (the earliest of their components')
+    /// ends within 180 days: (product, release, end), soonest first.
+    pub releases_losing_support: Vec<(String, String, i64)>,
     /// Support periods ending within 90 days, soonest first: vendors'
     /// (component `None`) and components' own (at most 50 of each).
     pub ending_support: Vec<SupportEnd>,
@@ -144,6 +147,7 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
             }),
     );
     ending_support.sort_by_key(|s| s.ends);
+    let releases_losing_support = super::releases::support_ending(c, now + 180 * 86_400)?;
     let rejections = receipts::table
         .filter(receipts::verdict.eq("reject"))
         .order(receipts::id.desc())
@@ -163,6 +167,7 @@ pub fn dashboard(c: &mut Conn, actor: &Actor, now: i64) -> ServiceResult<Dashboa
         expiring_certs,
         expiring_contracts,
         ending_support,
+        releases_losing_support,
         rejections,
     })
 }

@@ -508,3 +508,23 @@ pub fn check(
         })
     })
 }
+
+/// Released releases (their last check passed) whose support ends before
+/// `before` (Unix seconds): (product, release, support end), soonest first.
+pub fn support_ending(c: &mut Conn, before: i64) -> ServiceResult<Vec<(String, String, i64)>> {
+    let rows: Vec<Release> = releases::table
+        .filter(releases::status.eq("released"))
+        .select(Release::as_select())
+        .load(c)?;
+    let ends = support_ends(c)?;
+    let mut out: Vec<(String, String, i64)> = rows
+        .iter()
+        .filter_map(|r| {
+            release_support_end(&images_of(r), &ends)
+                .filter(|t| *t <= before)
+                .map(|t| (r.product_id.clone(), r.version.clone(), t))
+        })
+        .collect();
+    out.sort_by_key(|x| x.2);
+    Ok(out)
+}

@@ -395,3 +395,136 @@ async fn a_release_is_checked_image_by_image_and_attested_when_it_passes() {
         );
     }
 }
+
+/// The product page defines, checks and downloads a release; a malformed
+/// image line is refused by line; forms need the CSRF token; an auditor
+/// reads but cannot define.
+#[actix_rt::test]
+async fn releases_are_defined_checked_and_downloaded_from_the_product_page() {
+    use super::ui::{enc, page, sign_in};
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let sec = h.token(Role::Security);
+        let (s, _, b) = call(&app, "POST", "/api/v1/products", Some(&sec), Some(json!({"id": "gw-1", "name": "Gateway", "stages": [
+            {"name": "rom", "algorithms": ["ecdsa-p256", "ecdsa-p384"], "components": ["acme-wifi-fw"]}]})), &[]).await;
+        assert_eq!(s, 201, "{b}");
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.6.0",
+                b"wifi 1.6.0",
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{r}");
+        let wifi = sha(b"wifi 1.6.0");
+        let (cookie, csrf, _) = sign_in(&app, &sec, false).await;
+        let bad = page(
+            &app,
+            "POST",
+            "/products/gw-1/releases",
+            &cookie,
+            Some(&format!(
+                "csrf={csrf}&version=1&images={}",
+                enc("rom acme-wifi-fw")
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(bad.status, 400, "{}", bad.body);
+        assert!(bad.body.contains("line 1"), "{}", bad.body);
+        let no_csrf = page(
+            &app,
+            "POST",
+            "/products/gw-1/releases",
+            &cookie,
+            Some(&format!(
+                "version=1&images={}",
+                enc(&format!("rom acme-wifi-fw {wifi}"))
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(no_csrf.status, 403);
+        let ok = page(
+            &app,
+            "POST",
+            "/products/gw-1/releases",
+            &cookie,
+            Some(&format!(
+                "csrf={csrf}&version=2026.12&images={}",
+                enc(&format!("rom acme-wifi-fw {wifi}"))
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(ok.status, 303, "{}", ok.body);
+        let checked = page(
+            &app,
+            "POST",
+            "/products/gw-1/releases/2026.12/check",
+            &cookie,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(checked.status, 303, "{}", checked.body);
+        assert!(checked.location.unwrap().contains("passed"));
+        let product = page(&app, "GET", "/products/gw-1", &cookie, None, &[]).await;
+        assert!(
+            product.body.contains(">released<") && product.body.contains("SBOM (CycloneDX 1.6)"),
+            "{}",
+            product.body
+        );
+        let sbom = page(
+            &app,
+            "GET",
+            "/products/gw-1/releases/2026.12/sbom",
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(sbom.status, 200);
+        let bom: serde_json::Value = serde_json::from_str(&sbom.body).unwrap();
+        assert_eq!(bom["components"][0]["version"], "1.6.0");
+        let att = page(
+            &app,
+            "GET",
+            "/products/gw-1/releases/2026.12/attestation",
+            &cookie,
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(att.status, 200);
+        assert!(att.body.contains("payloadType"));
+        // An auditor reads the page but gets no forms, and is refused.
+        let (aud, aud_csrf, _) = sign_in(&app, &h.token(Role::Auditor), false).await;
+        let seen = page(&app, "GET", "/products/gw-1", &aud, None, &[]).await;
+        assert!(seen.body.contains("2026.12") && !seen.body.contains("Define a release"));
+        let refused = page(
+            &app,
+            "POST",
+            "/products/gw-1/releases/2026.12/check",
+            &aud,
+            Some(&format!("csrf={aud_csrf}")),
+            &[],
+        )
+        .await;
+        assert_eq!(refused.status, 403);
+    }
+}

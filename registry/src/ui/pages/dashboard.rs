@@ -25,6 +25,9 @@ struct DashboardPage {
     chart: String,
     expiring_certs: Vec<ExpiringCert>,
     expiring_contracts: Vec<(String, String, String, String)>,
+    /// (product, release, support end) of shipped releases losing support
+    /// within 180 days.
+    releases_losing_support: Vec<(String, String, String)>,
     /// (vendor id, component or "all components", support end).
     ending_support: Vec<(String, String, String)>,
     rejections: Vec<ReceiptRow>,
@@ -82,6 +85,11 @@ async fn dashboard_page(
                     v.contract_expires.map(time_str).unwrap_or_default(),
                 )
             })
+            .collect(),
+        releases_losing_support: d
+            .releases_losing_support
+            .into_iter()
+            .map(|(p, v, t)| (p, v, time_str(t)))
             .collect(),
         ending_support: d
             .ending_support

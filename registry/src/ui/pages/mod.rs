@@ -16,6 +16,7 @@ pub mod login;
 pub mod product_form;
 pub mod products;
 pub mod receipts;
+pub mod releases;
 pub mod revocations;
 pub mod trust;
 pub mod vendor_form;
@@ -340,6 +341,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     vendors::routes(cfg);
     lifecycle::routes(cfg);
     approvals::routes(cfg);
+    releases::routes(cfg);
     revocations::routes(cfg);
     receipts::routes(cfg);
     audit::routes(cfg);

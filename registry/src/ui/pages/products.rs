@@ -68,6 +68,8 @@ struct ProductPage {
     csrf: String,
     a: Allowlist,
     formats: &'static [(&'static str, &'static str)],
+    /// The product's releases, newest first.
+    releases: Vec<crate::service::releases::ReleaseView>,
 }
 
 #[get("/products/{id}")]
@@ -79,9 +81,10 @@ async fn product_detail(
 ) -> PageResult {
     let id = id.into_inner();
     let actor = user.actor();
-    let a = db(&state, &user, move |c| {
+    let (a, releases) = db(&state, &user, move |c| {
         products::get(c, &actor, &id)?;
-        products::build(c, &id)
+        let releases = crate::service::releases::list(c, &actor, &id)?;
+        Ok((products::build(c, &id)?, releases))
     })
     .await?;
     let formats: &'static [(&'static str, &'static str)] = &[
@@ -99,6 +102,7 @@ async fn product_detail(
             layout: Layout::new(&user, "products", super::flash_of(&q)),
             a,
             formats,
+            releases,
         }
         .render(),
     ))
