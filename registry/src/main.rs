@@ -144,6 +144,26 @@ enum Command {
         #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".")]
         data_dir: PathBuf,
     },
+    /// Write the CRA evidence pack of a release (a ZIP: SBOM, release
+    /// attestation, update-integrity description, allowlists, vendors'
+    /// PSIRT contacts and support periods, receipts, history, a printable
+    /// summary, a signed manifest) and its detached signature (FILE.sig).
+    ///
+    /// Example: tollgate-registry evidence --product gw-1 --release 2026.12.0 --out gw-1-2026.12.0.zip
+    Evidence {
+        /// Product id.
+        #[arg(long)]
+        product: String,
+        /// Release version (its check must have passed).
+        #[arg(long)]
+        release: String,
+        /// Output file (its signature goes to FILE.sig).
+        #[arg(long)]
+        out: PathBuf,
+        /// Folder holding the registry key.
+        #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -295,6 +315,34 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<bool> {
     match cli.command {
+        Command::Evidence {
+            product,
+            release,
+            out,
+            data_dir,
+        } => {
+            let mut conn = open_db(&cli.database_url)?;
+            anyhow::ensure!(
+                data_dir.join(registry::key::KEY_FILE).exists(),
+                "no registry key in {} (start the service once, or give --data-dir)",
+                data_dir.display()
+            );
+            let (key, _) = RegistryKey::load_or_create(&data_dir)?;
+            let (body, _) =
+                service::cra::evidence_pack(&mut conn, &local(), &key, &product, &release)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&out, &body)
+                .with_context(|| format!("cannot write '{}'", out.display()))?;
+            let mut sig_path = out.as_os_str().to_owned();
+            sig_path.push(".sig");
+            std::fs::write(&sig_path, key.sign(&body)).context("cannot write the signature")?;
+            println!(
+                "wrote {} ({} bytes) and its signature",
+                out.display(),
+                body.len()
+            );
+            Ok(true)
+        }
         Command::Export {
             product,
             format,

@@ -173,5 +173,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(releases::list)
         .service(releases::get_one)
         .service(releases::check)
-        .service(releases::sbom);
+        .service(releases::sbom)
+        .service(releases::evidence);
 }

@@ -18,6 +18,7 @@ pub mod brick;
 pub mod bundle;
 pub mod certificates;
 pub mod components;
+pub mod cra;
 pub mod evidence;
 pub mod health;
 pub mod overview;

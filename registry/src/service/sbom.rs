@@ -27,7 +27,7 @@ pub const MEDIA_TYPE: &str = "application/vnd.cyclonedx+json; version=1.6";
 
 /// The attestation statement (the DSSE payload) of a release's last
 /// passing check.
-fn attested_statement(envelope: &Value) -> ServiceResult<Value> {
+pub(super) fn attested_statement(envelope: &Value) -> ServiceResult<Value> {
     let payload = envelope
         .get("payload")
         .and_then(|p| p.as_str())

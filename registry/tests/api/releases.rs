@@ -285,6 +285,103 @@ async fn a_release_is_checked_image_by_image_and_attested_when_it_passes() {
             409,
             "no SBOM before a check passed"
         );
+        // The CRA evidence pack: byte-identical when rebuilt, read by
+        // Python's zipfile against its manifest, the manifest signature
+        // verified by OpenSSL, the SBOM inside the same as the one served.
+        let pack = |version: &str, token: String| {
+            let app = &app;
+            let uri = format!("/api/v1/products/gw-1/releases/{version}/evidence");
+            async move {
+                let req = test::TestRequest::get()
+                    .uri(&uri)
+                    .insert_header(("Authorization", format!("Bearer {token}")))
+                    .to_request();
+                let resp = test::call_service(app, req).await;
+                let status = resp.status().as_u16();
+                let sig = resp
+                    .headers()
+                    .get("x-tollgate-signature")
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                (status, sig, test::read_body(resp).await.to_vec())
+            }
+        };
+        let auditor = h.token(Role::Auditor);
+        let (s, sig, zip1) = pack("1.0.0", auditor.clone()).await;
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&zip1));
+        assert!(!sig.is_empty());
+        let (_, _, zip2) = pack("1.0.0", auditor.clone()).await;
+        assert_eq!(
+            zip1, zip2,
+            "the evidence pack is reproducible byte for byte"
+        );
+        assert_eq!(
+            pack("1.0.0", st.clone()).await.0,
+            403,
+            "inspectors read no evidence packs"
+        );
+        assert_eq!(pack("1.0.0-rc1", auditor.clone()).await.0, 409);
+        let dir = tempdir();
+        std::fs::write(dir.join("pack.zip"), &zip1).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../tests/interop/read_evidence.py"),
+            )
+            .arg(dir.join("pack.zip"))
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{listing}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for f in [
+            "sbom.cdx.json",
+            "release-attestation.dsse.json",
+            "update-integrity.json",
+            "allowlist/efi-db.esl",
+            "vendors.json",
+            "receipts.json",
+            "history.json",
+            "summary.html",
+        ] {
+            assert!(listing.contains(f), "{f}: {listing}");
+        }
+        assert_eq!(std::fs::read(dir.join("sbom.cdx.json")).unwrap(), first);
+        let summary = std::fs::read_to_string(dir.join("summary.html")).unwrap();
+        assert!(
+            summary.contains("acme-wifi-fw") && summary.contains("psirt@acme.example"),
+            "{summary}"
+        );
+        let pubkey = std::process::Command::new("openssl")
+            .args(["x509", "-pubkey", "-noout", "-in"])
+            .arg(dir.join("registry-certificate.pem"))
+            .output()
+            .unwrap();
+        std::fs::write(dir.join("pub.pem"), pubkey.stdout).unwrap();
+        let verify = |file: &str| {
+            std::process::Command::new("openssl")
+                .args(["dgst", "-sha256", "-verify"])
+                .arg(dir.join("pub.pem"))
+                .arg("-signature")
+                .arg(dir.join("manifest.sig"))
+                .arg(dir.join(file))
+                .output()
+                .unwrap()
+                .status
+                .success()
+        };
+        assert!(
+            verify("manifest.json"),
+            "OpenSSL verifies the manifest signature"
+        );
+        assert!(
+            !verify("summary.html"),
+            "and the signature covers nothing else"
+        );
         // Raising a floor above the shipped version blocks it, naming the floor.
         let (_, _, comp) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
         let bt_row = comp

@@ -169,6 +169,12 @@ async fn every_endpoint_with_every_role_and_none() {
             ("GET", "/api/v1/products/gw-1/releases/1.0", None, ALL),
             ("GET", "/api/v1/products/gw-1/releases/1.0/sbom", None, ALL),
             (
+                "GET",
+                "/api/v1/products/gw-1/releases/1.0/evidence",
+                None,
+                &[Admin, Security, Auditor],
+            ),
+            (
                 "POST",
                 "/api/v1/products/gw-1/releases",
                 Some(json!({"version": "1.0", "images": []})),

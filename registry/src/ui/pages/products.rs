@@ -70,6 +70,8 @@ struct ProductPage {
     formats: &'static [(&'static str, &'static str)],
     /// The product's releases, newest first.
     releases: Vec<crate::service::releases::ReleaseView>,
+    /// May download CRA evidence packs (admin, security, auditor).
+    can_audit: bool,
 }
 
 #[get("/products/{id}")]
@@ -103,6 +105,7 @@ async fn product_detail(
             a,
             formats,
             releases,
+            can_audit: user.can(crate::service::audit::AUDIT_READERS),
         }
         .render(),
     ))

@@ -148,8 +148,31 @@ async fn release_attestation(
     }
 }
 
+#[get("/products/{id}/releases/{version}/evidence")]
+async fn release_evidence(
+    state: web::Data<AppState>,
+    user: PageUser,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let (id, version) = path.into_inner();
+    let actor = user.actor();
+    let st = state.clone();
+    let (bytes, name) = db(&state, &user, move |c| {
+        crate::service::cra::evidence_pack(c, &actor, &st.key, &id, &version)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", seg(&name)),
+        ))
+        .body(bytes))
+}
+
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(release_define)
+    cfg.service(release_evidence)
+        .service(release_define)
         .service(release_check)
         .service(release_sbom)
         .service(release_attestation);
