@@ -144,6 +144,24 @@ enum Command {
         #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".")]
         data_dir: PathBuf,
     },
+    /// Check a product release under the current trust state: every
+    /// component present, each image proven by registry-verified evidence,
+    /// floors met, in its stage's allowlist, signed by a key the stage
+    /// trusts; prints every problem (exit 1), or signs the release
+    /// attestation (exit 0). Audited as the local operator.
+    ///
+    /// Example: tollgate-registry release-check --product gw-1 --release 2026.12.0
+    ReleaseCheck {
+        /// Product id.
+        #[arg(long)]
+        product: String,
+        /// Release version.
+        #[arg(long)]
+        release: String,
+        /// Folder holding the registry key.
+        #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = ".")]
+        data_dir: PathBuf,
+    },
     /// Write the CRA evidence pack of a release (a ZIP: SBOM, release
     /// attestation, update-integrity description, allowlists, vendors'
     /// PSIRT contacts and support periods, receipts, history, a printable
@@ -315,6 +333,39 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<bool> {
     match cli.command {
+        Command::ReleaseCheck {
+            product,
+            release,
+            data_dir,
+        } => {
+            let mut conn = open_db(&cli.database_url)?;
+            anyhow::ensure!(
+                data_dir.join(registry::key::KEY_FILE).exists(),
+                "no registry key in {} (start the service once, or give --data-dir)",
+                data_dir.display()
+            );
+            let (key, _) = RegistryKey::load_or_create(&data_dir)?;
+            let outcome = service::releases::check(&mut conn, &local(), &key, &product, &release)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if outcome.ok {
+                println!(
+                    "PASS release {release} of {product}: {} components proven, attestation signed",
+                    outcome.components.len()
+                );
+                for c in &outcome.components {
+                    println!(
+                        "  {}/{} {} {} signed by {}",
+                        c.stage, c.component, c.version, c.sha256, c.signer
+                    );
+                }
+            } else {
+                println!("BLOCKED release {release} of {product}:");
+                for p in &outcome.problems {
+                    println!("  - {p}");
+                }
+            }
+            Ok(outcome.ok)
+        }
         Command::Evidence {
             product,
             release,

@@ -453,6 +453,74 @@ async fn a_release_is_checked_image_by_image_and_attested_when_it_passes() {
                 .contains("chains to no key stage 'rom' trusts and can verify"),
             "{c}"
         );
+        // The command line checks it too (as the local operator).
+        let (code, out, err) = registry_cli(
+            &h.url,
+            &[
+                "release-check",
+                "--product",
+                "gw-2",
+                "--release",
+                "1",
+                "--data-dir",
+                h.dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, Some(1), "{out}{err}");
+        assert!(
+            out.contains("BLOCKED") && out.contains("chains to no key"),
+            "{out}"
+        );
+        let (code, out, err) = registry_cli(
+            &h.url,
+            &[
+                "release-check",
+                "--product",
+                "gw-1",
+                "--release",
+                "1.0.0-rc1",
+                "--data-dir",
+                h.dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, Some(1), "{out}{err}");
+        let (code, _, err) = registry_cli(
+            &h.url,
+            &[
+                "release-check",
+                "--product",
+                "gw-1",
+                "--release",
+                "nope",
+                "--data-dir",
+                h.dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, Some(2), "{err}");
+        let out_zip = tempdir().join("pack.zip");
+        let (code, out, err) = registry_cli(
+            &h.url,
+            &[
+                "evidence",
+                "--product",
+                "gw-1",
+                "--release",
+                "1.0.0",
+                "--out",
+                out_zip.to_str().unwrap(),
+                "--data-dir",
+                h.dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, Some(0), "{out}{err}");
+        let zip = std::fs::read(&out_zip).unwrap();
+        assert!(zip.starts_with(b"PK"), "a ZIP archive");
+        assert!(
+            std::fs::metadata(format!("{}.sig", out_zip.display()))
+                .unwrap()
+                .len()
+                > 60
+        );
         // Listed, newest first; unknown ones are 404.
         let (_, _, list) = call(
             &app,
