@@ -19,6 +19,26 @@ pub(crate) fn assemble(
     blob: BlobInfo,
     signature: SignatureInfo,
 ) -> Report {
+    let mut checks = checks;
+    let version_source = match req.policy.vendor(req.vendor) {
+        Some(v) if blob.sha256.is_some() || blob.sha384.is_some() || blob.sha512.is_some() => {
+            let (check, source) = crate::sbom_binding::check(
+                &req.policy.sbom_bindings,
+                &v.id,
+                v.require_signed_sbom,
+                req.component,
+                req.version,
+                (
+                    blob.sha256.as_deref(),
+                    blob.sha384.as_deref(),
+                    blob.sha512.as_deref(),
+                ),
+            );
+            checks.push(check);
+            Some(source)
+        }
+        _ => None,
+    };
     let general_ok = checks.iter().all(|c| c.outcome != Outcome::Fail);
     let verdict = if general_ok && signers.iter().any(|s| s.accepted) {
         Verdict::Accept
@@ -32,6 +52,7 @@ pub(crate) fn assemble(
         vendor: req.vendor.to_string(),
         component: req.component.to_string(),
         version: req.version.to_string(),
+        version_source,
         blob,
         signature,
         verification_time: rfc3339(req.time),

@@ -29,6 +29,7 @@ pub mod policy;
 pub mod profile;
 pub mod report;
 pub mod request;
+pub mod sbom_binding;
 pub mod signature;
 pub mod signer;
 pub mod signer_checks;

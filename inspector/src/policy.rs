@@ -59,6 +59,10 @@ pub struct PolicyDocument {
     /// was not rewritten (`tollgate-registry audit verify --checkpoint`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointDocument>,
+    /// Images vendors listed in SBOMs they signed (verified by the
+    /// registry): their versions are bound (`crate::sbom_binding`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sbom_bindings: Vec<crate::sbom_binding::SbomBindingDocument>,
 }
 
 /// One revoked Sigstore signer: exactly one of `identity` or
@@ -230,6 +234,9 @@ pub struct VendorDocument {
     /// promised until then. Reported, not enforced at inspection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_ends: Option<String>,
+    /// Every image must have its version bound by a signed SBOM.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_signed_sbom: bool,
 }
 
 /// A component a vendor may supply.
@@ -449,7 +456,7 @@ pub struct PolicyError {
 }
 
 impl PolicyError {
-    fn new(field: impl AsRef<str>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl AsRef<str>, message: impl Into<String>) -> Self {
         PolicyError {
             field: field.as_ref().to_string(),
             message: message.into(),
@@ -480,6 +487,8 @@ pub struct Vendor {
     pub contract_ref: String,
     /// End of the vendor's support period, if set.
     pub support_ends: Option<OffsetDateTime>,
+    /// Every image must have its version bound by a signed SBOM.
+    pub require_signed_sbom: bool,
 }
 
 /// An authorised component and its floor.
@@ -579,6 +588,8 @@ pub struct TrustPolicy {
     pub products: Vec<ProductDocument>,
     /// Revoked Sigstore signers.
     pub sigstore_revocations: Vec<SigstoreRevocation>,
+    /// Versions bound by vendor-signed SBOMs.
+    pub sbom_bindings: Vec<crate::sbom_binding::SbomBindingDocument>,
 }
 
 /// Parses an optional RFC 3339 field.
@@ -829,6 +840,7 @@ impl TrustPolicy {
                 contract_ends,
                 support_ends,
                 contract_ref: v.contract_ref.clone(),
+                require_signed_sbom: v.require_signed_sbom,
                 id: v.id.clone(),
                 name: v.name.clone(),
                 anchors,
@@ -995,7 +1007,11 @@ impl TrustPolicy {
                 revoked_from,
             });
         }
+        for (j, b) in doc.sbom_bindings.iter().enumerate() {
+            b.validate(&format!("sbom_bindings[{j}]"))?;
+        }
         Ok(TrustPolicy {
+            sbom_bindings: doc.sbom_bindings.clone(),
             vendors,
             tsa_anchors,
             revocations,

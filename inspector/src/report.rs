@@ -71,6 +71,9 @@ pub enum CheckId {
     /// The signature is within the vendor's contract: made before it ended,
     /// with a key algorithm it allows (report version 2).
     Contract,
+    /// The claimed version agrees with the vendor's signed SBOM (and one
+    /// exists when the vendor requires it).
+    VersionBinding,
 }
 
 impl CheckId {
@@ -94,6 +97,7 @@ impl CheckId {
             CheckId::Capability => "capability",
             CheckId::SignerIdentity => "signer-identity",
             CheckId::Contract => "contract",
+            CheckId::VersionBinding => "version-binding",
         }
     }
 }
@@ -232,6 +236,10 @@ pub struct Report {
     pub component: String,
     /// Version claimed.
     pub version: String,
+    /// Where the version comes from: `vendor-signed SBOM <serial>` when a
+    /// signed SBOM binds it, else `claimed by the inspector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_source: Option<String>,
     /// The blob.
     pub blob: BlobInfo,
     /// The signature.

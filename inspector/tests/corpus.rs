@@ -1102,3 +1102,93 @@ fn a_component_accepts_only_its_allowed_signers() {
         assert!(e.contains("allowed_signers[0]"), "{e}");
     }
 }
+
+/// Issue 14, item 1: the `version-binding` check. A vendor-signed SBOM
+/// binding `fw.bin` to acme-wifi-fw 1.5.0: the claim 1.5.0 passes with
+/// the version source named; 7.0.0 is rejected naming the SBOM; a binding
+/// to another component rejects; without a binding the version is
+/// claimed (skip), and refused when the vendor requires signed SBOMs.
+#[test]
+fn versions_bound_by_a_vendor_signed_sbom() {
+    use inspector::digest::{DigestAlgorithm, hex};
+    let fw = std::fs::read(fixtures().join("blobs/fw.bin")).unwrap();
+    let sha = hex(&DigestAlgorithm::Sha256.hash(&fw));
+    let run = |bindings: serde_json::Value, require: bool, version: &str| {
+        let mut doc = trust_doc();
+        doc["sbom_bindings"] = bindings;
+        for v in doc["vendors"].as_array_mut().unwrap() {
+            if v["id"] == "acme" && require {
+                v["require_signed_sbom"] = true.into();
+            }
+        }
+        let p = policy_of(&doc).unwrap();
+        let sig = std::fs::read(fixtures().join("sigs/p256-detached.der")).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component: "acme-wifi-fw",
+            version,
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+            existed_at: None,
+        };
+        inspector::verify(&req, Artifact::Reader(&mut std::io::Cursor::new(&fw))).unwrap()
+    };
+    let binding = |component: &str, version: &str| serde_json::json!([{"vendor": "acme", "component": component, "version": version, "sbom": "urn:uuid:1", "sha256": sha}]);
+    let binding_check = |r: &Report| {
+        r.checks
+            .iter()
+            .find(|c| c.id == CheckId::VersionBinding)
+            .cloned()
+            .unwrap()
+    };
+    let r = run(binding("acme-wifi-fw", "1.5.0"), false, "1.5.0");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    assert_eq!(binding_check(&r).outcome, Outcome::Pass);
+    assert_eq!(
+        r.version_source.as_deref(),
+        Some("vendor-signed SBOM urn:uuid:1")
+    );
+    let r = run(binding("acme-wifi-fw", "1.5.0"), false, "7.0.0");
+    assert_eq!(r.verdict, Verdict::Reject);
+    let c = binding_check(&r);
+    assert_eq!(c.outcome, Outcome::Fail);
+    assert!(
+        c.reason.contains("contradicts") && c.reason.contains("urn:uuid:1"),
+        "{}",
+        c.reason
+    );
+    let r = run(binding("acme-bootrom-patch", "1.5.0"), false, "1.5.0");
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert!(
+        binding_check(&r)
+            .reason
+            .contains("as component 'acme-bootrom-patch'")
+    );
+    let r = run(serde_json::json!([]), false, "1.5.0");
+    assert_eq!(r.verdict, Verdict::Accept);
+    assert_eq!(binding_check(&r).outcome, Outcome::Skip);
+    assert_eq!(
+        r.version_source.as_deref(),
+        Some("claimed by the inspector")
+    );
+    let r = run(serde_json::json!([]), true, "1.5.0");
+    assert_eq!(r.verdict, Verdict::Reject);
+    assert!(binding_check(&r).reason.contains("must bind its versions"));
+    let r = run(binding("acme-wifi-fw", "1.5.0"), true, "1.5.0");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    // Malformed bindings are refused when the policy is loaded.
+    let mut doc = trust_doc();
+    doc["sbom_bindings"] = serde_json::json!([{"vendor": "acme", "component": "c", "version": "1", "sbom": "s", "sha256": "zz"}]);
+    assert!(
+        policy_of(&doc)
+            .unwrap_err()
+            .contains("sbom_bindings[0].sha256")
+    );
+    doc["sbom_bindings"] =
+        serde_json::json!([{"vendor": "acme", "component": "c", "version": "1", "sbom": "s"}]);
+    assert!(policy_of(&doc).unwrap_err().contains("at least one digest"));
+}

@@ -72,6 +72,7 @@ fn main() {
                     key_protection_attestation: String::new(),
                     revocation_procedure: String::new(),
                     revocation_deadline_hours: None,
+                    require_signed_sbom: false,
                 })
                 .execute(c)?;
             for k in 0..per_vendor {

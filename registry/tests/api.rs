@@ -44,6 +44,8 @@ mod records;
 mod releases;
 #[path = "api/roles.rs"]
 mod roles;
+#[path = "api/sboms.rs"]
+mod sboms;
 #[path = "api/sigstore.rs"]
 mod sigstore;
 #[path = "api/tokens.rs"]
@@ -62,20 +64,10 @@ pub enum Db {
 
 pub const BACKENDS: [Db; 2] = [Db::Sqlite, Db::Postgres];
 
-/// Signs `content` with the fixture signer `signer` (its key in
-/// tests/fixtures/cms/keys, its CA in `ca`) by `openssl cms` (detached,
-/// DER, SHA-256), and returns a receipt request carrying the signature as
-/// evidence, with the station's verdict `station_verdict`.
-pub fn signed_receipt(
-    signer: &str,
-    ca: &str,
-    vendor: &str,
-    component: &str,
-    version: &str,
-    content: &[u8],
-    station_verdict: &str,
-) -> serde_json::Value {
-    use base64::Engine;
+/// A detached CMS signature over `content` (DER, SHA-256) by `signer`
+/// (its key in tests/fixtures/cms/keys, its CA `ca` carried), made by
+/// `openssl cms`.
+pub fn cms_sign(signer: &str, ca: &str, content: &[u8]) -> Vec<u8> {
     let dir = tempdir();
     std::fs::write(dir.join("blob"), content).unwrap();
     let f = fixtures();
@@ -107,7 +99,24 @@ pub fn signed_receipt(
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let sig = std::fs::read(dir.join("sig")).unwrap();
+    std::fs::read(dir.join("sig")).unwrap()
+}
+
+/// Signs `content` with the fixture signer `signer` (its key in
+/// tests/fixtures/cms/keys, its CA in `ca`) by `openssl cms` (detached,
+/// DER, SHA-256), and returns a receipt request carrying the signature as
+/// evidence, with the station's verdict `station_verdict`.
+pub fn signed_receipt(
+    signer: &str,
+    ca: &str,
+    vendor: &str,
+    component: &str,
+    version: &str,
+    content: &[u8],
+    station_verdict: &str,
+) -> serde_json::Value {
+    use base64::Engine;
+    let sig = cms_sign(signer, ca, content);
     let sha = inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(content));
     serde_json::json!({
         "station": "st-1", "lot": "L-1", "bundle_serial": 1,

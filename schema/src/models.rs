@@ -30,6 +30,8 @@ pub struct Vendor {
     pub revocation_procedure: String,
     /// Hours within which the vendor must report a compromise.
     pub revocation_deadline_hours: Option<i32>,
+    /// Every image's version must be bound by a signed SBOM.
+    pub require_signed_sbom: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, PartialEq)]
@@ -584,4 +586,58 @@ pub struct NewRelease {
     pub status: String,
     pub created_at: i64,
     pub created_by: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = vendor_sboms)]
+pub struct VendorSbom {
+    pub id: i64,
+    pub vendor_id: String,
+    pub serial: String,
+    pub sha256: String,
+    pub component: String,
+    pub version: String,
+    pub sbom: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub uploaded_at: i64,
+    pub uploaded_by: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = vendor_sboms)]
+pub struct NewVendorSbom {
+    pub vendor_id: String,
+    pub serial: String,
+    pub sha256: String,
+    pub component: String,
+    pub version: String,
+    pub sbom: Vec<u8>,
+    pub signature: Vec<u8>,
+    pub uploaded_at: i64,
+    pub uploaded_by: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, PartialEq)]
+#[diesel(table_name = sbom_bindings)]
+pub struct SbomBinding {
+    pub id: i64,
+    pub sbom_id: i64,
+    pub vendor_id: String,
+    pub component: String,
+    pub version: String,
+    pub sha256: Option<String>,
+    pub sha384: Option<String>,
+    pub sha512: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sbom_bindings)]
+pub struct NewSbomBinding {
+    pub sbom_id: i64,
+    pub vendor_id: String,
+    pub component: String,
+    pub version: String,
+    pub sha256: Option<String>,
+    pub sha384: Option<String>,
+    pub sha512: Option<String>,
 }

@@ -20,6 +20,7 @@ diesel::table! {
         key_protection_attestation -> Text,
         revocation_procedure -> Text,
         revocation_deadline_hours -> Nullable<Integer>,
+        require_signed_sbom -> Bool,
     }
 }
 
@@ -131,6 +132,36 @@ diesel::table! {
         revoked_from -> Nullable<BigInt>,
         created_at -> BigInt,
         created_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// Vendor-signed SBOMs (issue 14).
+    vendor_sboms (id) {
+        id -> BigInt,
+        vendor_id -> Text,
+        serial -> Text,
+        sha256 -> Text,
+        component -> Text,
+        version -> Text,
+        sbom -> Binary,
+        signature -> Binary,
+        uploaded_at -> BigInt,
+        uploaded_by -> Text,
+    }
+}
+
+diesel::table! {
+    /// The images vendor-signed SBOMs list.
+    sbom_bindings (id) {
+        id -> BigInt,
+        sbom_id -> BigInt,
+        vendor_id -> Text,
+        component -> Text,
+        version -> Text,
+        sha256 -> Nullable<Text>,
+        sha384 -> Nullable<Text>,
+        sha512 -> Nullable<Text>,
     }
 }
 
@@ -352,6 +383,7 @@ diesel::table! {
 }
 
 diesel::joinable!(certificates -> vendors (vendor_id));
+diesel::joinable!(sbom_bindings -> vendor_sboms (sbom_id));
 diesel::joinable!(sigstore_identities -> vendors (vendor_id));
 diesel::joinable!(sigstore_keys -> vendors (vendor_id));
 diesel::joinable!(components -> vendors (vendor_id));
@@ -384,6 +416,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     proposals,
     proposal_votes,
     releases,
+    vendor_sboms,
+    sbom_bindings,
     api_tokens,
     audit_log,
     registry_state,

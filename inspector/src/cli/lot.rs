@@ -106,6 +106,7 @@ fn unreadable(entry: &Entry, time: OffsetDateTime, blob: &Path, message: String)
         vendor: entry.vendor.clone(),
         component: entry.component.clone(),
         version: entry.version.clone(),
+        version_source: None,
         blob: BlobInfo {
             path: Some(blob.display().to_string()),
             sha256: None,

@@ -11,6 +11,7 @@ pub mod products;
 pub mod receipts;
 pub mod releases;
 pub mod revocations;
+pub mod sboms;
 pub mod sigstore;
 pub mod stations;
 pub mod tokens;
@@ -169,6 +170,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(products::publish)
         .service(products::attestations)
         .service(products::allowlist)
+        .service(sboms::upload)
+        .service(sboms::list)
         .service(releases::create)
         .service(releases::list)
         .service(releases::get_one)

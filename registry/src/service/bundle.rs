@@ -180,6 +180,7 @@ pub fn build_document(
                 contract_ends: v.contract_expires.and_then(instant),
                 contract_ref: v.contract_ref.clone(),
                 support_ends: v.support_ends.and_then(instant),
+                require_signed_sbom: v.require_signed_sbom,
             });
         }
         // One PEM per distinct issuer (a CRL import stores one issuer for
@@ -214,9 +215,11 @@ pub fn build_document(
                 .select(schema::models::SigstoreRevocationRow::as_select())
                 .load(conn)?;
         let checkpoint = super::audit::checkpoint(conn)?;
+        let sbom_bindings = super::sboms::binding_rows(conn)?;
         Ok((
             serial,
             PolicyDocument {
+                sbom_bindings,
                 version: 1,
                 vendors: vendor_docs,
                 tsa_anchors: tsas.iter().map(|t| certificate_pem(&t.der)).collect(),

@@ -29,6 +29,7 @@ pub mod retire;
 pub mod revocation_status;
 pub mod revocations;
 pub mod sbom;
+pub mod sboms;
 pub mod sessions;
 pub mod sigstore;
 pub mod stations;

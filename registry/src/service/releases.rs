@@ -11,9 +11,9 @@
 //! registry as an in-toto Statement v1 (DSSE) listing every component with
 //! its digest, version, version source, signer and verification time.
 //!
-//! The version of an image is the one its registry-accepted receipt names,
-//! which until vendor-signed SBOMs land (issue 14, item 1) is claimed by the
-//! inspector; the attestation says so (`version_source`).
+//! The version of an image is the one its registry-accepted receipt names;
+//! the attestation says whether a vendor-signed SBOM binds it or the
+//! inspector claimed it (`version_source`, from the registry's report).
 
 use super::audit;
 use super::{Actor, Conn, READERS, SECURITY, ServiceError, ServiceResult, time_str};
@@ -61,8 +61,8 @@ pub struct ReleaseComponent {
     pub vendor: String,
     /// Version (from the receipt that proves the image).
     pub version: String,
-    /// Where the version comes from: `claimed by the inspector` (a
-    /// vendor-signed SBOM or firmware package will bind it: issue 14).
+    /// Where the version comes from: `vendor-signed SBOM <serial>` when
+    /// the vendor's signed SBOM binds it, else `claimed by the inspector`.
     pub version_source: String,
     /// SHA-256 of the image.
     pub sha256: String,
@@ -443,7 +443,13 @@ pub fn check(
                     component: img.component.clone(),
                     vendor: proof.vendor.clone(),
                     version: proof.version.clone(),
-                    version_source: "claimed by the inspector".into(),
+                    version_source: proof
+                        .registry_report
+                        .as_ref()
+                        .and_then(|r| r.get("version_source"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("claimed by the inspector")
+                        .to_string(),
                     sha256: img.sha256.clone(),
                     signer: subject,
                     receipt: proof.receipt,

@@ -35,6 +35,9 @@ pub struct VendorView {
     pub revocation_procedure: String,
     /// Hours within which the vendor must report a key compromise.
     pub revocation_deadline_hours: Option<i32>,
+    /// Every image's version must be bound by a vendor-signed SBOM
+    /// (`version-binding` check); unbound versions are refused.
+    pub require_signed_sbom: bool,
     /// Row version (also the ETag).
     pub version: i32,
 }
@@ -102,6 +105,9 @@ pub struct VendorRequest {
     /// Hours within which the vendor must report a key compromise (1–8760).
     #[serde(default)]
     pub revocation_deadline_hours: Option<i32>,
+    /// Every image's version must be bound by a vendor-signed SBOM.
+    #[serde(default)]
+    pub require_signed_sbom: bool,
     /// Apply even if narrower signing terms would withdraw accepted images
     /// a product needs to boot (the brick check; updates only).
     #[serde(default)]
@@ -127,6 +133,7 @@ pub fn view(v: &Vendor) -> VendorView {
         key_protection_attestation: v.key_protection_attestation.clone(),
         revocation_procedure: v.revocation_procedure.clone(),
         revocation_deadline_hours: v.revocation_deadline_hours,
+        require_signed_sbom: v.require_signed_sbom,
         version: v.row_version,
     }
 }
@@ -191,6 +198,7 @@ fn terms_changed(a: &Vendor, b: &Vendor) -> bool {
         || a.require_timestamp != b.require_timestamp
         || a.key_algorithms != b.key_algorithms
         || a.contract_expires != b.contract_expires
+        || a.require_signed_sbom != b.require_signed_sbom
 }
 
 fn valid_id(id: &str) -> bool {
@@ -217,6 +225,7 @@ struct Details {
     key_protection_attestation: String,
     revocation_procedure: String,
     revocation_deadline_hours: Option<i32>,
+    require_signed_sbom: bool,
 }
 
 impl Details {
@@ -270,6 +279,7 @@ impl Details {
             key_protection_attestation: body.key_protection_attestation.trim().to_string(),
             revocation_procedure: body.revocation_procedure.trim().to_string(),
             revocation_deadline_hours: body.revocation_deadline_hours,
+            require_signed_sbom: body.require_signed_sbom,
         })
     }
 
@@ -289,6 +299,7 @@ impl Details {
             key_protection_attestation: self.key_protection_attestation,
             revocation_procedure: self.revocation_procedure,
             revocation_deadline_hours: self.revocation_deadline_hours,
+            require_signed_sbom: self.require_signed_sbom,
             row_version: v.row_version + 1,
             updated_at: now,
             ..v
@@ -354,6 +365,7 @@ pub fn create_vendor(c: &mut Conn, actor: &Actor, body: VendorRequest) -> Servic
         key_protection_attestation: String::new(),
         revocation_procedure: String::new(),
         revocation_deadline_hours: None,
+        require_signed_sbom: false,
     };
     let row = details.apply(empty, now);
     super::transaction(c, |c| {

@@ -165,6 +165,13 @@ async fn every_endpoint_with_every_role_and_none() {
                 Some(json!({"allowed_signers": []})),
                 &[Admin, Security],
             ),
+            ("GET", "/api/v1/vendors/acme/sboms", None, ALL),
+            (
+                "POST",
+                "/api/v1/vendors/acme/sboms",
+                Some(json!({"sbom_base64": "", "signature_base64": ""})),
+                &[Admin, Procurement],
+            ),
             ("GET", "/api/v1/products/gw-1/releases", None, ALL),
             ("GET", "/api/v1/products/gw-1/releases/1.0", None, ALL),
             ("GET", "/api/v1/products/gw-1/releases/1.0/sbom", None, ALL),

@@ -34,6 +34,7 @@ struct VendorFormData {
     key_protection_attestation: String,
     revocation_procedure: String,
     revocation_deadline_hours: String,
+    require_signed_sbom: bool,
     version: i32,
 }
 
@@ -110,6 +111,8 @@ struct VendorForm {
     #[serde(default)]
     confirm_brick: Option<String>,
     #[serde(default)]
+    require_signed_sbom: Option<String>,
+    #[serde(default)]
     version: String,
 }
 
@@ -148,6 +151,7 @@ impl VendorForm {
             key_protection_attestation: self.key_protection_attestation.clone(),
             revocation_procedure: self.revocation_procedure.clone(),
             revocation_deadline_hours: self.revocation_deadline_hours.clone(),
+            require_signed_sbom: self.require_signed_sbom.is_some(),
             version: self.version.parse().unwrap_or(0),
         }
     }
@@ -188,6 +192,7 @@ impl VendorForm {
             key_protection_attestation: self.key_protection_attestation.clone(),
             revocation_procedure: self.revocation_procedure.clone(),
             revocation_deadline_hours,
+            require_signed_sbom: self.require_signed_sbom.is_some(),
             confirm_brick: self.confirm_brick.is_some(),
         })
     }
@@ -296,6 +301,7 @@ async fn vendor_edit_form(
         key_protection: v.key_protection,
         key_protection_attestation: v.key_protection_attestation,
         revocation_procedure: v.revocation_procedure,
+        require_signed_sbom: v.require_signed_sbom,
         id: v.id,
         name: v.name,
         contract_ref: v.contract_ref,

@@ -1,0 +1,321 @@
+//! Issue 14, item 1: vendor-signed SBOMs bind versions. A signed SBOM is
+//! accepted and a tampered or other-vendor-signed one refused; a version
+//! contradicting the signed SBOM is rejected (and an accepted receipt the
+//! new SBOM contradicts is withdrawn); `require_signed_sbom` refuses an
+//! unbound version. Both backends; SBOMs signed by `openssl cms` with the
+//! fixture keys.
+
+use super::*;
+use base64::Engine;
+use registry::auth::Role;
+use serde_json::json;
+
+fn sha(content: &[u8]) -> String {
+    inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(content))
+}
+
+/// A CycloneDX 1.6 SBOM by Acme for its Wi-Fi firmware `version`, listing
+/// `images` as (name, version, content).
+fn acme_sbom(serial: &str, version: &str, images: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "serialNumber": serial,
+        "metadata": {"component": {"type": "firmware", "name": "acme-wifi-fw", "version": version}},
+        "components": images.iter().map(|(n, v, c)| json!({
+            "type": "firmware", "name": n, "version": v,
+            "hashes": [{"alg": "SHA-256", "content": sha(c)}],
+        })).collect::<Vec<_>>(),
+    }))
+    .unwrap()
+}
+
+fn upload_body(sbom: &[u8], sig: &[u8]) -> serde_json::Value {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    json!({"sbom_base64": b64.encode(sbom), "signature_base64": b64.encode(sig)})
+}
+
+const SERIAL: &str = "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79";
+
+#[actix_rt::test]
+async fn vendor_signed_sboms_bind_the_versions_of_the_images_they_list() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let proc = h.token(Role::Procurement);
+        // An image accepted before any SBOM, at a version the SBOM will contradict.
+        let early = b"wifi image accepted early";
+        let (_, _, r0) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "9.9.9",
+                early,
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(r0["registry_verdict"], "accept", "{r0}");
+        assert_eq!(
+            r0["registry_report"]["version_source"], "claimed by the inspector",
+            "{r0}"
+        );
+        let img = b"wifi image 1.5.0";
+        let sbom = acme_sbom(
+            SERIAL,
+            "1.5.0",
+            &[
+                ("acme-wifi-fw", "1.5.0", img),
+                ("acme-wifi-fw", "1.4.0", early),
+                ("libfoo", "2.0", b"x"),
+            ],
+        );
+        let sig = cms_sign("acme-signer-p256", "acme-int", &sbom);
+        let post = |token: String, body: serde_json::Value| {
+            let app = &app;
+            async move {
+                call(
+                    app,
+                    "POST",
+                    "/api/v1/vendors/acme/sboms",
+                    Some(&token),
+                    Some(body),
+                    &[],
+                )
+                .await
+            }
+        };
+        // Refused: a tampered SBOM, another vendor's signature, junk, roles.
+        let mut tampered = sbom.clone();
+        let at = tampered.iter().position(|b| *b == b'5').unwrap();
+        tampered[at] = b'7';
+        let (s, _, e) = post(proc.clone(), upload_body(&tampered, &sig)).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("signature is refused"),
+            "{e}"
+        );
+        let globex_sig = cms_sign("globex-signer", "globex-int", &sbom);
+        let (s, _, e) = post(proc.clone(), upload_body(&sbom, &globex_sig)).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("signature is refused"),
+            "{e}"
+        );
+        let (s, _, e) = post(
+            proc.clone(),
+            json!({"sbom_base64": "!!", "signature_base64": ""}),
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("sbom_base64"),
+            "{e}"
+        );
+        let not_cdx = b"{\"hello\": 1}";
+        let (s, _, e) = post(
+            proc.clone(),
+            upload_body(not_cdx, &cms_sign("acme-signer-p256", "acme-int", not_cdx)),
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+        assert_eq!(post(st.clone(), upload_body(&sbom, &sig)).await.0, 403);
+        let (_, _, none) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/sboms",
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(none, json!([]), "refused SBOMs leave nothing");
+        // Accepted: it binds the two Acme images; libfoo is not Acme's component.
+        let (s, _, v) = post(proc.clone(), upload_body(&sbom, &sig)).await;
+        assert_eq!(s, 201, "{db:?} {v}");
+        assert_eq!(v["serial"], SERIAL);
+        assert_eq!(v["bindings"].as_array().unwrap().len(), 2, "{v}");
+        assert!(v["ignored"].to_string().contains("libfoo"), "{v}");
+        assert_eq!(
+            post(proc.clone(), upload_body(&sbom, &sig)).await.0,
+            409,
+            "recorded once"
+        );
+        // The earlier receipt it contradicts (9.9.9 vs 1.4.0) is withdrawn.
+        let (_, _, r0) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/receipts/{}", r0["id"]),
+            Some(&a),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(r0["registry_verdict"], "reject", "{r0}");
+        // The same image claimed as 7.0.0 is rejected, naming the SBOM; as 1.5.0 it is bound.
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "7.0.0",
+                img,
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "reject", "{r}");
+        let summary = r["registry_summary"].as_str().unwrap();
+        assert!(
+            summary.contains("contradicts vendor 'acme''s signed SBOM") && summary.contains(SERIAL),
+            "{summary}"
+        );
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.5.0",
+                img,
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{r}");
+        assert_eq!(
+            r["registry_report"]["version_source"],
+            format!("vendor-signed SBOM {SERIAL}")
+        );
+        // The bundle carries the bindings for stations.
+        let b = bundle_payload(&app, &a).await;
+        assert_eq!(
+            b["sbom_bindings"].as_array().unwrap().len(),
+            2,
+            "{}",
+            b["sbom_bindings"]
+        );
+        // An image no SBOM lists: accepted as claimed, until the vendor requires binding.
+        let other = b"wifi image nobody bound";
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.6.0",
+                other,
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "accept", "{r}");
+        let (_, _, vendor) = call(&app, "GET", "/api/v1/vendors/acme", Some(&a), None, &[]).await;
+        let mut body = vendor.clone();
+        for k in ["id", "version"] {
+            body.as_object_mut().unwrap().remove(k);
+        }
+        body["require_signed_sbom"] = json!(true);
+        body["confirm_brick"] = json!(true);
+        let (s, _, v) = call(
+            &app,
+            "PUT",
+            "/api/v1/vendors/acme",
+            Some(&a),
+            Some(body),
+            &[("If-Match", &format!("\"{}\"", vendor["version"]))],
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.6.0",
+                other,
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(r["registry_verdict"], "reject", "{r}");
+        assert!(
+            r["registry_summary"]
+                .as_str()
+                .unwrap()
+                .contains("must bind its versions with a signed SBOM"),
+            "{r}"
+        );
+        let (_, _, r) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "1.5.0",
+                img,
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(
+            r["registry_verdict"], "accept",
+            "the bound image still passes: {r}"
+        );
+        let (_, _, list) = call(
+            &app,
+            "GET",
+            "/api/v1/vendors/acme/sboms",
+            Some(&st),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(list[0]["serial"], SERIAL);
+    }
+}

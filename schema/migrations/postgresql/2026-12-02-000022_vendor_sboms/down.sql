@@ -1,0 +1,3 @@
+DROP TABLE sbom_bindings;
+DROP TABLE vendor_sboms;
+ALTER TABLE vendors DROP COLUMN require_signed_sbom;
