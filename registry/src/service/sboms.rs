@@ -191,6 +191,25 @@ pub fn upload(
     let signature = b64
         .decode(body.signature_base64.trim())
         .map_err(|e| ServiceError::Invalid(format!("signature_base64 is not base64: {e}")))?;
+    upload_bytes(c, actor, vendor, sbom, signature, time)
+}
+
+/// [`upload`] from the exact bytes (the page's file fields).
+pub fn upload_bytes(
+    c: &mut Conn,
+    actor: &Actor,
+    vendor: &str,
+    sbom: Vec<u8>,
+    signature: Vec<u8>,
+    time: time::OffsetDateTime,
+) -> ServiceResult<SbomView> {
+    actor.require(PROCUREMENT, "upload vendor SBOMs")?;
+    if sbom.len() > MAX_SBOM {
+        return Err(ServiceError::Invalid(format!(
+            "sbom: over {} MiB",
+            MAX_SBOM / (1024 * 1024)
+        )));
+    }
     if signature.len() > 1024 * 1024 {
         return Err(ServiceError::Invalid("signature_base64: over 1 MiB".into()));
     }

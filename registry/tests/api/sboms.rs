@@ -319,3 +319,69 @@ async fn vendor_signed_sboms_bind_the_versions_of_the_images_they_list() {
         assert_eq!(list[0]["serial"], SERIAL);
     }
 }
+
+/// The vendor page uploads a signed SBOM (two files) and lists what it
+/// binds; a tampered one is refused with the reason; no CSRF, no upload.
+#[actix_rt::test]
+async fn the_vendor_page_uploads_and_lists_signed_sboms() {
+    use super::ui::{page, sign_in};
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        seed_acme(&app, &h.admin).await;
+        let (cookie, csrf, _) = sign_in(&app, &h.token(Role::Procurement), false).await;
+        let sbom = acme_sbom(SERIAL, "1.5.0", &[("acme-wifi-fw", "1.5.0", b"page image")]);
+        let sig = cms_sign("acme-signer-p256", "acme-int", &sbom);
+        let upload = |csrf: &str, sbom: &[u8]| {
+            let boundary = "----tollgate-sbom-test";
+            let mut body = Vec::new();
+            let mut part = |name: &str, file: Option<&str>, data: &[u8]| {
+                body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+                match file {
+                    Some(f) => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes()),
+                    None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+                }
+                body.extend_from_slice(data);
+                body.extend_from_slice(b"\r\n");
+            };
+            part("csrf", None, csrf.as_bytes());
+            part("sbom", Some("sbom.json"), sbom);
+            part("signature", Some("sbom.json.p7s"), &sig);
+            body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+            let app = &app;
+            let cookie = cookie.clone();
+            async move {
+                let req = test::TestRequest::post()
+                    .uri("/vendors/acme/sboms")
+                    .insert_header(("Cookie", cookie))
+                    .insert_header((
+                        "Content-Type",
+                        format!("multipart/form-data; boundary={boundary}"),
+                    ))
+                    .set_payload(body)
+                    .to_request();
+                let resp = test::call_service(app, req).await;
+                let status = resp.status().as_u16();
+                let location = resp
+                    .headers()
+                    .get("location")
+                    .map(|l| l.to_str().unwrap().to_string())
+                    .unwrap_or_default();
+                let text = String::from_utf8_lossy(&test::read_body(resp).await).into_owned();
+                (status, location, text)
+            }
+        };
+        assert_eq!(upload("not-the-token", &sbom).await.0, 403);
+        let mut tampered = sbom.clone();
+        let at = tampered.iter().position(|b| *b == b'5').unwrap();
+        tampered[at] = b'6';
+        let (s, _, body) = upload(&csrf, &tampered).await;
+        assert_eq!(s, 400, "{body}");
+        assert!(body.contains("signature is refused"), "{body}");
+        let (s, location, body) = upload(&csrf, &sbom).await;
+        assert_eq!(s, 303, "{body}");
+        assert!(location.contains("binds"), "{location}");
+        let vendor = page(&app, "GET", "/vendors/acme", &cookie, None, &[]).await;
+        assert!(vendor.body.contains(SERIAL) && vendor.body.contains("Upload a signed SBOM"));
+    }
+}

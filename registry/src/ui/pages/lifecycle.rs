@@ -351,8 +351,38 @@ async fn sigstore_revoke(
     after_change_for(&state, user, vendor, done).await
 }
 
+/// Uploads a vendor-signed SBOM (its file and its detached signature).
+#[post("/vendors/{id}/sboms")]
+async fn sbom_upload(
+    state: web::Data<AppState>,
+    user: PageUser,
+    id: web::Path<String>,
+    payload: actix_multipart::Multipart,
+) -> PageResult {
+    let fields =
+        super::checked_multipart(&user, payload, service::PROCUREMENT, "upload vendor SBOMs")
+            .await?;
+    let vendor = id.into_inner();
+    let sbom = fields.get("sbom").cloned().unwrap_or_default();
+    let signature = fields.get("signature").cloned().unwrap_or_default();
+    let (actor, time, v) = (user.actor(), state.intake().time, vendor.clone());
+    let done = crate::api::with_conn(&state, move |c| {
+        service::sboms::upload_bytes(c, &actor, &v, sbom, signature, time)
+    })
+    .await
+    .map(|s| {
+        format!(
+            "SBOM {} verified: it binds {} image version(s).",
+            s.serial,
+            s.bindings.len()
+        )
+    });
+    after_change_for(&state, user, vendor, done).await
+}
+
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(certificate_retire)
+    cfg.service(sbom_upload)
+        .service(certificate_retire)
         .service(component_retire)
         .service(identity_retire)
         .service(key_retire)

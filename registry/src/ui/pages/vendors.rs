@@ -133,6 +133,8 @@ struct VendorPage {
     can_retire: bool,
     /// RFC 5280 reasons, for the Sigstore revocation form.
     reasons: &'static [&'static str],
+    /// The vendor's signed SBOMs.
+    sboms: Vec<crate::service::sboms::SbomView>,
 }
 
 /// A certificate's status on the vendor page: revoked (by the one
@@ -158,10 +160,11 @@ pub(super) async fn vendor_page(
     status: StatusCode,
 ) -> PageResult {
     let actor = user.actor();
-    let (d, shared) = db(state, &user, move |c| {
+    let (d, shared, sboms) = db(state, &user, move |c| {
         let d = overview::vendor_detail(c, &actor, &id)?;
         let shared = certificates::shared_cas(c, &actor, Some(&id))?;
-        Ok((d, shared))
+        let sboms = crate::service::sboms::list(c, &actor, &id)?;
+        Ok((d, shared, sboms))
     })
     .await?;
     let now = crate::now_unix();
@@ -201,6 +204,7 @@ pub(super) async fn vendor_page(
         can_revoke: user.can(SECURITY),
         can_retire: user.can(crate::service::retire::RETIRERS),
         reasons: inspector::policy::REVOCATION_REASONS,
+        sboms,
         layout: Layout::new(&user, "vendors", flash),
         error,
         v: vendors::view(&d.vendor),
