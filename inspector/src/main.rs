@@ -70,6 +70,46 @@ enum Command {
     /// Signed receipts written offline.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
+    /// Vendor-signed SBOMs: hand one delivered with firmware to the
+    /// registry, which verifies its signature and binds the versions it
+    /// lists.
+    #[command(subcommand)]
+    Sbom(SbomCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum SbomCommand {
+    /// Upload a vendor-signed CycloneDX SBOM (JSON 1.5/1.6) and its
+    /// detached signature (CMS, or a Sigstore bundle). The registry
+    /// verifies the signature under the vendor's trust; the versions it
+    /// lists are then bound (an image claimed at another version is
+    /// rejected). Exit 0: recorded; 1: the registry refused it (the
+    /// reason is printed); 2: usage or connection error.
+    ///
+    /// Example:
+    ///   tollgate-inspect sbom push --registry http://registry:8080 --token $TOKEN \
+    ///       --vendor acme --signature fw-1.5.0.cdx.json.p7s fw-1.5.0.cdx.json
+    Push {
+        /// Registry URL.
+        #[arg(long, value_name = "URL")]
+        registry: String,
+        /// Registry bearer token (an inspector, procurement or admin token).
+        #[arg(
+            long,
+            env = "TOLLGATE_TOKEN",
+            value_name = "TOKEN",
+            hide_env_values = true
+        )]
+        token: String,
+        /// The vendor that signed it.
+        #[arg(long)]
+        vendor: String,
+        /// The detached signature file.
+        #[arg(long, value_name = "FILE")]
+        signature: PathBuf,
+        /// The SBOM file, exactly as signed.
+        sbom: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -361,6 +401,14 @@ fn main() -> ExitCode {
                 ))
                 .map(|()| true)
             }),
+        Command::Sbom(SbomCommand::Push {
+            registry,
+            token,
+            vendor,
+            signature,
+            sbom,
+        }) => cli::registry::push_sbom(&registry, &token, &vendor, &sbom, &signature)
+            .and_then(|(ok, message)| cli::io::out(&format!("{message}\n")).map(|()| ok)),
         Command::Receipts(ReceiptsCommand::Push {
             registry,
             token,

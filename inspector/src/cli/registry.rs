@@ -318,3 +318,93 @@ pub fn station_name(given: Option<&str>) -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown-station".into())
 }
+
+/// Uploads a vendor-signed SBOM: (recorded?, what the registry said).
+/// A refusal (400/409) is an answer, not an error.
+pub fn push_sbom(
+    registry: &str,
+    token: &str,
+    vendor: &str,
+    sbom: &std::path::Path,
+    signature: &std::path::Path,
+) -> Result<(bool, String)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let sbom_bytes = super::io::read_limited(sbom, 4 * 1024 * 1024)?;
+    let sig_bytes = super::io::read_limited(signature, 1024 * 1024)?;
+    let body = serde_json::to_vec(&serde_json::json!({
+        "sbom_base64": b64.encode(&sbom_bytes),
+        "signature_base64": b64.encode(&sig_bytes),
+    }))?;
+    let endpoint = format!(
+        "{}/api/v1/vendors/{}/sboms",
+        registry.trim_end_matches('/'),
+        url_segment(vendor)
+    );
+    let mut resp = agent()
+        .post(&endpoint)
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(&body[..])
+        .with_context(|| format!("cannot reach the registry at {endpoint}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(4 * 1024 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    match status {
+        201 => {
+            let bound: Vec<String> = v
+                .get("bindings")
+                .and_then(|b| b.as_array())
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    format!(
+                        "{} {}",
+                        b.get("component")
+                            .and_then(|x| x.as_str())
+                            .unwrap_or_default(),
+                        b.get("version")
+                            .and_then(|x| x.as_str())
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            Ok((
+                true,
+                format!(
+                    "RECORDED SBOM {}: the registry verified vendor '{vendor}''s signature and binds {}",
+                    v.get("serial").and_then(|x| x.as_str()).unwrap_or_default(),
+                    bound.join(", ")
+                ),
+            ))
+        }
+        400 | 409 => Ok((
+            false,
+            format!(
+                "REFUSED: {}",
+                v.pointer("/error/message")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or(&text)
+            ),
+        )),
+        _ => bail!("uploading the SBOM failed: the registry answered {status}: {text}"),
+    }
+}
+
+/// A URL path segment, percent-encoded.
+fn url_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

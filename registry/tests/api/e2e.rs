@@ -1079,3 +1079,101 @@ fn json_logs_carry_the_request_id_of_error_responses() {
     assert_eq!(hit["fields"]["route"], "/api/v1/vendors/{id}", "{hit}");
     assert_eq!(hit["level"], "INFO");
 }
+
+/// Issue 14, item 1: a station hands a vendor-signed SBOM to the registry
+/// with `tollgate-inspect sbom push` (its inspector token): recorded when
+/// the vendor's signature verifies (exit 0), refused with the reason when
+/// the SBOM was altered (exit 1), exit 2 when the registry is unreachable.
+#[::core::prelude::v1::test]
+fn a_station_pushes_a_vendor_signed_sbom() {
+    use serde_json::json;
+    let inspect = inspect_binary();
+    let dir = tempdir();
+    let srv = start(Db::Sqlite, &dir);
+    let api = format!("{}/api/v1", srv.url);
+    let t = &srv.token;
+    for (uri, body) in [
+        ("vendors", json!({"id": "acme", "name": "Acme Chips"})),
+        (
+            "vendors/acme/certificates",
+            json!({"role": "anchor", "pem": pem("acme-root.pem")}),
+        ),
+        (
+            "vendors/acme/certificates",
+            json!({"role": "intermediate", "pem": pem("acme-int.pem")}),
+        ),
+        (
+            "vendors/acme/components",
+            json!({"name": "acme-wifi-fw", "min_version": "1.0.0"}),
+        ),
+    ] {
+        let (s, b) = http("POST", &format!("{api}/{uri}"), t, Some(body));
+        assert_eq!(s, 201, "{uri}: {b}");
+    }
+    let (s, b) = http(
+        "POST",
+        &format!("{api}/tokens"),
+        t,
+        Some(json!({"name": "line-3", "role": "inspector"})),
+    );
+    assert_eq!(s, 201, "{b}");
+    let station: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let station = station["token"].as_str().unwrap().to_string();
+    let sbom = serde_json::to_vec(&json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "serialNumber": "urn:uuid:0c8a7e2e-2f5b-4c43-9d1e-2a1b3c4d5e6f",
+        "metadata": {"component": {"type": "firmware", "name": "acme-wifi-fw", "version": "1.5.0",
+            "hashes": [{"alg": "SHA-256", "content": "ab".repeat(32)}]}},
+    }))
+    .unwrap();
+    let files = tempdir();
+    std::fs::write(files.join("fw.cdx.json"), &sbom).unwrap();
+    std::fs::write(
+        files.join("fw.cdx.json.p7s"),
+        cms_sign("acme-signer-p256", "acme-int", &sbom),
+    )
+    .unwrap();
+    let push = |registry: &str, file: &str| {
+        Command::new(&inspect)
+            .args([
+                "sbom",
+                "push",
+                "--registry",
+                registry,
+                "--token",
+                &station,
+                "--vendor",
+                "acme",
+                "--signature",
+            ])
+            .arg(files.join("fw.cdx.json.p7s"))
+            .arg(files.join(file))
+            .output()
+            .unwrap()
+    };
+    let out = push(&srv.url, "fw.cdx.json");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("RECORDED") && said.contains("acme-wifi-fw 1.5.0"),
+        "{said}"
+    );
+    let mut altered = sbom.clone();
+    let at = altered.iter().position(|b| *b == b'5').unwrap();
+    altered[at] = b'9';
+    std::fs::write(files.join("altered.cdx.json"), &altered).unwrap();
+    let out = push(&srv.url, "altered.cdx.json");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("REFUSED") && said.contains("signature is refused"),
+        "{said}"
+    );
+    let out = push("http://127.0.0.1:9", "fw.cdx.json");
+    assert_eq!(out.status.code(), Some(2));
+}

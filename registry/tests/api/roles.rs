@@ -170,7 +170,7 @@ async fn every_endpoint_with_every_role_and_none() {
                 "POST",
                 "/api/v1/vendors/acme/sboms",
                 Some(json!({"sbom_base64": "", "signature_base64": ""})),
-                &[Admin, Procurement],
+                &[Admin, Procurement, Inspector],
             ),
             ("GET", "/api/v1/products/gw-1/releases", None, ALL),
             ("GET", "/api/v1/products/gw-1/releases/1.0", None, ALL),

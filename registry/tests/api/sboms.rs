@@ -137,7 +137,8 @@ async fn vendor_signed_sboms_bind_the_versions_of_the_images_they_list() {
         )
         .await;
         assert_eq!(s, 400, "{e}");
-        assert_eq!(post(st.clone(), upload_body(&sbom, &sig)).await.0, 403);
+        let auditor = h.token(Role::Auditor);
+        assert_eq!(post(auditor, upload_body(&sbom, &sig)).await.0, 403);
         let (_, _, none) = call(
             &app,
             "GET",

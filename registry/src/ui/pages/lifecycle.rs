@@ -359,9 +359,13 @@ async fn sbom_upload(
     id: web::Path<String>,
     payload: actix_multipart::Multipart,
 ) -> PageResult {
-    let fields =
-        super::checked_multipart(&user, payload, service::PROCUREMENT, "upload vendor SBOMs")
-            .await?;
+    let fields = super::checked_multipart(
+        &user,
+        payload,
+        service::sboms::UPLOADERS,
+        "upload vendor SBOMs",
+    )
+    .await?;
     let vendor = id.into_inner();
     let sbom = fields.get("sbom").cloned().unwrap_or_default();
     let signature = fields.get("signature").cloned().unwrap_or_default();
