@@ -6,6 +6,10 @@
 // contract terms and uploads a certificate through the forms (the anchor is a
 // proposal an admin approves on the Approvals page: two people); security
 // revokes it (with the confirmation step, then a second person's approval);
+// procurement uploads a vendor-signed SBOM that binds the image's version;
+// security defines and checks a product release (attested; its SBOM and CRA
+// evidence pack download, the pack byte-identical when rebuilt), and after
+// the revocation the same release is blocked with the reasons named;
 // procurement retires a component and proposes putting it back; an inspector's receipt appears in the list with its reasons; an
 // auditor sees no forms and is refused if it posts one; a forged form without
 // the CSRF token is refused. With SCREENSHOTS=dir it saves the main pages.
@@ -132,6 +136,22 @@ try {
   await p.getByRole('button', { name: 'Authorise' }).click();
   await p.waitForLoadState();
   check((await p.content()).includes('acme-wifi-fw'), 'procurement authorised a component');
+  // A vendor-signed SBOM (made here with openssl cms, as Acme would) binds fw.bin to 1.5.0.
+  const fwDigest = execFileSync('sha256sum', [join(fx, 'blobs/fw.bin')]).toString().split(' ')[0];
+  const sbomPath = join(dir, 'acme-wifi-fw-1.5.0.cdx.json');
+  writeFileSync(sbomPath, JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1,
+    serialNumber: 'urn:uuid:6a2f41a3-c54c-4d8e-9c1a-3f0b5e7d2c11',
+    metadata: { component: { type: 'firmware', name: 'acme-wifi-fw', version: '1.5.0', hashes: [{ alg: 'SHA-256', content: fwDigest }] } } }, null, 2));
+  execFileSync('openssl', ['cms', '-sign', '-binary', '-nosmimecap', '-md', 'sha256', '-outform', 'DER', '-in', sbomPath,
+    '-signer', join(fx, 'certs/acme-signer-p256.pem'), '-inkey', join(fx, 'keys/acme-signer-p256.key'),
+    '-certfile', join(fx, 'certs/acme-int.pem'), '-out', sbomPath + '.p7s']);
+  await p.getByLabel('CycloneDX SBOM (JSON 1.5 or 1.6)').setInputFiles(sbomPath);
+  await p.getByLabel('Its detached signature (CMS, or a Sigstore bundle)').setInputFiles(sbomPath + '.p7s');
+  await p.getByRole('button', { name: 'Verify and record' }).click();
+  await p.waitForLoadState();
+  check((await p.locator('.flash').innerText()).includes('binds 1 image version'), 'procurement uploaded a vendor-signed SBOM on the vendor page');
+  check((await p.content()).includes('urn:uuid:6a2f41a3-c54c-4d8e-9c1a-3f0b5e7d2c11'), 'the vendor page lists the SBOM and what it binds');
+  await shot(p, 'vendor-sbom');
   // A forged form: the CSRF field removed before submitting.
   await p.goto(base + '/vendors/new');
   await p.getByLabel('Identifier').fill('forged');
@@ -155,9 +175,37 @@ try {
   check(rejected.status === 201 && rejected.json.registry_verdict === 'reject', 'inspector posted a rejection receipt; the registry re-verified it and agrees');
   const acc = await api('POST', '/receipts', { station: 'station-7', lot: 'LOT-42', bundle_serial: 5, report: accepted, signature: evidence('p256-detached.der') }, insp.json.token);
   check(acc.status === 201 && acc.json.registry_verdict === 'accept' && acc.json.disagreement === false, 'inspector posted an acceptance receipt; the registry re-verified it and agrees');
+  check(acc.json.registry_report.version_source === 'vendor-signed SBOM urn:uuid:6a2f41a3-c54c-4d8e-9c1a-3f0b5e7d2c11', "the accepted image's version is bound by the vendor's signed SBOM");
+
+  // --- security: a release, checked while its image is proven -------------------------------
+  const { page: s } = await signIn('sam');
+  // A product whose ROM verifies P-256 only: the page shows what each stage trusts.
+  const prod = await api('POST', '/products', { id: 'gw-100', name: 'Gateway 100', stages: [
+    { name: 'rom', algorithms: ['ecdsa-p256'], components: ['acme-wifi-fw'] },
+    { name: 'bootloader', algorithms: ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048'], components: ['acme-wifi-fw'] }] });
+  check(prod.status === 201, 'a product is defined through the API');
+  await s.goto(base + '/products/gw-100');
+  const fwSha = execFileSync('sha256sum', [join(fx, 'blobs/fw.bin')]).toString().split(' ')[0];
+  await s.getByLabel('Release version').fill('2026.12.0');
+  await s.getByLabel(/Images, one per line/).fill(`rom acme-wifi-fw ${fwSha}\nbootloader acme-wifi-fw ${fwSha}`);
+  await s.getByRole('button', { name: 'Define release' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('Release 2026.12.0 defined'), 'security defined a release on the product page');
+  await s.getByRole('button', { name: 'Check 2026.12.0' }).click();
+  await s.waitForLoadState();
+  check((await s.locator('.flash').innerText()).includes('passed'), 'the release check passed: every image proven, attested');
+  await shot(s, 'release');
+  const sbomResp = await s.request.get(base + '/products/gw-100/releases/2026.12.0/sbom');
+  const sbomDoc = JSON.parse(await sbomResp.text());
+  check(sbomResp.ok() && sbomDoc.specVersion === '1.6' && sbomDoc.components.length === 2, 'the release SBOM (CycloneDX 1.6) downloads from the product page');
+  await s.getByRole('link', { name: 'CRA evidence pack' }).first().waitFor();
+  const packResp = await s.request.get(base + '/products/gw-100/releases/2026.12.0/evidence');
+  const pack = await packResp.body();
+  check(packResp.ok() && packResp.headers()['content-type'] === 'application/zip' && pack.subarray(0, 2).toString() === 'PK', 'the CRA evidence pack downloads as a ZIP from the product page');
+  const packAgain = await (await s.request.get(base + '/products/gw-100/releases/2026.12.0/evidence')).body();
+  check(Buffer.compare(pack, packAgain) === 0, 'the evidence pack is byte-identical when rebuilt');
 
   // --- security: revoke the intermediate, with the confirmation step ---------------------------
-  const { page: s } = await signIn('sam');
   await s.goto(base + '/vendors/acme');
   await s.getByRole('link', { name: 'Revoke…' }).last().click();
   await s.getByLabel('Reason').selectOption('keyCompromise');
@@ -198,21 +246,10 @@ try {
   await shot(s, 'audit');
   await s.goto(base + '/trust-bundle');
   await shot(s, 'trust-bundle');
-  // A product whose ROM verifies P-256 only: the page shows what each stage trusts.
-  const prod = await api('POST', '/products', { id: 'gw-100', name: 'Gateway 100', stages: [
-    { name: 'rom', algorithms: ['ecdsa-p256'], components: ['acme-wifi-fw'] },
-    { name: 'bootloader', algorithms: ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048'], components: ['acme-wifi-fw'] }] });
-  check(prod.status === 201, 'a product is defined through the API');
+  // The product page after the revocation: the ROM lost its key, and the
+  // release, checked again, is blocked with the reasons named.
   await s.goto(base + '/products/gw-100');
   check((await s.content()).includes('Keys this stage cannot verify'), 'the product page shows the capability check');
-  // A release of it: defined on the page, then checked; the revoked
-  // intermediate withdrew the image's evidence, so the check names why.
-  const fwSha = execFileSync('sha256sum', [join(fx, 'blobs/fw.bin')]).toString().split(' ')[0];
-  await s.getByLabel('Release version').fill('2026.12.0');
-  await s.getByLabel(/Images, one per line/).fill(`rom acme-wifi-fw ${fwSha}\nbootloader acme-wifi-fw ${fwSha}`);
-  await s.getByRole('button', { name: 'Define release' }).click();
-  await s.waitForLoadState();
-  check((await s.locator('.flash').innerText()).includes('Release 2026.12.0 defined'), 'security defined a release on the product page');
   await s.getByRole('button', { name: 'Check 2026.12.0' }).click();
   await s.waitForLoadState();
   const verdict = await s.locator('.flash').innerText();
