@@ -273,17 +273,30 @@ fn verify_cms_from(req: &VerifyRequest<'_>, source: BlobSource<'_>) -> Result<Re
         }
     }
 
+    // An RFC 4108 firmware package names its component and version.
+    let mut package_source = None;
+    if let (Some(p), Some(v)) = (&parsed, vendor)
+        && p.content_type() == oids::FIRMWARE_PACKAGE
+    {
+        let (check, source) =
+            crate::firmware_package::check(v, req.component, req.version, p.signers().next());
+        checks.push(check);
+        package_source = source;
+    }
     let mut report = assemble(req, checks, signers, blob_info, sig_info);
+    if package_source.is_some() {
+        report.version_source = package_source;
+    }
     report.summary = summarize(&report);
     Ok(report)
 }
 
 fn content_check(p: &ParsedSignedData, scan: &BlobScan) -> Check {
-    if p.content_type() != oids::DATA {
+    if p.content_type() != oids::DATA && p.content_type() != oids::FIRMWARE_PACKAGE {
         return Check::fail(
             CheckId::Content,
             format!(
-                "the signed content type is {}, not id-data",
+                "the signed content type is {}, not id-data or an RFC 4108 firmware package",
                 p.content_type()
             ),
         );

@@ -22,6 +22,7 @@ pub mod cms;
 pub mod cms_verify;
 pub mod digest;
 pub mod dsse;
+pub mod firmware_package;
 pub mod limits;
 pub mod names;
 pub mod oids;

@@ -6,6 +6,12 @@ use const_oid::ObjectIdentifier as Oid;
 pub const SIGNED_DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.2");
 /// id-data (RFC 5652 section 4).
 pub const DATA: Oid = Oid::new_unwrap("1.2.840.113549.1.7.1");
+/// id-ct-firmwarePackage (RFC 4108 section 2.1.1).
+pub const FIRMWARE_PACKAGE: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.16");
+/// id-aa-firmwarePackageID (RFC 4108 section 2.2.1).
+pub const ATTR_FIRMWARE_PACKAGE_ID: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.35");
+/// id-aa-targetHardwareIDs (RFC 4108 section 2.2.2).
+pub const ATTR_TARGET_HARDWARE_IDS: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.2.36");
 /// id-ct-TSTInfo (RFC 3161 section 2.4.2).
 pub const TST_INFO: Oid = Oid::new_unwrap("1.2.840.113549.1.9.16.1.4");
 /// id-contentType signed attribute (RFC 5652 section 11.1).

@@ -255,6 +255,10 @@ pub struct ComponentDocument {
     /// End of support for this component, overriding the vendor's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_ends: Option<String>,
+    /// The RFC 4108 package identifier (fwPkgID OID) of this component's
+    /// firmware packages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_package_oid: Option<String>,
 }
 
 /// One allowed signer of a component: exactly one field.
@@ -502,6 +506,8 @@ pub struct Component {
     pub allowed_signers: Vec<AllowedSigner>,
     /// End of support for this component, if it overrides the vendor's.
     pub support_ends: Option<OffsetDateTime>,
+    /// Its RFC 4108 package identifier, checked to be an OID.
+    pub firmware_package_oid: Option<String>,
 }
 
 /// Signing terms, parsed.
@@ -755,6 +761,19 @@ impl TrustPolicy {
                         c.support_ends.as_deref(),
                         &at(&format!("components[{j}].support_ends")),
                     )?,
+                    firmware_package_oid: match &c.firmware_package_oid {
+                        None => None,
+                        Some(o) => Some(
+                            const_oid::ObjectIdentifier::new(o)
+                                .map_err(|e| {
+                                    PolicyError::new(
+                                        at(&format!("components[{j}].firmware_package_oid")),
+                                        format!("'{o}' is not an OID: {e}"),
+                                    )
+                                })?
+                                .to_string(),
+                        ),
+                    },
                 });
             }
             let mut digests = Vec::new();

@@ -74,6 +74,9 @@ pub enum CheckId {
     /// The claimed version agrees with the vendor's signed SBOM (and one
     /// exists when the vendor requires it).
     VersionBinding,
+    /// An RFC 4108 firmware package names the claimed component and
+    /// version in its signed attributes.
+    FirmwarePackage,
 }
 
 impl CheckId {
@@ -98,6 +101,7 @@ impl CheckId {
             CheckId::SignerIdentity => "signer-identity",
             CheckId::Contract => "contract",
             CheckId::VersionBinding => "version-binding",
+            CheckId::FirmwarePackage => "firmware-package",
         }
     }
 }

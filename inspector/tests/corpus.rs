@@ -1192,3 +1192,119 @@ fn versions_bound_by_a_vendor_signed_sbom() {
         serde_json::json!([{"vendor": "acme", "component": "c", "version": "1", "sbom": "s"}]);
     assert!(policy_of(&doc).unwrap_err().contains("at least one digest"));
 }
+
+/// Issue 14, item 2: RFC 4108 firmware packages (made by BouncyCastle,
+/// gen-firmware-packages.sh). The package OID registered for acme-wifi-fw
+/// and the signed version number 7 give acme-wifi-fw 7.0.0, with the
+/// version source named; another claimed version, another component's
+/// OID, an unregistered OID and a package at or below its own stale
+/// version are rejected, naming why.
+#[test]
+fn rfc4108_firmware_packages_name_their_component_and_version() {
+    const PKG: &str = "1.3.6.1.4.1.32473.1.1";
+    let run = |oids: &[(&str, &str)], sig: &str, component: &str, version: &str| {
+        let mut doc = trust_doc();
+        for v in doc["vendors"].as_array_mut().unwrap() {
+            if v["id"] == "acme" {
+                for c in v["components"].as_array_mut().unwrap() {
+                    if let Some((_, oid)) = oids.iter().find(|(n, _)| c["name"] == *n) {
+                        c["firmware_package_oid"] = (*oid).into();
+                    }
+                }
+            }
+        }
+        let p = policy_of(&doc).unwrap();
+        let sig = std::fs::read(fixtures().join("sigs").join(sig)).unwrap();
+        let mut blob = std::fs::File::open(fixtures().join("blobs/fw.bin")).unwrap();
+        let limits = Limits::default();
+        let req = VerifyRequest {
+            policy: &p,
+            vendor: "acme",
+            component,
+            version,
+            signature: &sig,
+            time: OffsetDateTime::parse(AT, &Rfc3339).unwrap(),
+            limits: &limits,
+            cache: None,
+            existed_at: None,
+        };
+        inspector::verify(&req, Artifact::Reader(&mut blob)).unwrap()
+    };
+    let package_check = |r: &Report| {
+        r.checks
+            .iter()
+            .find(|c| c.id == CheckId::FirmwarePackage)
+            .cloned()
+            .unwrap()
+    };
+    let wifi = [("acme-wifi-fw", PKG)];
+    let r = run(&wifi, "fwpkg-v7-stale5.der", "acme-wifi-fw", "7.0.0");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    let c = package_check(&r);
+    assert!(
+        c.reason.contains("stale") && c.reason.contains("1.3.6.1.4.1.32473.2.1"),
+        "{}",
+        c.reason
+    );
+    assert_eq!(
+        r.version_source.as_deref(),
+        Some("vendor-signed firmware package identifier 1.3.6.1.4.1.32473.1.1 version 7")
+    );
+    let r = run(&wifi, "fwpkg-v7.der", "acme-wifi-fw", "7.0.0");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    for (oids, sig, component, version, why) in [
+        (
+            &wifi[..],
+            "fwpkg-v7.der",
+            "acme-wifi-fw",
+            "7.0.1",
+            "not the claimed 7.0.1",
+        ),
+        (
+            &wifi[..],
+            "fwpkg-v4-stale5.der",
+            "acme-wifi-fw",
+            "4.0.0",
+            "declares itself stale",
+        ),
+        (
+            &wifi[..],
+            "fwpkg-other-oid.der",
+            "acme-wifi-fw",
+            "7.0.0",
+            "not registered for any component",
+        ),
+        (
+            &[][..],
+            "fwpkg-v7.der",
+            "acme-wifi-fw",
+            "7.0.0",
+            "not registered for any component",
+        ),
+        (
+            &[("acme-bootrom-patch", PKG)][..],
+            "fwpkg-v7.der",
+            "acme-wifi-fw",
+            "7.0.0",
+            "is component 'acme-bootrom-patch'",
+        ),
+    ] {
+        let r = run(oids, sig, component, version);
+        assert_eq!(r.verdict, Verdict::Reject, "{sig} {version}");
+        let c = package_check(&r);
+        assert_eq!(c.outcome, Outcome::Fail);
+        assert!(c.reason.contains(why), "{sig}: {}", c.reason);
+    }
+    // An ordinary id-data signature carries no package check.
+    let r = run(&wifi, "p256-attached.der", "acme-wifi-fw", "1.5.0");
+    assert_eq!(r.verdict, Verdict::Accept, "{}", r.summary);
+    assert!(r.checks.iter().all(|c| c.id != CheckId::FirmwarePackage));
+    // A malformed OID is refused when the policy is loaded.
+    let mut doc = trust_doc();
+    doc["vendors"][0]["components"][0]["firmware_package_oid"] = "not.an.oid".into();
+    assert!(
+        policy_of(&doc)
+            .unwrap_err()
+            .contains("firmware_package_oid")
+    );
+}

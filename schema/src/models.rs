@@ -90,6 +90,8 @@ pub struct Component {
     pub retired_by: Option<String>,
     /// End of support, overriding the vendor's.
     pub support_ends: Option<i64>,
+    /// Its RFC 4108 package identifier (an OID).
+    pub firmware_package_oid: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

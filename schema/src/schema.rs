@@ -56,6 +56,7 @@ diesel::table! {
         retired_reason -> Nullable<Text>,
         retired_by -> Nullable<Text>,
         support_ends -> Nullable<BigInt>,
+        firmware_package_oid -> Nullable<Text>,
     }
 }
 

@@ -88,6 +88,31 @@ pub async fn set_signers(
         .json(view(&row)))
 }
 
+/// Registers or clears a component's RFC 4108 package identifier
+/// (`{firmware_package_oid: OID | null}`): firmware packages naming that
+/// OID are this component, at the version they sign. One OID names one
+/// component (409). Procurement role; audited; needs `If-Match`.
+#[utoipa::path(tag = "components", params(("name" = String, Path), ("If-Match" = String, Header)), request_body = components::PackageRequest, responses((status = 200, body = ComponentView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 412, body = crate::error::ErrorBody)), security(("bearer" = [])))]
+#[put("/components/{name}/firmware-package")]
+pub async fn set_package(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Json<components::PackageRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&req)?;
+    let name = name.into_inner();
+    let body = body.into_inner();
+    let row = with_conn(&state, move |c| {
+        components::set_package(c, &caller, name, expected, body)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(row.row_version)))
+        .json(view(&row)))
+}
+
 /// Sets or clears a component's own end of support
 /// (`{support_ends: RFC 3339 | null}`), overriding the vendor's support
 /// period. Procurement role; audited; needs `If-Match`.

@@ -128,6 +128,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(components::set_floor)
         .service(components::set_signers)
         .service(components::set_support)
+        .service(components::set_package)
         .service(components::retire)
         .service(revocations::list_tsa)
         .service(revocations::add_tsa)

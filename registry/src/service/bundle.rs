@@ -151,6 +151,7 @@ pub fn build_document(
                     min_version: c.min_version.clone(),
                     allowed_signers: super::components::allowed_signers(c),
                     support_ends: c.support_ends.and_then(instant),
+                    firmware_package_oid: c.firmware_package_oid.clone(),
                 });
         }
         let mut vendor_docs = Vec::new();

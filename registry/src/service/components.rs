@@ -25,6 +25,15 @@ pub struct ComponentRequest {
     pub support_ends: Option<String>,
 }
 
+/// Set or clear a component's RFC 4108 package identifier.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"firmware_package_oid": "1.3.6.1.4.1.32473.1.1"}))]
+pub struct PackageRequest {
+    /// The fwPkgID OID of this component's firmware packages; null: none.
+    pub firmware_package_oid: Option<String>,
+}
+
 /// Set or clear a component's own end of support.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +82,9 @@ pub struct ComponentView {
     /// Its own end of support (RFC 3339); null: the vendor's applies.
     #[serde(default)]
     pub support_ends: Option<String>,
+    /// Its RFC 4108 package identifier (fwPkgID OID), if registered.
+    #[serde(default)]
+    pub firmware_package_oid: Option<String>,
 }
 
 /// Converts a row.
@@ -86,6 +98,7 @@ pub fn view(c: &Component) -> ComponentView {
         retired_at: c.retired_at.map(super::time_str),
         retired_reason: c.retired_reason.clone(),
         support_ends: c.support_ends.map(super::time_str),
+        firmware_package_oid: c.firmware_package_oid.clone(),
     }
 }
 
@@ -270,6 +283,75 @@ pub fn set_support(
     })
 }
 
+/// Registers (or clears) the RFC 4108 package identifier of a component
+/// (procurement; audited; `If-Match`; the bundle serial moves). One OID
+/// names one component. Its accepted receipts are judged again.
+pub fn set_package(
+    c: &mut Conn,
+    actor: &Actor,
+    name: String,
+    expected: i32,
+    body: PackageRequest,
+) -> ServiceResult<Component> {
+    actor.require(PROCUREMENT, "register firmware package identifiers")?;
+    let oid = match body.firmware_package_oid.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(o) => Some(
+            inspector::firmware_package::parse_oid(o)
+                .map_err(|e| ServiceError::Invalid(format!("firmware_package_oid: {e}")))?,
+        ),
+    };
+    super::transaction(c, |c| {
+        audit::begin_change(c, true)?;
+        let before = find(c, &name)?;
+        not_retired(&before)?;
+        if before.row_version != expected {
+            return Err(ServiceError::Stale(format!(
+                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
+                before.row_version
+            )));
+        }
+        if let Some(o) = &oid {
+            let taken: Option<String> = components::table
+                .filter(components::firmware_package_oid.eq(o))
+                .filter(components::name.ne(&name))
+                .select(components::name)
+                .first(c)
+                .optional()?;
+            if let Some(other) = taken {
+                return Err(ServiceError::Conflict(format!(
+                    "package identifier {o} is already component '{other}''s"
+                )));
+            }
+        }
+        let after = Component {
+            firmware_package_oid: oid.clone(),
+            row_version: before.row_version + 1,
+            updated_at: crate::now_unix(),
+            ..before.clone()
+        };
+        diesel::update(
+            components::table
+                .filter(components::name.eq(&name))
+                .filter(components::row_version.eq(expected)),
+        )
+        .set(&after)
+        .execute(c)?;
+        audit::record(
+            c,
+            &actor.label(),
+            "set-package",
+            "component",
+            &name,
+            Some(&view(&before)),
+            Some(&view(&after)),
+        )?;
+        let counts = super::evidence::reevaluate_accepted(c, None, Some(&name))?;
+        super::evidence::record_reevaluation(c, actor, &name, counts)?;
+        Ok(after)
+    })
+}
+
 fn parse_version(s: &str) -> ServiceResult<semver::Version> {
     semver::Version::parse(s).map_err(|e| {
         ServiceError::Invalid(format!("min_version '{s}' is not a semantic version: {e}"))
@@ -374,6 +456,7 @@ pub fn create_component(
             retired_reason: None,
             retired_by: None,
             support_ends,
+            firmware_package_oid: None,
         };
         diesel::insert_into(components::table)
             .values(&row)

@@ -221,6 +221,12 @@ async fn every_endpoint_with_every_role_and_none() {
             ),
             (
                 "PUT",
+                "/api/v1/components/acme-wifi-fw/firmware-package",
+                Some(json!({"firmware_package_oid": null})),
+                &[Admin, Procurement],
+            ),
+            (
+                "PUT",
                 "/api/v1/components/acme-wifi-fw/support",
                 Some(json!({"support_ends": null})),
                 &[Admin, Procurement],

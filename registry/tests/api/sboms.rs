@@ -386,3 +386,125 @@ async fn the_vendor_page_uploads_and_lists_signed_sboms() {
         assert!(vendor.body.contains(SERIAL) && vendor.body.contains("Upload a signed SBOM"));
     }
 }
+
+/// Issue 14, item 2: an RFC 4108 firmware package (BouncyCastle fixture)
+/// is accepted by the registry for the component procurement registered
+/// its package OID for, at the version it signs (the version source says
+/// so), and refused for another version or before the OID is registered;
+/// one OID names one component.
+#[actix_rt::test]
+async fn rfc4108_packages_are_accepted_for_their_registered_component_and_signed_version() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let proc = h.token(Role::Procurement);
+        let fw = std::fs::read(fixtures().join("blobs/fw.bin")).unwrap();
+        let package = std::fs::read(fixtures().join("sigs/fwpkg-v7-stale5.der")).unwrap();
+        let receipt = |version: &str| {
+            json!({
+                "station": "st-1", "lot": "L-1", "bundle_serial": 1,
+                "signature": base64::engine::general_purpose::STANDARD.encode(&package),
+                "report": {
+                    "report_version": 2, "verdict": "accept", "summary": "station says accept",
+                    "vendor": "acme", "component": "acme-wifi-fw", "version": version,
+                    "blob": {"sha256": sha(&fw), "size": fw.len()}, "signature": {"kind": "cms"},
+                    "verification_time": AT, "checks": [], "signers": []
+                }
+            })
+        };
+        let post = |version: &str| {
+            let app = &app;
+            let st = st.clone();
+            let body = receipt(version);
+            async move {
+                call(app, "POST", "/api/v1/receipts", Some(&st), Some(body), &[])
+                    .await
+                    .2
+            }
+        };
+        // Before the OID is registered the package names no component.
+        let r = post("7.0.0").await;
+        assert_eq!(r["registry_verdict"], "reject", "{r}");
+        assert!(
+            r["registry_summary"]
+                .as_str()
+                .unwrap()
+                .contains("not registered for any component"),
+            "{r}"
+        );
+        let (_, _, comps) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
+        let wifi = comps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "acme-wifi-fw")
+            .unwrap()
+            .clone();
+        let set = |name: &str, oid: serde_json::Value, etag: String| {
+            let app = &app;
+            let proc = proc.clone();
+            let uri = format!("/api/v1/components/{name}/firmware-package");
+            async move {
+                call(
+                    app,
+                    "PUT",
+                    &uri,
+                    Some(&proc),
+                    Some(json!({"firmware_package_oid": oid})),
+                    &[("If-Match", &etag)],
+                )
+                .await
+            }
+        };
+        let etag = format!("\"{}\"", wifi["version"]);
+        let (s, _, e) = set("acme-wifi-fw", json!("not-an-oid"), etag.clone()).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("firmware_package_oid"),
+            "{e}"
+        );
+        let (s, _, c) = set("acme-wifi-fw", json!("1.3.6.1.4.1.32473.1.1"), etag).await;
+        assert_eq!(s, 200, "{c}");
+        assert_eq!(c["firmware_package_oid"], "1.3.6.1.4.1.32473.1.1");
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/vendors/acme/components",
+            Some(&a),
+            Some(json!({"name": "acme-bt-fw"})),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let (s, _, e) = set("acme-bt-fw", json!("1.3.6.1.4.1.32473.1.1"), "\"1\"".into()).await;
+        assert_eq!(s, 409, "one OID names one component: {e}");
+        // The bundle carries it; the package is acme-wifi-fw 7.0.0.
+        let bundle = bundle_payload(&app, &a).await;
+        assert!(
+            bundle
+                .to_string()
+                .contains("\"firmware_package_oid\":\"1.3.6.1.4.1.32473.1.1\"")
+        );
+        let r = post("7.0.0").await;
+        assert_eq!(r["registry_verdict"], "accept", "{r}");
+        assert_eq!(
+            r["registry_report"]["version_source"],
+            "vendor-signed firmware package identifier 1.3.6.1.4.1.32473.1.1 version 7"
+        );
+        let r = post("1.5.0").await;
+        assert_eq!(r["registry_verdict"], "reject", "{r}");
+        assert!(
+            r["registry_summary"]
+                .as_str()
+                .unwrap()
+                .contains("not the claimed 1.5.0"),
+            "{r}"
+        );
+    }
+}

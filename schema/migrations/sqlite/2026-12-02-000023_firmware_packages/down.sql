@@ -1,0 +1,2 @@
+DROP INDEX components_firmware_package_oid;
+ALTER TABLE components DROP COLUMN firmware_package_oid;
