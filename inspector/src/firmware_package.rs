@@ -29,6 +29,17 @@ pub fn parse_oid(s: &str) -> Result<String, String> {
         .map_err(|e| format!("'{s}' is not an OID: {e}"))
 }
 
+/// The package OID and stale version number of a signature, when it is an
+/// RFC 4108 firmware package that signs one.
+pub fn stale_of(signature: &[u8], limits: &crate::Limits) -> Option<(String, u64)> {
+    let p = crate::cms::parse(signature, limits).ok()?;
+    if p.content_type() != oids::FIRMWARE_PACKAGE {
+        return None;
+    }
+    let (id, _) = package_id(p.signers().next()?).ok()?;
+    id.stale.map(|s| (id.oid.to_string(), s))
+}
+
 /// A firmwarePackageID, the preferred form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageId {

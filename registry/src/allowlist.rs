@@ -241,7 +241,7 @@ pub fn compile(
                 sc.push(StageComponent {
                     name: c.name.clone(),
                     vendor: c.vendor_id.clone(),
-                    min_version: c.min_version.clone(),
+                    min_version: crate::service::components::effective_floor(c),
                 });
             }
         }

@@ -92,6 +92,9 @@ pub struct Component {
     pub support_ends: Option<i64>,
     /// Its RFC 4108 package identifier (an OID).
     pub firmware_package_oid: Option<String>,
+    /// The floor its vendor signed: (S+1).0.0 after an accepted RFC 4108
+    /// package declared versions at or below S stale.
+    pub vendor_floor: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

@@ -57,6 +57,7 @@ diesel::table! {
         retired_by -> Nullable<Text>,
         support_ends -> Nullable<BigInt>,
         firmware_package_oid -> Nullable<Text>,
+        vendor_floor -> Nullable<Text>,
     }
 }
 

@@ -148,7 +148,7 @@ pub fn build_document(
                 .2
                 .push(ComponentDocument {
                     name: c.name.clone(),
-                    min_version: c.min_version.clone(),
+                    min_version: super::components::effective_floor(c),
                     allowed_signers: super::components::allowed_signers(c),
                     support_ends: c.support_ends.and_then(instant),
                     firmware_package_oid: c.firmware_package_oid.clone(),

@@ -85,6 +85,10 @@ pub struct ComponentView {
     /// Its RFC 4108 package identifier (fwPkgID OID), if registered.
     #[serde(default)]
     pub firmware_package_oid: Option<String>,
+    /// The floor its vendor signed (an accepted RFC 4108 package's stale
+    /// version + 1); enforced with `min_version`, the higher one wins.
+    #[serde(default)]
+    pub vendor_floor: Option<String>,
 }
 
 /// Converts a row.
@@ -99,7 +103,68 @@ pub fn view(c: &Component) -> ComponentView {
         retired_reason: c.retired_reason.clone(),
         support_ends: c.support_ends.map(super::time_str),
         firmware_package_oid: c.firmware_package_oid.clone(),
+        vendor_floor: c.vendor_floor.clone(),
     }
+}
+
+/// The floor that applies: the higher of security's `min_version` and the
+/// vendor's signed floor.
+pub fn effective_floor(c: &Component) -> Option<String> {
+    let parse = |s: &Option<String>| s.as_deref().and_then(|v| semver::Version::parse(v).ok());
+    match (parse(&c.min_version), parse(&c.vendor_floor)) {
+        (Some(a), Some(b)) if b > a => c.vendor_floor.clone(),
+        (None, Some(_)) => c.vendor_floor.clone(),
+        _ => c.min_version.clone(),
+    }
+}
+
+/// Raises a component's vendor floor to `floor` if that is higher (the
+/// caller holds the audit lock; the bundle serial moves). `by` names the
+/// receipt whose package signed it.
+pub fn raise_vendor_floor(
+    c: &mut Conn,
+    by: &str,
+    component: &str,
+    floor: &semver::Version,
+    receipt: i64,
+) -> ServiceResult<bool> {
+    let Some(before) = components::table
+        .find(component)
+        .select(Component::as_select())
+        .first(c)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    let current = before
+        .vendor_floor
+        .as_deref()
+        .and_then(|v| semver::Version::parse(v).ok());
+    if current.is_some_and(|cur| cur >= *floor) {
+        return Ok(false);
+    }
+    audit::begin_change(c, true)?;
+    let after = Component {
+        vendor_floor: Some(floor.to_string()),
+        row_version: before.row_version + 1,
+        updated_at: crate::now_unix(),
+        ..before.clone()
+    };
+    diesel::update(components::table.find(component))
+        .set(&after)
+        .execute(c)?;
+    audit::record(
+        c,
+        by,
+        "vendor-floor",
+        "component",
+        component,
+        Some(&view(&before)),
+        Some(
+            &serde_json::json!({"vendor_floor": floor.to_string(), "receipt": receipt, "why": "an accepted RFC 4108 firmware package declared lower versions stale"}),
+        ),
+    )?;
+    Ok(true)
 }
 
 /// A retired component takes no more changes.
@@ -457,6 +522,7 @@ pub fn create_component(
             retired_by: None,
             support_ends,
             firmware_package_oid: None,
+            vendor_floor: None,
         };
         diesel::insert_into(components::table)
             .values(&row)

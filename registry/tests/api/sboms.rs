@@ -499,12 +499,81 @@ async fn rfc4108_packages_are_accepted_for_their_registered_component_and_signed
         );
         let r = post("1.5.0").await;
         assert_eq!(r["registry_verdict"], "reject", "{r}");
+        // (Its first failure is now the floor the package itself raised.)
         assert!(
-            r["registry_summary"]
-                .as_str()
+            r["registry_report"]["checks"]
+                .as_array()
                 .unwrap()
-                .contains("not the claimed 1.5.0"),
+                .iter()
+                .any(|c| c["id"] == "firmware-package"
+                    && c["outcome"] == "fail"
+                    && c["reason"]
+                        .as_str()
+                        .unwrap()
+                        .contains("not the claimed 1.5.0")),
             "{r}"
         );
+        // The accepted package signed "versions at or below 5 are stale":
+        // the component's vendor floor is now 6.0.0, for every later image
+        // (audited, in the bundle, enforced by the version-floor check).
+        let (_, _, comps) = call(&app, "GET", "/api/v1/components", Some(&a), None, &[]).await;
+        let wifi = comps
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "acme-wifi-fw")
+            .unwrap()
+            .clone();
+        assert_eq!(wifi["vendor_floor"], "6.0.0", "{wifi}");
+        let bundle = bundle_payload(&app, &a).await;
+        assert!(
+            bundle.to_string().contains("\"min_version\":\"6.0.0\""),
+            "the bundle carries the higher floor"
+        );
+        let (_, _, older) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "5.0.0",
+                b"an older image",
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(older["registry_verdict"], "reject", "{older}");
+        assert!(
+            older["registry_summary"]
+                .as_str()
+                .unwrap()
+                .contains("below the rollback floor 6.0.0"),
+            "{older}"
+        );
+        let (_, _, newer) = call(
+            &app,
+            "POST",
+            "/api/v1/receipts",
+            Some(&st),
+            Some(signed_receipt(
+                "acme-signer-p256",
+                "acme-int",
+                "acme",
+                "acme-wifi-fw",
+                "6.0.0",
+                b"a newer image",
+                "accept",
+            )),
+            &[],
+        )
+        .await;
+        assert_eq!(newer["registry_verdict"], "accept", "{newer}");
+        let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=100", Some(&a), None, &[]).await;
+        assert!(log.to_string().contains("vendor-floor"), "audited");
     }
 }

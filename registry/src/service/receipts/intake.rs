@@ -244,7 +244,19 @@ pub(super) fn store(
     if verifications.len() != prepared.len() {
         return Err(ServiceError::internal("a verification worker failed"));
     }
-    let mut audit_lock = prepared.iter().any(|p| p.row.disagreement);
+    // An RFC 4108 package that signs a stale version raises its
+    // component's vendor floor when accepted: that change is audited, so
+    // such a batch takes the audit lock from the start.
+    let stale: Vec<Option<(String, u64)>> = prepared
+        .iter()
+        .map(|p| {
+            p.signature.as_deref().and_then(|s| {
+                inspector::firmware_package::stale_of(s, &inspector::Limits::default())
+            })
+        })
+        .collect();
+    let mut audit_lock =
+        prepared.iter().any(|p| p.row.disagreement) || stale.iter().any(Option::is_some);
     loop {
         type Tm = <Conn as diesel::Connection>::TransactionManager;
         use diesel::connection::TransactionManager;
@@ -256,7 +268,14 @@ pub(super) fn store(
             &mut verifications,
             serial,
             audit_lock,
-        );
+        )
+        .and_then(|ids| match ids {
+            Some(ids) if audit_lock => {
+                raise_vendor_floors(c, &prepared, &verifications, &stale, &ids)?;
+                Ok(Some(ids))
+            }
+            other => Ok(other),
+        });
         match attempt {
             Ok(Some(ids)) => {
                 Tm::commit_transaction(c)?;
@@ -272,6 +291,30 @@ pub(super) fn store(
             }
         }
     }
+}
+
+/// Raises the vendor floor of every component whose accepted receipt is an
+/// RFC 4108 package signing a stale version S: (S+1).0.0.
+fn raise_vendor_floors(
+    c: &mut Conn,
+    prepared: &[Prepared],
+    verifications: &[evidence::Verification],
+    stale: &[Option<(String, u64)>],
+    ids: &[i64],
+) -> ServiceResult<()> {
+    for (((p, v), s), id) in prepared.iter().zip(verifications).zip(stale).zip(ids) {
+        if let (Some((_, s)), true) = (s, v.verdict == evidence::ACCEPT) {
+            let floor = semver::Version::new(s.saturating_add(1), 0, 0);
+            crate::service::components::raise_vendor_floor(
+                c,
+                &p.row.recorded_by,
+                &p.row.component,
+                &floor,
+                *id,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// One attempt of [`store`] inside its transaction: `None` when it must be
