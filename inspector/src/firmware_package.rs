@@ -40,6 +40,22 @@ pub fn stale_of(signature: &[u8], limits: &crate::Limits) -> Option<(String, u64
     id.stale.map(|s| (id.oid.to_string(), s))
 }
 
+/// The targetHardwareIDs of a signature, when it is an RFC 4108 package
+/// that names them (dotted OIDs).
+pub fn target_hardware_of(signature: &[u8], limits: &crate::Limits) -> Vec<String> {
+    let Ok(p) = crate::cms::parse(signature, limits) else {
+        return Vec::new();
+    };
+    if p.content_type() != oids::FIRMWARE_PACKAGE {
+        return Vec::new();
+    }
+    p.signers()
+        .next()
+        .and_then(|si| package_id(si).ok())
+        .map(|(_, hw)| hw.iter().map(ToString::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// A firmwarePackageID, the preferred form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageId {

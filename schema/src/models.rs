@@ -446,6 +446,9 @@ pub struct Product {
     pub row_version: i32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The hardware it is built on: OIDs, comma-separated (RFC 4108
+    /// targetHardwareIDs are checked against them).
+    pub hardware_ids: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, PartialEq)]

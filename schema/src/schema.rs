@@ -368,6 +368,7 @@ diesel::table! {
         row_version -> Integer,
         created_at -> BigInt,
         updated_at -> BigInt,
+        hardware_ids -> Text,
     }
 }
 

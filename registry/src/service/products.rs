@@ -28,6 +28,10 @@ pub struct ProductRequest {
     pub name: String,
     /// Boot chain, in boot order.
     pub stages: Vec<Stage>,
+    /// The hardware it is built on (OIDs, as RFC 4108 targetHardwareIDs
+    /// name it; at most 32). Omitted on an update: kept.
+    #[serde(default)]
+    pub hardware_ids: Option<Vec<String>>,
 }
 
 /// A product.
@@ -39,6 +43,8 @@ pub struct ProductView {
     pub name: String,
     /// Boot stages.
     pub stages: Vec<Stage>,
+    /// The hardware it is built on (OIDs).
+    pub hardware_ids: Vec<String>,
     /// Row version (ETag).
     pub version: i32,
 }
@@ -49,6 +55,7 @@ pub fn view(p: &Product) -> ServiceResult<ProductView> {
         id: p.id.clone(),
         name: p.name.clone(),
         stages: stages_of(p)?,
+        hardware_ids: hardware_of(p),
         version: p.row_version,
     })
 }
@@ -56,6 +63,30 @@ pub fn view(p: &Product) -> ServiceResult<ProductView> {
 /// The boot stages stored with a product.
 pub fn stages_of(p: &Product) -> ServiceResult<Vec<Stage>> {
     serde_json::from_str(&p.stages).map_err(ServiceError::internal)
+}
+
+/// The hardware ids stored with a product.
+pub fn hardware_of(p: &Product) -> Vec<String> {
+    p.hardware_ids
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Checks and normalises hardware ids (OIDs), as stored.
+fn valid_hardware(ids: &[String]) -> ServiceResult<String> {
+    if ids.len() > 32 {
+        return Err(ServiceError::Invalid("hardware_ids: at most 32".into()));
+    }
+    let mut out = Vec::new();
+    for (i, h) in ids.iter().enumerate() {
+        out.push(
+            inspector::firmware_package::parse_oid(h)
+                .map_err(|e| ServiceError::Invalid(format!("hardware_ids[{i}]: {e}")))?,
+        );
+    }
+    Ok(out.join(","))
 }
 
 fn valid_id(id: &str) -> ServiceResult<()> {
@@ -105,6 +136,7 @@ pub fn create(c: &mut Conn, actor: &Actor, body: ProductRequest) -> ServiceResul
     super::bounded("name", &body.name, 256)?;
     allowlist::validate_stages(&body.stages)?;
     let stages = serde_json::to_string(&body.stages).map_err(ServiceError::internal)?;
+    let hardware_ids = valid_hardware(body.hardware_ids.as_deref().unwrap_or_default())?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         let row = Product {
@@ -114,6 +146,7 @@ pub fn create(c: &mut Conn, actor: &Actor, body: ProductRequest) -> ServiceResul
             row_version: 1,
             created_at: crate::now_unix(),
             updated_at: crate::now_unix(),
+            hardware_ids,
         };
         diesel::insert_into(products::table)
             .values(&row)
@@ -149,6 +182,11 @@ pub fn update(
     super::bounded("name", &body.name, 256)?;
     allowlist::validate_stages(&body.stages)?;
     let stages = serde_json::to_string(&body.stages).map_err(ServiceError::internal)?;
+    let hardware = body
+        .hardware_ids
+        .as_deref()
+        .map(valid_hardware)
+        .transpose()?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         let before = find(c, id)?;
@@ -160,6 +198,9 @@ pub fn update(
         let after = Product {
             name: body.name.trim().to_string(),
             stages,
+            hardware_ids: hardware
+                .clone()
+                .unwrap_or_else(|| before.hardware_ids.clone()),
             row_version: before.row_version + 1,
             updated_at: crate::now_unix(),
             ..before.clone()
@@ -172,6 +213,7 @@ pub fn update(
         .set((
             products::name.eq(&after.name),
             products::stages.eq(&after.stages),
+            products::hardware_ids.eq(&after.hardware_ids),
             products::row_version.eq(after.row_version),
             products::updated_at.eq(after.updated_at),
         ))

@@ -407,6 +407,30 @@ pub fn check(
                 ));
                 ok = false;
             }
+            // An RFC 4108 package names the hardware it is for: it must be
+            // hardware the product declares, when the product declares any.
+            let declared = super::products::hardware_of(&p);
+            let targets = proof
+                .signature
+                .as_deref()
+                .map(|s| {
+                    inspector::firmware_package::target_hardware_of(
+                        s,
+                        &inspector::Limits::default(),
+                    )
+                })
+                .unwrap_or_default();
+            if !declared.is_empty()
+                && !targets.is_empty()
+                && !targets.iter().any(|t| declared.contains(t))
+            {
+                problems.push(format!(
+                    "{what}: the firmware package targets hardware {}, not the product's {}",
+                    targets.join(", "),
+                    declared.join(", ")
+                ));
+                ok = false;
+            }
             let signer = proof.registry_report.as_ref().and_then(signer_of);
             let subject = match &signer {
                 Some((subject, path)) => {

@@ -575,5 +575,84 @@ async fn rfc4108_packages_are_accepted_for_their_registered_component_and_signed
         assert_eq!(newer["registry_verdict"], "accept", "{newer}");
         let (_, _, log) = call(&app, "GET", "/api/v1/audit?limit=100", Some(&a), None, &[]).await;
         assert!(log.to_string().contains("vendor-floor"), "audited");
+        // The package targets hardware 1.3.6.1.4.1.32473.2.1: a release of a
+        // product declaring other hardware is blocked, naming both.
+        let sec = h.token(Role::Security);
+        let product = |hw: serde_json::Value| {
+            json!({"id": "gw-9", "name": "Gateway 9", "hardware_ids": hw,
+            "stages": [{"name": "rom", "algorithms": ["ecdsa-p256", "ecdsa-p384"], "components": ["acme-wifi-fw"]}]})
+        };
+        let (s, _, e) = call(
+            &app,
+            "POST",
+            "/api/v1/products",
+            Some(&sec),
+            Some(product(json!(["no oid"]))),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 400, "{e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("hardware_ids[0]"),
+            "{e}"
+        );
+        let (s, _, b) = call(
+            &app,
+            "POST",
+            "/api/v1/products",
+            Some(&sec),
+            Some(product(json!(["1.3.6.1.4.1.32473.2.2"]))),
+            &[],
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+        let (s, _, b) = call(&app, "POST", "/api/v1/products/gw-9/releases", Some(&sec), Some(json!({"version": "1", "images": [{"stage": "rom", "component": "acme-wifi-fw", "sha256": sha(&fw)}]})), &[]).await;
+        assert_eq!(s, 201, "{b}");
+        let (_, _, c) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-9/releases/1/check",
+            Some(&sec),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(c["ok"], false, "{c}");
+        assert!(
+            c["problems"].to_string().contains(
+                "targets hardware 1.3.6.1.4.1.32473.2.1, not the product's 1.3.6.1.4.1.32473.2.2"
+            ),
+            "{c}"
+        );
+        let mut fixed = product(json!(["1.3.6.1.4.1.32473.2.2", "1.3.6.1.4.1.32473.2.1"]));
+        fixed.as_object_mut().unwrap().remove("id");
+        let (s, _, b) = call(
+            &app,
+            "PUT",
+            "/api/v1/products/gw-9",
+            Some(&sec),
+            Some(fixed),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        assert_eq!(b["hardware_ids"].as_array().unwrap().len(), 2);
+        let (_, _, c) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-9/releases/1/check",
+            Some(&sec),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(c["ok"], true, "{c}");
+        assert_eq!(
+            c["components"][0]["version_source"],
+            "vendor-signed firmware package identifier 1.3.6.1.4.1.32473.1.1 version 7"
+        );
     }
 }

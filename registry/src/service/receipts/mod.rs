@@ -448,6 +448,8 @@ pub struct ImageProof {
     pub verified_serial: i64,
     /// The registry's verification report (JSON), when kept.
     pub registry_report: Option<serde_json::Value>,
+    /// The evidence itself (the signature), when kept.
+    pub signature: Option<Vec<u8>>,
 }
 
 /// The proof of an image, if the registry accepted one.
@@ -468,7 +470,13 @@ pub fn proof_of_image(
         return Ok(None);
     };
     let (_, report) = get_full(c, row.id)?;
+    let signature: Option<Vec<u8>> = receipt_evidence::table
+        .find(row.id)
+        .select(receipt_evidence::signature)
+        .first(c)
+        .optional()?;
     Ok(Some(ImageProof {
+        signature,
         receipt: row.id,
         vendor: row.vendor,
         version: row.version,

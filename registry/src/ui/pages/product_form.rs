@@ -158,6 +158,7 @@ async fn product_create(
         value(&form, "name").to_string(),
     );
     let body = ProductRequest {
+        hardware_ids: None,
         id: Some(id.clone()),
         name: name.clone(),
         stages: stages_of(&rows),
@@ -229,6 +230,7 @@ async fn product_update(
     let name = value(&form, "name").to_string();
     let expected: i32 = value(&form, "version").parse().unwrap_or(-1);
     let body = ProductRequest {
+        hardware_ids: None,
         id: None,
         name: name.clone(),
         stages: stages_of(&rows),
