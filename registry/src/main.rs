@@ -45,6 +45,11 @@ struct Cli {
         value_parser = parse_approvals
     )]
     approvals: registry::service::approvals::ApprovalPolicy,
+    /// The author release SBOMs name (BSI TR-03183-2 asks for the SBOM
+    /// author's e-mail or URL): `"Example GmbH <psirt@example.com>"`.
+    /// Unset: the registry names itself.
+    #[arg(long, env = "TOLLGATE_SBOM_AUTHOR", global = true)]
+    sbom_author: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -379,9 +384,15 @@ fn run(cli: Cli) -> Result<bool> {
                 data_dir.display()
             );
             let (key, _) = RegistryKey::load_or_create(&data_dir)?;
-            let (body, _) =
-                service::cra::evidence_pack(&mut conn, &local(), &key, &product, &release)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (body, _) = service::cra::evidence_pack(
+                &mut conn,
+                &local(),
+                &key,
+                &product,
+                &release,
+                cli.sbom_author.as_deref(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&out, &body)
                 .with_context(|| format!("cannot write '{}'", out.display()))?;
             let mut sig_path = out.as_os_str().to_owned();
@@ -731,6 +742,7 @@ fn run(cli: Cli) -> Result<bool> {
             );
             state.pin_time = pin_time;
             state.approvals = cli.approvals.clone();
+            state.sbom_author = cli.sbom_author.clone();
             let state = web::Data::new(state);
             let backend =
                 if schema::Backend::from_url(&cli.database_url) == schema::Backend::Postgres {

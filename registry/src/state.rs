@@ -28,6 +28,8 @@ pub struct AppState {
     pub pin_time: Option<time::OffsetDateTime>,
     /// How many people each dangerous change needs (`serve --approvals`).
     pub approvals: crate::service::approvals::ApprovalPolicy,
+    /// The author release SBOMs name (`serve --sbom-author "Name <e-mail>"`).
+    pub sbom_author: Option<String>,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
             policies: Default::default(),
             pin_time: None,
             approvals: Default::default(),
+            sbom_author: None,
         }
     }
 

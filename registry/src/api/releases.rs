@@ -84,8 +84,9 @@ pub async fn sbom(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, version) = path.into_inner();
+    let author = state.sbom_author.clone();
     let bytes = with_conn(&state, move |c| {
-        crate::service::sbom::release_sbom(c, &caller, &id, &version)
+        crate::service::sbom::release_sbom(c, &caller, &id, &version, author.as_deref())
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -111,7 +112,14 @@ pub async fn evidence(
     let (id, version) = path.into_inner();
     let st = state.clone();
     let (bytes, name) = with_conn(&state, move |c| {
-        crate::service::cra::evidence_pack(c, &caller, &st.key, &id, &version)
+        crate::service::cra::evidence_pack(
+            c,
+            &caller,
+            &st.key,
+            &id,
+            &version,
+            st.sbom_author.as_deref(),
+        )
     })
     .await?;
     let sig = base64::Engine::encode(

@@ -91,6 +91,7 @@ pub fn evidence_pack(
     key: &crate::key::RegistryKey,
     product: &str,
     version: &str,
+    sbom_author: Option<&str>,
 ) -> ServiceResult<(Vec<u8>, String)> {
     actor.require(super::audit::AUDIT_READERS, "read CRA evidence")?;
     let release = super::releases::get(c, actor, product, version)?;
@@ -99,7 +100,7 @@ pub fn evidence_pack(
             "release '{version}' of '{product}' has not passed its check; there is no evidence to pack"
         )));
     };
-    let sbom = super::sbom::release_sbom(c, actor, product, version)?;
+    let sbom = super::sbom::release_sbom(c, actor, product, version, sbom_author)?;
     let statement = super::sbom::attested_statement(&envelope)?;
     let predicate = statement.get("predicate").cloned().unwrap_or_default();
     let components: Vec<Value> = predicate

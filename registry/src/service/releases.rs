@@ -37,6 +37,10 @@ pub struct ReleaseImage {
     pub component: String,
     /// SHA-256 of the image (64 lower-case hex digits).
     pub sha256: String,
+    /// SHA-512 of the image (128 hex digits), optional: BSI TR-03183-2
+    /// asks the SBOM for it; the release's SBOM carries it when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
 }
 
 /// Define a release.
@@ -66,6 +70,9 @@ pub struct ReleaseComponent {
     pub version_source: String,
     /// SHA-256 of the image.
     pub sha256: String,
+    /// SHA-512 of the image, when the release gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
     /// The signer certificate's subject (or Sigstore identity).
     pub signer: String,
     /// The registry-accepted receipt that proves it.
@@ -213,6 +220,14 @@ pub fn create(
             return Err(ServiceError::Invalid(format!(
                 "images[{i}].sha256 must be 64 hexadecimal digits"
             )));
+        }
+        if let Some(h) = img.sha512.as_mut() {
+            *h = h.to_ascii_lowercase();
+            if h.len() != 128 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(ServiceError::Invalid(format!(
+                    "images[{i}].sha512 must be 128 hexadecimal digits"
+                )));
+            }
         }
     }
     images.sort();
@@ -431,6 +446,19 @@ pub fn check(
                 ));
                 ok = false;
             }
+            let evidenced_sha512 = proof
+                .registry_report
+                .as_ref()
+                .and_then(|r| r.pointer("/blob/sha512"))
+                .and_then(|v| v.as_str());
+            if let (Some(given), Some(seen)) = (&img.sha512, evidenced_sha512)
+                && !given.eq_ignore_ascii_case(seen)
+            {
+                problems.push(format!(
+                    "{what}: its SHA-512 {given} is not the one the evidence proves ({seen})"
+                ));
+                ok = false;
+            }
             let signer = proof.registry_report.as_ref().and_then(signer_of);
             let subject = match &signer {
                 Some((subject, path)) => {
@@ -475,6 +503,7 @@ pub fn check(
                         .unwrap_or("claimed by the inspector")
                         .to_string(),
                     sha256: img.sha256.clone(),
+                    sha512: img.sha512.clone(),
                     signer: subject,
                     receipt: proof.receipt,
                     verified_at: time_str(proof.verified_at),

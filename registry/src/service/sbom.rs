@@ -59,6 +59,31 @@ fn urn_uuid(seed: &[u8]) -> String {
     )
 }
 
+/// A component's hashes: SHA-256, and SHA-512 when the release gave it.
+fn hashes(comp: &Value) -> Value {
+    let mut h = vec![json!({"alg": "SHA-256", "content": text(comp, "sha256")})];
+    if let Some(s) = comp.get("sha512").and_then(|s| s.as_str()) {
+        h.push(json!({"alg": "SHA-512", "content": s}));
+    }
+    Value::Array(h)
+}
+
+/// The SBOM's author: the operator's `Name <e-mail>` (or an e-mail
+/// address alone), else the registry naming itself.
+fn author(configured: Option<&str>, verifier: &str) -> Value {
+    let Some(a) = configured.map(str::trim).filter(|a| !a.is_empty()) else {
+        return json!({"name": format!("Tollgate registry ({verifier})")});
+    };
+    match (a.find('<'), a.rfind('>')) {
+        (Some(l), Some(r)) if l < r => json!({
+            "name": a.get(..l).unwrap_or_default().trim(),
+            "email": a.get(l + 1..r).unwrap_or_default().trim(),
+        }),
+        _ if a.contains('@') => json!({"email": a}),
+        _ => json!({"name": a}),
+    }
+}
+
 fn prop(name: &str, value: impl Into<String>) -> Value {
     json!({"name": name, "value": value.into()})
 }
@@ -88,6 +113,7 @@ pub fn release_sbom(
     actor: &Actor,
     product: &str,
     version: &str,
+    author_config: Option<&str>,
 ) -> ServiceResult<Vec<u8>> {
     actor.require(READERS, "read SBOMs")?;
     let release = super::releases::get(c, actor, product, version)?;
@@ -162,7 +188,7 @@ pub fn release_sbom(
             "supplier": supplier(&v.name, &v.security_contact),
             "name": text(comp, "component"),
             "version": text(comp, "version"),
-            "hashes": [{"alg": "SHA-256", "content": text(comp, "sha256")}],
+            "hashes": hashes(comp),
             "licenses": [{"license": {"name": licence}}],
             "properties": properties,
         }));
@@ -220,7 +246,7 @@ pub fn release_sbom(
                 "name": "tollgate-registry",
                 "version": env!("CARGO_PKG_VERSION"),
             }]},
-            "authors": [{"name": format!("Tollgate registry ({})", text(predicate.get("verifier").unwrap_or(&Value::Null), "id"))}],
+            "authors": [author(author_config, text(predicate.get("verifier").unwrap_or(&Value::Null), "id"))],
             "component": {
                 "type": "device",
                 "bom-ref": root_ref,
@@ -262,6 +288,26 @@ mod tests {
             parts
                 .get(3)
                 .is_some_and(|p| matches!(p.chars().next(), Some('8' | '9' | 'a' | 'b')))
+        );
+    }
+
+    #[test]
+    fn the_author_is_the_operators_name_and_mail_or_the_registry() {
+        assert_eq!(
+            author(Some("Example GmbH <psirt@example.com>"), "k"),
+            json!({"name": "Example GmbH", "email": "psirt@example.com"})
+        );
+        assert_eq!(
+            author(Some("sbom@example.com"), "k"),
+            json!({"email": "sbom@example.com"})
+        );
+        assert_eq!(
+            author(None, "tollgate-registry:ab"),
+            json!({"name": "Tollgate registry (tollgate-registry:ab)"})
+        );
+        assert_eq!(
+            author(Some("  "), "k"),
+            json!({"name": "Tollgate registry (k)"})
         );
     }
 

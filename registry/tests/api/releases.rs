@@ -693,3 +693,113 @@ async fn releases_are_defined_checked_and_downloaded_from_the_product_page() {
         assert_eq!(refused.status, 403);
     }
 }
+
+/// BSI TR-03183-2 asks the SBOM for each component's SHA-512: a release
+/// may give it per image; the SBOM carries it (CycloneDX's validator
+/// accepts it); one that contradicts the SHA-512 the evidence proves is a
+/// problem named by the check.
+#[actix_rt::test]
+async fn release_images_carry_their_sha512_into_the_sbom() {
+    for db in BACKENDS {
+        let h = Harness::new(db);
+        let app = test::init_service(registry::app(h.state.clone())).await;
+        let a = h.admin.clone();
+        seed_acme(&app, &a).await;
+        let st = h.token(Role::Inspector);
+        let sec = h.token(Role::Security);
+        let (s, _, b) = call(&app, "POST", "/api/v1/products", Some(&sec), Some(json!({"id": "gw-1", "name": "Gateway", "stages": [
+            {"name": "rom", "algorithms": ["ecdsa-p256", "ecdsa-p384"], "components": ["acme-wifi-fw"]}]})), &[]).await;
+        assert_eq!(s, 201, "{b}");
+        let content = b"wifi 1.7.0";
+        let sha512 =
+            inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha512.hash(content));
+        let mut r = signed_receipt(
+            "acme-signer-p256",
+            "acme-int",
+            "acme",
+            "acme-wifi-fw",
+            "1.7.0",
+            content,
+            "accept",
+        );
+        r["report"]["blob"]["sha512"] = json!(sha512);
+        let (_, _, rec) = call(&app, "POST", "/api/v1/receipts", Some(&st), Some(r), &[]).await;
+        assert_eq!(rec["registry_verdict"], "accept", "{rec}");
+        let define = |version: &str, sha512: &str| {
+            let app = &app;
+            let sec = sec.clone();
+            let body = json!({"version": version, "images": [{"stage": "rom", "component": "acme-wifi-fw", "sha256": sha(content), "sha512": sha512}]});
+            async move {
+                call(
+                    app,
+                    "POST",
+                    "/api/v1/products/gw-1/releases",
+                    Some(&sec),
+                    Some(body),
+                    &[],
+                )
+                .await
+            }
+        };
+        assert_eq!(define("bad", "12").await.0, 400);
+        let (s, _, b) = define("1", &sha512).await;
+        assert_eq!(s, 201, "{b}");
+        let (_, _, c) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-1/releases/1/check",
+            Some(&sec),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(c["ok"], true, "{c}");
+        let (s, _, bom) = call(
+            &app,
+            "GET",
+            "/api/v1/products/gw-1/releases/1/sbom",
+            Some(&st),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            bom["components"][0]["hashes"][1],
+            json!({"alg": "SHA-512", "content": sha512})
+        );
+        let dir = tempdir();
+        std::fs::write(dir.join("sbom.json"), bom.to_string()).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../tests/interop/validate_cyclonedx.py"),
+            )
+            .arg(dir.join("sbom.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let (s, _, _) = define("2", &"ab".repeat(64)).await;
+        assert_eq!(s, 201);
+        let (_, _, c) = call(
+            &app,
+            "POST",
+            "/api/v1/products/gw-1/releases/2/check",
+            Some(&sec),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(c["ok"], false, "{c}");
+        assert!(
+            c["problems"]
+                .to_string()
+                .contains("is not the one the evidence proves"),
+            "{c}"
+        );
+    }
+}

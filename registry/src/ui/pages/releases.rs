@@ -17,7 +17,7 @@ struct ReleaseForm {
     csrf: String,
     #[serde(default)]
     version: String,
-    /// One image per line: `stage component sha256`.
+    /// One image per line: `stage component sha256 [sha512]`.
     #[serde(default)]
     images: String,
 }
@@ -30,16 +30,21 @@ fn image_lines(text: &str) -> Result<Vec<ReleaseImage>, ApiError> {
             continue;
         }
         let parts: Vec<&str> = line.split_whitespace().collect();
-        let [stage, component, sha256] = parts.as_slice() else {
-            return Err(ApiError::BadRequest(format!(
-                "images, line {}: write 'stage component sha256'",
-                i + 1
-            )));
+        let (stage, component, sha256, sha512) = match parts.as_slice() {
+            [a, b, c] => (a, b, c, None),
+            [a, b, c, d] => (a, b, c, Some(d.to_string())),
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "images, line {}: write 'stage component sha256 [sha512]'",
+                    i + 1
+                )));
+            }
         };
         out.push(ReleaseImage {
             stage: stage.to_string(),
             component: component.to_string(),
             sha256: sha256.to_string(),
+            sha512,
         });
     }
     Ok(out)
@@ -114,8 +119,9 @@ async fn release_sbom(
     let (id, version) = path.into_inner();
     let actor = user.actor();
     let name = format!("{id}-{version}.cdx.json");
+    let author = state.sbom_author.clone();
     let bytes = db(&state, &user, move |c| {
-        sbom::release_sbom(c, &actor, &id, &version)
+        sbom::release_sbom(c, &actor, &id, &version, author.as_deref())
     })
     .await?;
     Ok(HttpResponse::Ok()
@@ -158,7 +164,14 @@ async fn release_evidence(
     let actor = user.actor();
     let st = state.clone();
     let (bytes, name) = db(&state, &user, move |c| {
-        crate::service::cra::evidence_pack(c, &actor, &st.key, &id, &version)
+        crate::service::cra::evidence_pack(
+            c,
+            &actor,
+            &st.key,
+            &id,
+            &version,
+            st.sbom_author.as_deref(),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok()
