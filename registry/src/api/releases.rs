@@ -131,7 +131,9 @@ pub async fn evidence(
         .insert_header(("X-Tollgate-Signature", sig))
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", crate::ui::pages::seg(&name)),
+            // Product ids and release versions are restricted to
+            // filename-safe characters when they are created.
+            format!("attachment; filename=\"{name}\""),
         ))
         .body(bytes))
 }

@@ -167,6 +167,38 @@ pub fn raise_vendor_floor(
     Ok(true)
 }
 
+/// A component about to change: it exists (404), is not retired (409) and
+/// still has row version `expected` (412). Inside the caller's transaction.
+fn for_change(c: &mut Conn, name: &str, expected: i32) -> ServiceResult<Component> {
+    let before = find(c, name)?;
+    not_retired(&before)?;
+    if before.row_version != expected {
+        return Err(ServiceError::Stale(format!(
+            "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
+            before.row_version
+        )));
+    }
+    Ok(before)
+}
+
+/// Writes `after` over the row still at version `expected` (412 if a
+/// concurrent change moved it).
+fn write(c: &mut Conn, name: &str, expected: i32, after: &Component) -> ServiceResult<()> {
+    let n = diesel::update(
+        components::table
+            .filter(components::name.eq(name))
+            .filter(components::row_version.eq(expected)),
+    )
+    .set(after)
+    .execute(c)?;
+    if n != 1 {
+        return Err(ServiceError::Stale(format!(
+            "component '{name}' changed concurrently"
+        )));
+    }
+    Ok(())
+}
+
 /// A retired component takes no more changes.
 fn not_retired(c: &Component) -> ServiceResult<()> {
     match c.retired_at {
@@ -251,32 +283,14 @@ pub fn set_allowed_signers(
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         let guard = super::brick::BrickGuard::start(c)?;
-        let before: Component = components::table
-            .find(&name)
-            .select(Component::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))?;
-        not_retired(&before)?;
-        if before.row_version != expected {
-            return Err(ServiceError::Stale(format!(
-                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
-                before.row_version
-            )));
-        }
+        let before = for_change(c, &name, expected)?;
         let after = Component {
             allowed_signers: json.clone(),
             row_version: before.row_version + 1,
             updated_at: crate::now_unix(),
             ..before.clone()
         };
-        diesel::update(
-            components::table
-                .filter(components::name.eq(&name))
-                .filter(components::row_version.eq(expected)),
-        )
-        .set(&after)
-        .execute(c)?;
+        write(c, &name, expected, &after)?;
         audit::record(
             c,
             &actor.label(),
@@ -314,27 +328,14 @@ pub fn set_support(
         .transpose()?;
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
-        let before = find(c, &name)?;
-        not_retired(&before)?;
-        if before.row_version != expected {
-            return Err(ServiceError::Stale(format!(
-                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
-                before.row_version
-            )));
-        }
+        let before = for_change(c, &name, expected)?;
         let after = Component {
             support_ends,
             row_version: before.row_version + 1,
             updated_at: crate::now_unix(),
             ..before.clone()
         };
-        diesel::update(
-            components::table
-                .filter(components::name.eq(&name))
-                .filter(components::row_version.eq(expected)),
-        )
-        .set(&after)
-        .execute(c)?;
+        write(c, &name, expected, &after)?;
         audit::record(
             c,
             &actor.label(),
@@ -368,14 +369,7 @@ pub fn set_package(
     };
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
-        let before = find(c, &name)?;
-        not_retired(&before)?;
-        if before.row_version != expected {
-            return Err(ServiceError::Stale(format!(
-                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
-                before.row_version
-            )));
-        }
+        let before = for_change(c, &name, expected)?;
         if let Some(o) = &oid {
             let taken: Option<String> = components::table
                 .filter(components::firmware_package_oid.eq(o))
@@ -395,13 +389,7 @@ pub fn set_package(
             updated_at: crate::now_unix(),
             ..before.clone()
         };
-        diesel::update(
-            components::table
-                .filter(components::name.eq(&name))
-                .filter(components::row_version.eq(expected)),
-        )
-        .set(&after)
-        .execute(c)?;
+        write(c, &name, expected, &after)?;
         audit::record(
             c,
             &actor.label(),
@@ -553,19 +541,7 @@ pub fn set_component_floor(
     super::transaction(c, |c| {
         audit::begin_change(c, true)?;
         let guard = BrickGuard::start(c)?;
-        let before: Component = components::table
-            .find(&name)
-            .select(Component::as_select())
-            .first(c)
-            .optional()?
-            .ok_or_else(|| ServiceError::NotFound(format!("no component '{name}'")))?;
-        not_retired(&before)?;
-        if before.row_version != expected {
-            return Err(ServiceError::Stale(format!(
-                "component '{name}' changed since you read it (version {} now, {expected} in If-Match)",
-                before.row_version
-            )));
-        }
+        let before = for_change(c, &name, expected)?;
         let old_floor = before
             .min_version
             .as_deref()
@@ -592,18 +568,7 @@ pub fn set_component_floor(
             updated_at: crate::now_unix(),
             ..before.clone()
         };
-        let n = diesel::update(
-            components::table
-                .filter(components::name.eq(&name))
-                .filter(components::row_version.eq(expected)),
-        )
-        .set(&after)
-        .execute(c)?;
-        if n != 1 {
-            return Err(ServiceError::Stale(format!(
-                "component '{name}' changed concurrently"
-            )));
-        }
+        write(c, &name, expected, &after)?;
         #[derive(Serialize)]
         struct FloorChange<'a> {
             component: ComponentView,

@@ -67,6 +67,27 @@ fn checked(user: &PageUser, form: &LifecycleForm) -> Result<(), super::PageError
     Ok(())
 }
 
+/// One retirement from the vendor page: CSRF checked, the service called,
+/// back to the vendor page with what happened (or the refusal).
+async fn retire_on_page(
+    state: &web::Data<AppState>,
+    user: PageUser,
+    form: LifecycleForm,
+    vendor: String,
+    retire: impl FnOnce(
+        &mut crate::service::Conn,
+        &service::Actor,
+        RetirementRequest,
+    ) -> service::ServiceResult<String>
+    + Send
+    + 'static,
+) -> PageResult {
+    checked(&user, &form)?;
+    let (body, actor) = (form.retirement(), user.actor());
+    let done = crate::api::with_conn(state, move |c| retire(c, &actor, body)).await;
+    after_change_for(state, user, vendor, done).await
+}
+
 #[post("/certificates/{id}/retire")]
 async fn certificate_retire(
     state: web::Data<AppState>,
@@ -74,14 +95,13 @@ async fn certificate_retire(
     id: web::Path<i64>,
     form: web::Form<LifecycleForm>,
 ) -> PageResult {
-    checked(&user, &form)?;
-    let (id, body, actor) = (id.into_inner(), form.retirement(), user.actor());
-    let done = crate::api::with_conn(&state, move |c| {
-        retire::retire_certificate(c, &actor, id, body)
+    let (id, form) = (id.into_inner(), form.into_inner());
+    let vendor = form.vendor.clone();
+    retire_on_page(&state, user, form, vendor, move |c, a, body| {
+        retire::retire_certificate(c, a, id, body)
+            .map(|r| format!("Certificate {} retired.", r.subject))
     })
     .await
-    .map(|c| format!("Certificate {} retired.", c.subject));
-    after_change_for(&state, user, form.into_inner().vendor, done).await
 }
 
 #[post("/components/{name}/retire")]
@@ -91,14 +111,13 @@ async fn component_retire(
     name: web::Path<String>,
     form: web::Form<LifecycleForm>,
 ) -> PageResult {
-    checked(&user, &form)?;
-    let (name, body, actor) = (name.into_inner(), form.retirement(), user.actor());
-    let done = crate::api::with_conn(&state, move |c| {
-        retire::retire_component(c, &actor, &name, body)
+    let (name, form) = (name.into_inner(), form.into_inner());
+    let vendor = form.vendor.clone();
+    retire_on_page(&state, user, form, vendor, move |c, a, body| {
+        retire::retire_component(c, a, &name, body)
+            .map(|r| format!("Component {} retired.", r.name))
     })
     .await
-    .map(|c| format!("Component {} retired.", c.name));
-    after_change_for(&state, user, form.into_inner().vendor, done).await
 }
 
 #[post("/vendors/{id}/sigstore-identities/{identity}/retire")]
@@ -108,15 +127,19 @@ async fn identity_retire(
     path: web::Path<(String, i64)>,
     form: web::Form<LifecycleForm>,
 ) -> PageResult {
-    checked(&user, &form)?;
-    let ((vendor, id), body, actor) = (path.into_inner(), form.retirement(), user.actor());
+    let (vendor, id) = path.into_inner();
     let v = vendor.clone();
-    let done = crate::api::with_conn(&state, move |c| {
-        retire::retire_sigstore_identity(c, &actor, &v, id, body)
-    })
+    retire_on_page(
+        &state,
+        user,
+        form.into_inner(),
+        vendor,
+        move |c, a, body| {
+            retire::retire_sigstore_identity(c, a, &v, id, body)
+                .map(|_| "Sigstore identity retired.".to_string())
+        },
+    )
     .await
-    .map(|_| "Sigstore identity retired.".to_string());
-    after_change_for(&state, user, vendor, done).await
 }
 
 #[post("/vendors/{id}/sigstore-keys/{key}/retire")]
@@ -126,15 +149,19 @@ async fn key_retire(
     path: web::Path<(String, i64)>,
     form: web::Form<LifecycleForm>,
 ) -> PageResult {
-    checked(&user, &form)?;
-    let ((vendor, id), body, actor) = (path.into_inner(), form.retirement(), user.actor());
+    let (vendor, id) = path.into_inner();
     let v = vendor.clone();
-    let done = crate::api::with_conn(&state, move |c| {
-        retire::retire_sigstore_key(c, &actor, &v, id, body)
-    })
+    retire_on_page(
+        &state,
+        user,
+        form.into_inner(),
+        vendor,
+        move |c, a, body| {
+            retire::retire_sigstore_key(c, a, &v, id, body)
+                .map(|_| "Sigstore key retired.".to_string())
+        },
+    )
     .await
-    .map(|_| "Sigstore key retired.".to_string());
-    after_change_for(&state, user, vendor, done).await
 }
 
 /// Un-retire (a proposal by default).
