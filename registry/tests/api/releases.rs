@@ -8,6 +8,29 @@ use super::*;
 use registry::auth::Role;
 use serde_json::json;
 
+/// Validates an SBOM with CycloneDX's own library
+/// (tests/interop/validate_cyclonedx.py): (valid, what it printed).
+fn cyclonedx_valid(bytes: &[u8]) -> (bool, String) {
+    let dir = tempdir();
+    std::fs::write(dir.join("sbom.json"), bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/interop/validate_cyclonedx.py"),
+        )
+        .arg(dir.join("sbom.json"))
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 fn sha(content: &[u8]) -> String {
     inspector::digest::hex(&inspector::digest::DigestAlgorithm::Sha256.hash(content))
 }
@@ -223,26 +246,7 @@ async fn a_release_is_checked_image_by_image_and_attested_when_it_passes() {
                 (status, ctype, test::read_body(resp).await.to_vec())
             }
         };
-        let validate = |bytes: &[u8]| {
-            let dir = tempdir();
-            std::fs::write(dir.join("sbom.json"), bytes).unwrap();
-            let out = std::process::Command::new("python3")
-                .arg(
-                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("../tests/interop/validate_cyclonedx.py"),
-                )
-                .arg(dir.join("sbom.json"))
-                .output()
-                .unwrap();
-            (
-                out.status.success(),
-                format!(
-                    "{}{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ),
-            )
-        };
+        let validate = cyclonedx_valid;
         let (s1, ctype, first) = sbom("1.0.0").await;
         assert_eq!(s1, 200, "{}", String::from_utf8_lossy(&first));
         assert!(
@@ -768,21 +772,8 @@ async fn release_images_carry_their_sha512_into_the_sbom() {
             bom["components"][0]["hashes"][1],
             json!({"alg": "SHA-512", "content": sha512})
         );
-        let dir = tempdir();
-        std::fs::write(dir.join("sbom.json"), bom.to_string()).unwrap();
-        let out = std::process::Command::new("python3")
-            .arg(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../tests/interop/validate_cyclonedx.py"),
-            )
-            .arg(dir.join("sbom.json"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let (ok, said) = cyclonedx_valid(bom.to_string().as_bytes());
+        assert!(ok, "{said}");
         let (s, _, _) = define("2", &"ab".repeat(64)).await;
         assert_eq!(s, 201);
         let (_, _, c) = call(
