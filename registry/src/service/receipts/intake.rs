@@ -247,10 +247,18 @@ pub(super) fn store(
     // An RFC 4108 package that signs a stale version raises its
     // component's vendor floor when accepted: that change is audited, so
     // such a batch takes the audit lock from the start.
+    // Only evidence the core judged as an RFC 4108 package is parsed
+    // again (ordinary receipts pay nothing on this path).
     let stale: Vec<Option<(String, u64)>> = prepared
         .iter()
-        .map(|p| {
-            p.signature.as_deref().and_then(|s| {
+        .zip(&verifications)
+        .map(|(p, v)| {
+            let package = v.report.as_ref().is_some_and(|r| {
+                r.checks
+                    .iter()
+                    .any(|c| c.id == inspector::report::CheckId::FirmwarePackage)
+            });
+            p.signature.as_deref().filter(|_| package).and_then(|s| {
                 inspector::firmware_package::stale_of(s, &inspector::Limits::default())
             })
         })
